@@ -1,0 +1,40 @@
+# Thin wrapper over CMake and the scripts in ci/. See README.md.
+BUILD ?= build
+PYTHON ?= python3
+CMAKE_FLAGS ?=
+JOBS ?= $(shell nproc)
+
+.PHONY: all build debug setup check report perf sanitize check-gpu lint clean
+
+all: build
+
+build:
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release -DPython3_EXECUTABLE=$$(command -v $(PYTHON)) $(CMAKE_FLAGS)
+	cmake --build $(BUILD) -j $(JOBS)
+
+debug:
+	$(MAKE) build BUILD=build-debug CMAKE_FLAGS="-DCMAKE_BUILD_TYPE=Debug $(CMAKE_FLAGS)"
+
+setup:
+	bash ci/setup.sh
+
+check:
+	bash ci/check.sh
+
+report:
+	bash ci/report.sh
+
+perf:
+	bash ci/perf.sh
+
+sanitize:
+	bash ci/sanitize.sh
+
+check-gpu:
+	bash ci/gpu.sh
+
+lint:
+	bash ci/lint.sh
+
+clean:
+	rm -rf build build-*

@@ -1,0 +1,85 @@
+/* cfuser/exec.h - running fusions: tensors, the executor cache, a run.
+ *
+ * A cf_cache shares (retains) one fusion and holds one compiled plan per
+ * input signature (dtypes, ranks, which axes have size 1, contiguity, device).
+ * It may be used from many threads at once: its plan table is locked.
+ *
+ * One execution is three steps, so that the caller can allocate outputs in
+ * its own framework between them and drop its interpreter lock for the last:
+ *   cf_run_prepare   check inputs, find or build the plan, infer shapes
+ *   cf_run_set_output  (for each output) give storage of the shape announced
+ *   cf_run_execute   compute; touches no caller state but the tensors
+ *   cf_run_free
+ */
+#ifndef CFUSER_EXEC_H
+#define CFUSER_EXEC_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cfuser/dtype.h"
+#include "cfuser/fusion.h"
+#include "cfuser/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define CF_DEVICE_CPU (-1) /* cf_tensor.device: -1 CPU, k >= 0 CUDA device k */
+
+/* A strided view of memory the caller owns. Strides are in elements. */
+typedef struct cf_tensor {
+    void *data;
+    cf_dtype dtype;
+    int ndim;
+    int device;
+    int64_t shape[CF_MAX_DIMS];
+    int64_t strides[CF_MAX_DIMS];
+} cf_tensor;
+
+/* One argument of execute: a tensor or a scalar (for symbolic scalars). */
+typedef struct cf_arg {
+    bool is_tensor;
+    cf_tensor tensor;
+    cf_scalar scalar;
+} cf_arg;
+
+typedef struct cf_cache cf_cache;
+typedef struct cf_run cf_run;
+
+typedef struct cf_exec_options {
+    int nthreads;        /* <= 0: all cores                                */
+    int device;          /* requested device or CF_DEVICE_CPU; -2: infer   */
+    void *stream;        /* CUDA stream for device runs (NULL: default)    */
+} cf_exec_options;
+
+cf_status cf_cache_new(cf_fusion *f, cf_cache **out); /* retains f         */
+void cf_cache_free(cf_cache *c);
+cf_fusion *cf_cache_fusion(const cf_cache *c);        /* borrowed          */
+int cf_cache_num_plans(cf_cache *c);
+
+/* Check args against the fusion's inputs (count, kind, dtype, rank, the
+ * sizes of broadcast and fixed axes, shapes that must agree), find or build
+ * the plan, and infer every output's shape. Errors name the argument. */
+cf_status cf_run_prepare(cf_cache *c, int nargs, const cf_arg *args,
+                         const cf_exec_options *opt, cf_run **out);
+int cf_run_num_outputs(const cf_run *r);
+/* Shape, dtype and device of output i; data is NULL until set. */
+const cf_tensor *cf_run_output(const cf_run *r, int i);
+/* Storage for output i (strides in elements, NULL for contiguous). It must
+ * not overlap an input or another output. */
+cf_status cf_run_set_output(cf_run *r, int i, void *data,
+                            const int64_t *strides);
+/* Compute. Must not be called before every output has storage. */
+cf_status cf_run_execute(cf_run *r);
+void cf_run_free(cf_run *r);
+
+/* Size in bytes of a contiguous tensor of this shape and dtype; sets an
+ * overflow error when it does not fit in int64. */
+cf_status cf_tensor_nbytes(cf_dtype dtype, int ndim, const int64_t *shape,
+                           int64_t *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
