@@ -62,6 +62,13 @@ cf_status cf_fusion_add_output(cf_fusion *f, cf_id val);
 bool cf_fusion_is_input(const cf_fusion *f, cf_id val);
 bool cf_fusion_is_output(const cf_fusion *f, cf_id val);
 
+/* A checkpoint of the fusion's node counts. Rolling back to it removes
+ * every node added since (bindings use it so that a failed call leaves the
+ * fusion as it was, including constants made for Python numbers). */
+typedef struct cf_fusion_mark { int nvals, nexprs, niters; int32_t c0, c1, c2; } cf_fusion_mark;
+cf_fusion_mark cf_fusion_mark_take(const cf_fusion *f);
+void cf_fusion_rollback(cf_fusion *f, const cf_fusion_mark *m);
+
 /* nvFuser's textual form ("Inputs: ... %kernel_math { ... }"). Returns a
  * string from cf_malloc that the caller frees with cf_free. */
 cf_status cf_fusion_print_math(const cf_fusion *f, char **text);

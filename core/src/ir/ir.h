@@ -1,0 +1,87 @@
+/* ir.h - private layout of a fusion's nodes (core only). */
+#ifndef CFUSER_IR_PRIVATE_H
+#define CFUSER_IR_PRIVATE_H
+
+#include <stdatomic.h>
+
+#include "cfuser/fusion.h"
+#include "cfuser/ops.h"
+
+typedef struct cf_val_node {
+    uint8_t kind;             /* cf_val_kind                               */
+    cf_dtype dtype;
+    int32_t name;             /* T<name> or the scalar's number            */
+    cf_id def;                /* defining expr or CF_NO_ID                 */
+    int32_t nuses, capuses;
+    cf_id *uses;
+    /* tensors */
+    int8_t ndim;
+    cf_id axes[CF_MAX_DIMS];
+    int8_t contig[CF_MAX_DIMS];
+    bool has_stride_order;
+    int64_t stride_order[CF_MAX_DIMS];
+    /* scalars */
+    bool is_const;
+    cf_scalar value;
+} cf_val_node;
+
+typedef struct cf_iter_node {
+    cf_id extent;             /* integer scalar value                      */
+    uint8_t type;             /* cf_iter_type                              */
+    int32_t name;
+} cf_iter_node;
+
+typedef struct cf_expr_node {
+    cf_opcode op;
+    int8_t nin, nout;
+    cf_id in[4];
+    cf_id out[2];
+    cf_expr_attrs attrs;      /* attrs.ints owned (cf_malloc)              */
+} cf_expr_node;
+
+struct cf_fusion {
+    atomic_long refs;
+    uint64_t version;
+    int nvals, capvals;
+    cf_val_node *vals;
+    int nexprs, capexprs;
+    cf_expr_node *exprs;
+    int niters, capiters;
+    cf_iter_node *iters;
+    int ninputs, capinputs;
+    cf_id *inputs;
+    int noutputs, capoutputs;
+    cf_id *outputs;
+    int32_t tv_count, scalar_count, iter_count;
+};
+
+/* Builders used by ops.c; each checks allocation and sets the error. */
+cf_status cf_ir_new_tensor(cf_fusion *f, cf_dtype dtype, int ndim,
+                           const cf_id *axes, cf_id *out);
+cf_status cf_ir_new_scalar(cf_fusion *f, cf_dtype dtype, const cf_scalar *value,
+                           cf_id *out);
+cf_status cf_ir_new_iter(cf_fusion *f, cf_id extent, cf_iter_type type,
+                         cf_id *out);
+/* Append an expr; takes ownership of attrs->ints (a cf_malloc block). */
+cf_status cf_ir_new_expr(cf_fusion *f, cf_opcode op, int nin, const cf_id *in,
+                         int nout, const cf_id *out, const cf_expr_attrs *attrs,
+                         cf_id *expr);
+/* Roll the fusion back to sizes taken before a failed op. */
+typedef struct cf_ir_mark { int nvals, nexprs, niters; int32_t tv, sc, it; } cf_ir_mark;
+cf_ir_mark cf_ir_mark_take(const cf_fusion *f);
+void cf_ir_rollback(cf_fusion *f, const cf_ir_mark *m);
+
+/* Axes of a tensor without reduction axes; returns their count. */
+/* Compute type of a pointwise op (promote.c). */
+cf_dtype cf_ir_compute_dtype(cf_opcode op, int n, const cf_dtype *dt,
+                             const bool *is_tensor, cf_dtype result);
+
+/* dims (negative allowed) to a bit mask over rank r (ops_reduce.c). */
+cf_status cf_ir_dims_mask(const char *op, const char *arg, int r, int n,
+                         const int64_t *dims, uint32_t *mask);
+
+int cf_ir_noreduction_axes(const cf_fusion *f, cf_id tv, cf_id *axes);
+static inline cf_val_node *cf_ir_val(const cf_fusion *f, cf_id v) { return &f->vals[v]; }
+static inline cf_iter_node *cf_ir_iter(const cf_fusion *f, cf_id i) { return &f->iters[i]; }
+
+#endif

@@ -1,0 +1,150 @@
+/* ops_pointwise.c - elementwise ops, cast and set. */
+#include <string.h>
+
+#include "ir.h"
+
+static cf_status check_val(const cf_fusion *f, cf_id v, const char *op, int pos)
+{
+    if (!cf_fusion_has_val(f, v))
+        return cf_error_set(CF_ERR_VALUE, op, "%s(): operand %d is not a value of this fusion", op, pos);
+    return CF_OK;
+}
+
+static bool const_extent(const cf_fusion *f, cf_id iter, int64_t *out)
+{
+    cf_scalar s;
+    if (!cf_val_constant(f, f->iters[iter].extent, &s))
+        return false;
+    *out = s.v.i;
+    return true;
+}
+
+/* Output axes of an elementwise op over tensors tv[0..nt) of rank r: an axis
+ * is broadcast only if it is broadcast in every operand. */
+static cf_status pointwise_axes(cf_fusion *f, const char *op, int nt, const cf_id *tv, const int *pos,
+                                int r, cf_id *axes)
+{
+    cf_id ax[4][CF_MAX_DIMS];
+    int d, k;
+    cf_status st;
+    for (k = 0; k < nt; k++)
+        cf_ir_noreduction_axes(f, tv[k], ax[k]);
+    for (d = 0; d < r; d++) {
+        int pick = -1;
+        int64_t size = 0, other;
+        for (k = 0; k < nt; k++) {
+            if (f->iters[ax[k][d]].type == CF_ITER_BROADCAST)
+                continue;
+            if (pick < 0) {
+                pick = k;
+                if (!const_extent(f, ax[k][d], &size))
+                    size = -1;
+            } else if (size >= 0 && const_extent(f, ax[k][d], &other) && other != size) {
+                return cf_error_set(CF_ERR_VALUE, op, "%s(): shapes do not broadcast: operand %d has size %lld at axis %d but operand %d has size %lld", op, pos[k], (long long)other, d, pos[pick], (long long)size);
+            }
+        }
+        if (pick < 0)
+            st = cf_ir_new_iter(f, f->iters[ax[0][d]].extent, CF_ITER_BROADCAST, &axes[d]);
+        else
+            st = cf_ir_new_iter(f, f->iters[ax[pick][d]].extent, CF_ITER_ITERATION, &axes[d]);
+        if (st)
+            return st;
+    }
+    return CF_OK;
+}
+
+static int arity(cf_opcode op)
+{
+    if (cf_op_is_unary(op) || op == CF_OP_CAST || op == CF_OP_SET)
+        return 1;
+    if (cf_op_is_binary(op))
+        return 2;
+    if (op == CF_OP_ADDCMUL)
+        return 4;
+    if (cf_op_is_ternary(op))
+        return 3;
+    return -1;
+}
+
+/* Shared by every elementwise op: checks, output value, expression. */
+static cf_status make_pointwise(cf_fusion *f, cf_opcode op, int n, const cf_id *in, cf_dtype result,
+                                cf_dtype cdtype, cf_id *out)
+{
+    const char *name = cf_op_name(op);
+    cf_id tv[4], axes[CF_MAX_DIMS];
+    int pos[4], nt = 0, r = -1, i;
+    cf_ir_mark m = cf_ir_mark_take(f);
+    cf_expr_attrs attrs;
+    cf_status st;
+    for (i = 0; i < n; i++) {
+        if (f->vals[in[i]].kind != CF_VAL_TENSOR)
+            continue;
+        int ri = cf_tensor_ndim_noreduction(f, in[i]);
+        if (r >= 0 && ri != r)
+            return cf_error_set(CF_ERR_VALUE, name, "%s(): operands have different ranks: operand %d has %d dims, operand %d has %d; use broadcast_in_dim to align them", name, pos[0], r, i, ri);
+        r = ri;
+        pos[nt] = i;
+        tv[nt++] = in[i];
+    }
+    memset(&attrs, 0, sizeof attrs);
+    attrs.dtype = cdtype;
+    if (nt == 0) {
+        if ((st = cf_ir_new_scalar(f, result, NULL, out)))
+            goto fail;
+    } else {
+        if ((st = pointwise_axes(f, name, nt, tv, pos, r, axes)))
+            goto fail;
+        if ((st = cf_ir_new_tensor(f, result, r, axes, out)))
+            goto fail;
+    }
+    if ((st = cf_ir_new_expr(f, op, n, in, 1, out, &attrs, NULL)))
+        goto fail;
+    return CF_OK;
+fail:
+    cf_ir_rollback(f, &m);
+    return st;
+}
+
+cf_status cf_op_pointwise(cf_fusion *f, cf_opcode op, int n, const cf_id *in, cf_id *out)
+{
+    const char *name = cf_op_name(op);
+    cf_dtype dt[4], result;
+    bool is_tensor[4];
+    cf_status st;
+    int i;
+    if (!name || arity(op) < 0 || op == CF_OP_CAST)
+        return cf_error_set(CF_ERR_VALUE, "pointwise", "op %d is not an elementwise op", (int)op);
+    if (n != arity(op))
+        return cf_error_set(CF_ERR_VALUE, name, "%s(): expected %d operands, got %d", name, arity(op), n);
+    for (i = 0; i < n; i++) {
+        if ((st = check_val(f, in[i], name, i)))
+            return st;
+        dt[i] = f->vals[in[i]].dtype;
+        is_tensor[i] = f->vals[in[i]].kind == CF_VAL_TENSOR;
+    }
+    if ((st = cf_op_result_dtype(op, n, dt, is_tensor, &result)))
+        return st;
+    return make_pointwise(f, op, n, in, result, cf_ir_compute_dtype(op, n, dt, is_tensor, result), out);
+}
+
+cf_status cf_op_cast(cf_fusion *f, cf_id arg, cf_dtype dtype, cf_id *out)
+{
+    cf_status st;
+    if ((st = check_val(f, arg, "cast", 0)))
+        return st;
+    if ((int)dtype < 0 || dtype >= CF_DTYPE_COUNT)
+        return cf_error_set(CF_ERR_VALUE, "cast", "cast(): invalid dtype value %d", (int)dtype);
+    if (!cf_dtype_is_supported(dtype))
+        return cf_error_set(CF_ERR_UNSUPPORTED, "cast", "cast(): argument 'dtype' DataType.%s is not supported yet", cf_dtype_pyname(dtype));
+    return make_pointwise(f, CF_OP_CAST, 1, &arg, dtype, dtype, out);
+}
+
+cf_status cf_op_set(cf_fusion *f, cf_id arg, cf_id *out)
+{
+    cf_status st;
+    cf_dtype t;
+    if ((st = check_val(f, arg, "set", 0)))
+        return st;
+    t = f->vals[arg].dtype;
+    return make_pointwise(f, CF_OP_SET, 1, &arg, t, cf_dtype_compute(t), out);
+}

@@ -1,0 +1,151 @@
+/* promote.c - op names, categories and nvFuser's type promotion. */
+#include <string.h>
+
+#include "ir.h"
+
+static const char *const op_names[CF_OP_COUNT] = {
+    [CF_OP_NONE] = "none",
+#define CF_X(name, E, cat) [CF_OP_##E] = #name,
+    CF_UNARY_OPS(CF_X) CF_BINARY_OPS(CF_X) CF_TERNARY_OPS(CF_X) CF_REDUCTION_OPS(CF_X)
+#undef CF_X
+    [CF_OP_VAR] = "var", [CF_OP_VAR_MEAN] = "var_mean", [CF_OP_CAST] = "cast",
+    [CF_OP_SET] = "set", [CF_OP_BROADCAST_IN_DIM] = "broadcast_in_dim",
+    [CF_OP_BROADCAST] = "broadcast", [CF_OP_EXPAND] = "expand", [CF_OP_RESHAPE] = "reshape",
+    [CF_OP_PERMUTE] = "permute", [CF_OP_SQUEEZE] = "squeeze", [CF_OP_FULL] = "full",
+    [CF_OP_IOTA] = "iota", [CF_OP_VIEW] = "view", [CF_OP_COPY] = "copy",
+};
+
+static const unsigned char op_cats[CF_OP_COUNT] = {
+#define CF_X(name, E, cat) [CF_OP_##E] = CF_CAT_##cat,
+    CF_UNARY_OPS(CF_X) CF_BINARY_OPS(CF_X) CF_TERNARY_OPS(CF_X) CF_REDUCTION_OPS(CF_X)
+#undef CF_X
+    [CF_OP_VAR] = CF_CAT_FLOAT, [CF_OP_VAR_MEAN] = CF_CAT_FLOAT, [CF_OP_CAST] = CF_CAT_OTHER,
+    [CF_OP_SET] = CF_CAT_SAME,
+};
+
+const char *cf_op_name(cf_opcode op)
+{
+    return ((int)op >= 0 && op < CF_OP_COUNT) ? op_names[op] : NULL;
+}
+
+cf_op_category cf_op_category_of(cf_opcode op)
+{
+    if ((int)op <= 0 || op >= CF_OP_COUNT || op > CF_OP_SET)
+        return CF_CAT_OTHER;
+    return (cf_op_category)op_cats[op];
+}
+
+
+int cf_op_is_unary(cf_opcode op) { return op >= CF_OP_ABS && op <= CF_OP_FRAC; }
+int cf_op_is_binary(cf_opcode op) { return op >= CF_OP_ADD && op <= CF_OP_BITWISE_RIGHT_SHIFT; }
+int cf_op_is_ternary(cf_opcode op) { return op >= CF_OP_WHERE && op <= CF_OP_THRESHOLD; }
+int cf_op_is_reduction(cf_opcode op)
+{
+    return (op >= CF_OP_SUM && op <= CF_OP_MIN) || op == CF_OP_VAR || op == CF_OP_VAR_MEAN;
+}
+int cf_op_is_pointwise(cf_opcode op)
+{
+    return cf_op_is_unary(op) || cf_op_is_binary(op) || cf_op_is_ternary(op) || op == CF_OP_CAST ||
+           op == CF_OP_SET;
+}
+
+static int category(cf_dtype t) { return cf_dtype_is_float(t) ? 2 : cf_dtype_is_integer(t) ? 1 : 0; }
+
+/* The wider of two types of one category. */
+static cf_dtype wider(cf_dtype a, cf_dtype b)
+{
+    if (a == b)
+        return a;
+    if (category(a) == 2) {
+        if (a == CF_DTYPE_DOUBLE || b == CF_DTYPE_DOUBLE)
+            return CF_DTYPE_DOUBLE;
+        return CF_DTYPE_FLOAT; /* Float with anything, or Half with BFloat16 */
+    }
+    if (category(a) == 1)
+        return (a == CF_DTYPE_INT || b == CF_DTYPE_INT) ? CF_DTYPE_INT : CF_DTYPE_INT32;
+    return CF_DTYPE_BOOL;
+}
+
+static cf_dtype join(cf_dtype acc, bool have, cf_dtype t)
+{
+    if (!have || category(t) > category(acc))
+        return t;
+    if (category(t) < category(acc))
+        return acc;
+    return wider(acc, t);
+}
+
+/* torch.result_type: tensors decide unless a scalar is of a higher category. */
+static cf_dtype promote(int n, const cf_dtype *dt, const bool *is_tensor)
+{
+    cf_dtype tt = CF_DTYPE_NULL, st = CF_DTYPE_NULL;
+    bool ht = false, hs = false;
+    int i;
+    for (i = 0; i < n; i++) {
+        if (is_tensor[i]) {
+            tt = join(tt, ht, dt[i]);
+            ht = true;
+        } else {
+            st = join(st, hs, dt[i]);
+            hs = true;
+        }
+    }
+    if (!ht)
+        return st;
+    if (hs && category(st) > category(tt))
+        return category(st) == 2 ? CF_DTYPE_FLOAT : CF_DTYPE_INT;
+    return tt;
+}
+
+cf_status cf_op_result_dtype(cf_opcode op, int n, const cf_dtype *dt, const bool *is_tensor, cf_dtype *out)
+{
+    const char *name = cf_op_name(op);
+    cf_dtype p;
+    int skip = op == CF_OP_WHERE ? 1 : 0; /* where's predicate does not promote */
+    p = promote(n - skip, dt + skip, is_tensor + skip);
+    switch (cf_op_category_of(op)) {
+    case CF_CAT_FLOAT:
+        *out = cf_dtype_is_float(p) ? p : CF_DTYPE_FLOAT;
+        return CF_OK;
+    case CF_CAT_PRED:
+        *out = CF_DTYPE_BOOL;
+        return CF_OK;
+    case CF_CAT_INTBOOL:
+        if (cf_dtype_is_float(p))
+            return cf_error_set(CF_ERR_TYPE, name, "%s(): expected integer or boolean operands, got DataType.%s", name, cf_dtype_pyname(p));
+        *out = p;
+        return CF_OK;
+    case CF_CAT_INTONLY:
+        if (!cf_dtype_is_integer(p))
+            return cf_error_set(CF_ERR_TYPE, name, "%s(): expected integer operands, got DataType.%s", name, cf_dtype_pyname(p));
+        *out = p;
+        return CF_OK;
+    default:
+        break;
+    }
+    if (p == CF_DTYPE_BOOL) {
+        switch (op) {
+        case CF_OP_NEG:
+        case CF_OP_SUB:
+            return cf_error_set(CF_ERR_TYPE, name, "%s(): not defined for DataType.Bool operands; use logical_not / logical_xor style ops or cast first", name);
+        case CF_OP_DIV: case CF_OP_MOD: case CF_OP_REMAINDER: case CF_OP_FMOD: case CF_OP_POW:
+        case CF_OP_ADDCMUL: case CF_OP_LERP:
+            p = CF_DTYPE_INT;
+            break;
+        default:
+            break;
+        }
+    }
+    *out = p;
+    return CF_OK;
+}
+
+/* The type an op computes in, given its operands' promoted type. */
+cf_dtype cf_ir_compute_dtype(cf_opcode op, int n, const cf_dtype *dt, const bool *is_tensor, cf_dtype result)
+{
+    if (cf_op_category_of(op) == CF_CAT_PRED) {
+        cf_dtype p = promote(n, dt, is_tensor);
+        return cf_dtype_compute(p);
+    }
+    return cf_dtype_compute(result);
+}
