@@ -4,7 +4,6 @@
 //   Node.graph()/Node.definition()  accessor returning a keep-alive object
 //   as_int64_list(seq) -> list      list-of-ints in, list out
 //   execute([t...]) -> ndarray      N DLPack tensors in, one numpy array out
-//   chain([a, b]) -> ndarray        the 6-op chain on two tensors
 #include <nanobind/nanobind.h>
 #include <nanobind/ndarray.h>
 #include <nanobind/stl/vector.h>
@@ -81,16 +80,6 @@ NB_MODULE(_nb_twin, m) {
         float *out;
         Output o = new_output(n, &out);
         twin::sum_inputs(ptrs.data(), ptrs.size(), out, n);
-        return o;
-    }, nb::arg("inputs"));
-
-    m.def("chain", [](const std::vector<Input> &ts) {
-        if (ts.size() != 2)
-            throw nb::value_error("chain: expected two tensors");
-        std::size_t n = common_size(ts);
-        float *out;
-        Output o = new_output(n, &out);
-        twin::chain(ts[0].data(), ts[1].data(), out, n);
         return o;
     }, nb::arg("inputs"));
 }

@@ -140,13 +140,4 @@ PYBIND11_MODULE(_pb_twin, m) {
         twin::sum_inputs(ptrs.data(), ptrs.size(), out.mutable_data(), ts[0].size());
         return out;
     }, py::arg("inputs"));
-
-    m.def("chain", [](const py::sequence &seq) {
-        std::vector<Imported> ts = import_all(seq);
-        if (ts.size() != 2)
-            throw py::value_error("chain: expected two tensors");
-        py::array_t<float> out(static_cast<py::ssize_t>(ts[0].size()));
-        twin::chain(ts[0].data(), ts[1].data(), out.mutable_data(), ts[0].size());
-        return out;
-    }, py::arg("inputs"));
 }

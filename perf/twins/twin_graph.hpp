@@ -2,11 +2,10 @@
 //
 // The twins exist to price the binding layer, so the C++ side does as little
 // as cfuser's core does for the same calls: append a node to an arena, look
-// one up, copy a shape, run a 1k-element pointwise loop. Only the glue differs
+// one up, copy a shape, add 1k-element tensors. Only the glue differs
 // between the nanobind and the pybind11 twin.
 #pragma once
 
-#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <vector>
@@ -37,14 +36,6 @@ struct Graph {
             nodes.resize(keep);
     }
 };
-
-// relu(tanh(a*b + 1) * 0.5 + a): the chain cfuser's benchmarks define.
-inline void chain(const float *a, const float *b, float *out, std::size_t n) {
-    for (std::size_t i = 0; i < n; ++i) {
-        float t = std::tanh(a[i] * b[i] + 1.0f) * 0.5f + a[i];
-        out[i] = t > 0.0f ? t : 0.0f;
-    }
-}
 
 // out = sum of n_in inputs, for the "N tensors in" call shape.
 inline void sum_inputs(const float *const *in, std::size_t n_in, float *out, std::size_t n) {
