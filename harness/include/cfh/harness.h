@@ -1,0 +1,148 @@
+/* cfh/harness.h - embed CPython, run Python code in it, and check it.
+ *
+ * The harness owns one interpreter per process (Criterion runs each test in
+ * its own process, so each test calls cfh_init() in its body or .init and
+ * cfh_fini() at its end). Functions return 0 on success and -1 on failure;
+ * cfh_error() then says what went wrong, with the Python traceback when
+ * Python raised.
+ */
+#ifndef CFH_HARNESS_H
+#define CFH_HARNESS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Exit status of a process whose watchdog fired. */
+#define CFH_EXIT_DEADLOCK 86
+
+/* --- interpreter ------------------------------------------------------- */
+
+typedef enum cfh_allocator {
+    CFH_ALLOC_BUILD = 0,   /* what the build chose (malloc under sanitizers,
+                              debug hooks in debug builds, pymalloc else)   */
+    CFH_ALLOC_PYMALLOC,
+    CFH_ALLOC_MALLOC,      /* every block visible to ASan/valgrind          */
+    CFH_ALLOC_DEBUG,       /* pymalloc with debug hooks                     */
+    CFH_ALLOC_MALLOC_DEBUG /* malloc with debug hooks                       */
+} cfh_allocator;
+
+typedef struct cfh_options {
+    cfh_allocator allocator; /* env CFUSER_HARNESS_ALLOCATOR overrides     */
+    const char *pythonpath;  /* NULL: env CFUSER_PYTHONPATH, else build's  */
+    int argc;                /* sys.argv (argv[0] may be NULL: "cfharness")*/
+    const char *const *argv;
+} cfh_options;
+
+/* Initialise an isolated interpreter with the package dir on sys.path,
+ * the counting allocator installed and faulthandler enabled. */
+int cfh_init(void);
+int cfh_init_with(const cfh_options *opt);
+/* Py_FinalizeEx, checked. */
+int cfh_fini(void);
+
+/* The last failure's description (never NULL). */
+const char *cfh_error(void);
+/* Where the package was looked up (for messages). */
+const char *cfh_pythonpath(void);
+
+/* --- running code ------------------------------------------------------ */
+
+/* Run source in a fresh namespace (__name__ == "__main__"). */
+int cfh_run(const char *source);
+/* Run a file: path absolute, or relative to the embedded-snippet dir. */
+int cfh_run_file(const char *path);
+/* Load a file into a namespace kept for cfh_call (replaces the previous). */
+int cfh_load(const char *path);
+/* Call name() from the loaded namespace; it must return None or a bool
+ * true value. */
+int cfh_call(const char *name);
+/* Evaluate an expression in the loaded namespace as a C integer. */
+int cfh_eval_long(const char *expr, long long *out);
+/* Evaluate an expression in the loaded namespace as text (copied). */
+int cfh_eval_str(const char *expr, char *buf, size_t cap);
+/* Run a pytest file embedded: pytest.main([path, args...]); *exit_code is
+ * pytest's exit code. */
+int cfh_pytest(const char *path, const char *extra_args, int *exit_code);
+/* Absolute path of a file under suites/embedded (static buffer). */
+const char *cfh_snippet_path(const char *name);
+
+/* --- refleak loop (as regrtest -R) -------------------------------------- */
+
+#define CFH_REFLEAK_MAX 64
+
+typedef struct cfh_refleak {
+    int warmups, repeats;          /* in                                   */
+    long long blocks[CFH_REFLEAK_MAX]; /* deltas of live blocks per repeat */
+    long long refs[CFH_REFLEAK_MAX];   /* deltas of sys.gettotalrefcount() */
+    long long fds[CFH_REFLEAK_MAX];    /* deltas of open file descriptors  */
+    int has_refs;                  /* interpreter has gettotalrefcount     */
+    int leaked_blocks, leaked_refs, leaked_fds; /* every delta positive    */
+    double seconds;                /* wall time of the whole loop          */
+} cfh_refleak;
+
+/* Call name() from the loaded namespace warmups+repeats times, collecting
+ * garbage before each measurement. Returns 0 when it ran (leaks are in
+ * *r, see cfh_refleak_leaked), -1 when the code raised. */
+int cfh_refleak_run(const char *name, cfh_refleak *r);
+int cfh_refleak_leaked(const cfh_refleak *r);
+/* One line describing the deltas, for assertion messages (static buffer). */
+const char *cfh_refleak_describe(const cfh_refleak *r);
+/* Live blocks in every Python domain plus core's hook, now. */
+long long cfh_live_blocks(void);
+/* Open file descriptors of the process, now. */
+long cfh_open_fds(void);
+
+/* --- allocation failure injection --------------------------------------- */
+
+/* Counting allocator over PyMem RAW/MEM/OBJ (installed by cfh_init) and a
+ * cf_allocator for core's hook. Arm: the n-th allocation (1-based) counted
+ * from now fails, once. n == 0 disarms. */
+void cfh_fail_arm(uint64_t n);
+void cfh_fail_disarm(void);
+/* Allocations counted since the last arm; whether the failure fired. */
+uint64_t cfh_fail_count(void);
+int cfh_fail_fired(void);
+/* Core's allocator (a const cf_allocator *, see cfuser/alloc.h) routed
+ * through the same counter, as an opaque pointer so this header does not
+ * need core's. */
+const void *cfh_core_allocator(void);
+
+typedef struct cfh_sweep {
+    uint64_t max_n;       /* in: stop after this many points (0: 100000)   */
+    uint64_t points;      /* out: failure points tried                     */
+    uint64_t allocs;      /* out: allocations of one clean call            */
+    uint64_t memory_errors, other_errors, successes;
+    char first_other[256];/* first non-MemoryError exception, for review   */
+} cfh_sweep;
+
+/* For n = 1, 2, ...: call name() from the loaded namespace with the n-th
+ * allocation failing, until a call completes without reaching the n-th
+ * allocation. Each call must return normally or raise (MemoryError or a
+ * clean error); afterwards the interpreter must still work (a check
+ * snippet runs after each point). A crash crashes the test. */
+int cfh_fail_sweep(const char *name, cfh_sweep *s);
+
+/* --- watchdog ----------------------------------------------------------- */
+
+/* Start a deadline for what follows: when it passes, print
+ * "deadlock: <what> did not finish within N s", the traceback of every
+ * Python thread, and _exit(CFH_EXIT_DEADLOCK). */
+int cfh_watchdog_start(const char *what, double seconds);
+void cfh_watchdog_stop(void);
+
+/* --- sanitizers --------------------------------------------------------- */
+
+/* Run LeakSanitizer now (when linked in): the number of leaks found is
+ * returned (0 when none or when LSan is absent). Report on stderr. */
+int cfh_leak_check(void);
+/* 1 under ASan, 2 under valgrind, 0 otherwise. */
+int cfh_instrumented(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

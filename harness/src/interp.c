@@ -1,0 +1,208 @@
+/* interp.c - one isolated, instrumented interpreter per process. */
+#include "internal.h"
+
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifndef CFH_PYTHONPATH_DEFAULT
+#define CFH_PYTHONPATH_DEFAULT ""
+#endif
+#ifndef CFH_PYTHON_HOME
+#define CFH_PYTHON_HOME ""
+#endif
+#ifndef CFH_BUILD_ALLOCATOR
+#define CFH_BUILD_ALLOCATOR CFH_ALLOC_PYMALLOC
+#endif
+
+static char g_error[32768] = "no error";
+static char g_pythonpath[4096];
+static int g_initialized;
+
+const char *cfh_error(void) { return g_error; }
+const char *cfh_pythonpath(void) { return g_pythonpath; }
+
+int cfh__fail(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(g_error, sizeof g_error, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+/* The pending exception, formatted by traceback.format_exception (so the
+ * text carries the chained causes); the type name when that fails too. */
+int cfh__fail_py(const char *what)
+{
+    PyObject *type, *value, *tb, *mod = NULL, *lines = NULL, *sep = NULL,
+             *text = NULL;
+    PyErr_Fetch(&type, &value, &tb);
+    if (type == NULL)
+        return cfh__fail("%s: failed without a Python exception", what);
+    PyErr_NormalizeException(&type, &value, &tb);
+    if (tb != NULL && value != NULL)
+        PyException_SetTraceback(value, tb);
+    mod = PyImport_ImportModule("traceback");
+    if (mod != NULL)
+        lines = PyObject_CallMethod(mod, "format_exception", "O",
+                                    value ? value : Py_None);
+    if (lines != NULL)
+        sep = PyUnicode_FromString("");
+    if (sep != NULL)
+        text = PyUnicode_Join(sep, lines);
+    const char *s = text ? PyUnicode_AsUTF8(text) : NULL;
+    if (s != NULL)
+        cfh__fail("%s:\n%s", what, s);
+    else
+        cfh__fail("%s: %s (traceback unavailable)", what,
+                  ((PyTypeObject *)type)->tp_name);
+    PyErr_Clear();
+    Py_XDECREF(text);
+    Py_XDECREF(sep);
+    Py_XDECREF(lines);
+    Py_XDECREF(mod);
+    Py_XDECREF(type);
+    Py_XDECREF(value);
+    Py_XDECREF(tb);
+    return -1;
+}
+
+long cfh__scale(void)
+{
+    const char *s = getenv("CFUSER_HARNESS_SCALE");
+    long v = s ? strtol(s, NULL, 10) : 1;
+    return v >= 1 ? v : 1;
+}
+
+static cfh_allocator allocator_from_env(cfh_allocator chosen)
+{
+    const char *s = getenv("CFUSER_HARNESS_ALLOCATOR");
+    if (s == NULL || *s == '\0')
+        return chosen == CFH_ALLOC_BUILD ? CFH_BUILD_ALLOCATOR : chosen;
+    if (strcmp(s, "malloc") == 0) return CFH_ALLOC_MALLOC;
+    if (strcmp(s, "pymalloc") == 0) return CFH_ALLOC_PYMALLOC;
+    if (strcmp(s, "debug") == 0) return CFH_ALLOC_DEBUG;
+    if (strcmp(s, "malloc_debug") == 0) return CFH_ALLOC_MALLOC_DEBUG;
+    return CFH_BUILD_ALLOCATOR;
+}
+
+static int pymem_allocator(cfh_allocator a)
+{
+    switch (a) {
+    case CFH_ALLOC_MALLOC: return PYMEM_ALLOCATOR_MALLOC;
+    case CFH_ALLOC_DEBUG: return PYMEM_ALLOCATOR_DEBUG;
+    case CFH_ALLOC_MALLOC_DEBUG: return PYMEM_ALLOCATOR_MALLOC_DEBUG;
+    default: return PYMEM_ALLOCATOR_PYMALLOC;
+    }
+}
+
+static int status_fail(const char *what, PyStatus st)
+{
+    return cfh__fail("%s: %s%s%s", what, st.func ? st.func : "",
+                     st.func ? ": " : "", st.err_msg ? st.err_msg : "exit");
+}
+
+/* faulthandler on for crashes, and SIGUSR2 dumps every thread (the
+ * watchdog raises it before exiting). */
+static int enable_faulthandler(void)
+{
+    PyObject *fh = PyImport_ImportModule("faulthandler");
+    if (fh == NULL)
+        return cfh__fail_py("import faulthandler");
+    PyObject *r = PyObject_CallMethod(fh, "enable", "");
+    if (r != NULL) {
+        Py_DECREF(r);
+        r = PyObject_CallMethod(fh, "register", "ii", SIGUSR2, 1);
+    }
+    Py_DECREF(fh);
+    if (r == NULL)
+        return cfh__fail_py("faulthandler.enable/register");
+    Py_DECREF(r);
+    return 0;
+}
+
+/* Isolated mode ignores PYTHONPATH-like settings, so the package dir goes
+ * in front of sys.path here. */
+static int prepend_path(const char *dir)
+{
+    if (dir[0] == '\0')
+        return 0;
+    PyObject *path = PySys_GetObject("path"); /* borrowed */
+    PyObject *d = PyUnicode_DecodeFSDefault(dir);
+    int rc = path && d ? PyList_Insert(path, 0, d) : -1;
+    Py_XDECREF(d);
+    return rc < 0 ? cfh__fail_py("sys.path.insert") : 0;
+}
+
+int cfh_init(void)
+{
+    cfh_options o = {0};
+    return cfh_init_with(&o);
+}
+
+int cfh_init_with(const cfh_options *opt)
+{
+    PyStatus st;
+    PyPreConfig pre;
+    PyConfig cfg;
+    static const char *const default_argv[] = {"cfharness"};
+
+    if (g_initialized)
+        return cfh__fail("cfh_init: the interpreter is already initialised");
+    const char *pp = opt->pythonpath;
+    if (pp == NULL) pp = getenv("CFUSER_PYTHONPATH");
+    if (pp == NULL) pp = CFH_PYTHONPATH_DEFAULT;
+    snprintf(g_pythonpath, sizeof g_pythonpath, "%s", pp);
+
+    PyPreConfig_InitIsolatedConfig(&pre);
+    pre.allocator = pymem_allocator(allocator_from_env(opt->allocator));
+    pre.utf8_mode = 1; /* LANG=C must not change how files are read */
+    st = Py_PreInitialize(&pre);
+    if (PyStatus_Exception(st))
+        return status_fail("Py_PreInitialize", st);
+
+    if (PyImport_AppendInittab("_cfharness", cfh__pymod_init) < 0)
+        return cfh__fail("PyImport_AppendInittab(_cfharness) failed");
+
+    PyConfig_InitIsolatedConfig(&cfg);
+    cfg.faulthandler = 0; /* enabled below, with the watchdog's signal */
+    if (CFH_PYTHON_HOME[0] != '\0') {
+        st = PyConfig_SetBytesString(&cfg, &cfg.home, CFH_PYTHON_HOME);
+        if (PyStatus_Exception(st)) goto fail;
+    }
+    if (opt->argc > 0 && opt->argv != NULL)
+        st = PyConfig_SetBytesArgv(&cfg, opt->argc, (char *const *)opt->argv);
+    else
+        st = PyConfig_SetBytesArgv(&cfg, 1, (char *const *)default_argv);
+    if (PyStatus_Exception(st)) goto fail;
+    st = Py_InitializeFromConfig(&cfg);
+    if (PyStatus_Exception(st)) goto fail;
+    PyConfig_Clear(&cfg);
+    g_initialized = 1;
+
+    if (cfh__alloc_install() < 0 || prepend_path(g_pythonpath) < 0
+        || enable_faulthandler() < 0)
+        return -1;
+    if (cfh_instrumented() == 2)
+        (void)cfh_leak_check(); /* valgrind: start counting from here */
+    return 0;
+
+fail:
+    PyConfig_Clear(&cfg);
+    return status_fail("Py_InitializeFromConfig", st);
+}
+
+int cfh_fini(void)
+{
+    if (!g_initialized)
+        return cfh__fail("cfh_fini: the interpreter is not initialised");
+    cfh_watchdog_stop();
+    cfh__run_clear();
+    g_initialized = 0;
+    if (Py_FinalizeEx() < 0)
+        return cfh__fail("Py_FinalizeEx failed (flushing stdout/stderr or "
+                         "an atexit handler failed)");
+    return 0;
+}

@@ -1,0 +1,83 @@
+/* The harness checks itself on plain Python: it must see a leak it is
+ * shown, fail an allocation it is told to, and stop a deadlock. */
+#include "cfh_test.h"
+
+#include <string.h>
+
+TestSuite(selftest, .timeout = CFH_SUITE_TIMEOUT);
+
+CFH_CASE(selftest, "selftest.py", isolated_and_path)
+CFH_CASE(selftest, "selftest.py", failing_call_raises_memoryerror)
+CFH_CASE(selftest, "selftest.py", producer_deleter_once)
+CFH_CASE(selftest, "selftest.py", producer_rejected_by_numpy)
+
+Test(selftest, refleak_sees_object_leak)
+{
+    cfh_refleak r = {.warmups = 2, .repeats = 4};
+    cfh_test_init();
+    cr_assert_eq(cfh_load("selftest.py"), 0, "%s", cfh_error());
+    cr_assert_eq(cfh_refleak_run("leaks_one_object", &r), 0, "%s", cfh_error());
+    cr_assert(r.leaked_blocks, "%s", cfh_refleak_describe(&r));
+    cr_assert(!r.leaked_fds, "%s", cfh_refleak_describe(&r));
+    cfh_test_fini();
+}
+
+Test(selftest, refleak_sees_fd_leak)
+{
+    cfh_refleak r = {.warmups = 2, .repeats = 4};
+    cfh_test_init();
+    cr_assert_eq(cfh_load("selftest.py"), 0, "%s", cfh_error());
+    cr_assert_eq(cfh_refleak_run("leaks_one_fd", &r), 0, "%s", cfh_error());
+    cr_assert(r.leaked_fds, "%s", cfh_refleak_describe(&r));
+    cr_assert_eq(cfh_run("import __main__\n"), 0, "%s", cfh_error());
+    cfh_test_fini();
+}
+
+Test(selftest, refleak_clean_code_is_clean)
+{
+    cfh_refleak_case("selftest.py", "clean_work", 3, 6);
+}
+
+Test(selftest, error_text_has_chained_cause)
+{
+    cfh_test_init();
+    cr_assert_eq(cfh_load("selftest.py"), 0, "%s", cfh_error());
+    cr_assert_eq(cfh_call("raises_chained"), -1);
+    cr_assert(strstr(cfh_error(), "KeyError: 'inner cause'") != NULL, "%s", cfh_error());
+    cr_assert(strstr(cfh_error(), "ValueError: outer") != NULL, "%s", cfh_error());
+    cr_assert_eq(cfh_call("returns_false"), -1);
+    cr_assert(strstr(cfh_error(), "returned False") != NULL, "%s", cfh_error());
+    cfh_test_fini();
+}
+
+Test(selftest, sweep_pure_python)
+{
+    cfh_sweep s = {0};
+    cfh_test_init();
+    cr_assert_eq(cfh_load("selftest.py"), 0, "%s", cfh_error());
+    cr_assert_eq(cfh_fail_sweep("allocating_work", &s), 0, "%s", cfh_error());
+    fprintf(stderr, "sweep allocating_work: %llu points, %llu allocations, "
+            "%llu MemoryError, %llu other\n", (unsigned long long)s.points,
+            (unsigned long long)s.allocs, (unsigned long long)s.memory_errors,
+            (unsigned long long)s.other_errors);
+    cr_assert_gt(s.points, 10);
+    cr_assert_eq(s.points, s.allocs + 1, "points %llu allocs %llu",
+                 (unsigned long long)s.points, (unsigned long long)s.allocs);
+    cr_assert_eq(s.other_errors, 0, "%s", s.first_other);
+    cfh_test_fini();
+}
+
+Test(selftest, watchdog_lets_finished_code_pass)
+{
+    cfh_watched_case("selftest.py", "finishes_in_time", 30.0);
+}
+
+/* The watchdog must end a real deadlock with its own exit status. */
+Test(selftest, watchdog_ends_deadlock, .exit_code = CFH_EXIT_DEADLOCK)
+{
+    cfh_test_init();
+    cr_assert_eq(cfh_load("selftest.py"), 0, "%s", cfh_error());
+    cr_assert_eq(cfh_watchdog_start("selftest.py:deadlock", 1.0), 0, "%s", cfh_error());
+    cfh_call("deadlock");
+    cr_assert_fail("the deadlock returned");
+}
