@@ -1,0 +1,328 @@
+/* exec.c - the executor cache and one run (exec.h). */
+#include <pthread.h>
+#include <string.h>
+
+#include "cfuser/alloc.h"
+#include "ir/ir.h"
+#include "plan.h"
+#ifdef CFUSER_WITH_CUDA_EXEC
+#include "cfuser/cuda.h"
+#endif
+
+/* What distinguishes one compiled kernel from another for the same fusion. */
+typedef struct sig_input {
+    int8_t is_tensor, ndim, dtype;
+    int16_t device;
+    uint8_t contiguous;
+    uint32_t size1_mask;    /* axes of size 1 */
+} sig_input;
+
+typedef struct retired { cf_plan *plan; struct retired *next; } retired;
+
+typedef struct cache_entry {
+    sig_input *sig;
+    int nsig;
+} cache_entry;
+
+struct cf_cache {
+    cf_fusion *fusion;
+    pthread_mutex_t lock;
+    uint64_t version;       /* fusion version the plan was built from */
+    cf_plan *plan;
+    struct retired *retired; /* older plans: runs in flight may use them */
+    int nentries, capentries;
+    cache_entry *entries;
+};
+
+struct cf_run {
+    cf_cache *cache;
+    cf_plan *plan;          /* retained by the cache for the run's life */
+    cf_slot_value *vals;
+    cf_tensor *outputs;
+    int device;
+    cf_exec_options opt;
+};
+
+cf_status cf_cache_new(cf_fusion *f, cf_cache **out)
+{
+    cf_cache *c = cf_calloc(1, sizeof *c);
+    if (!c)
+        return cf_error_nomem("FusionExecutorCache");
+    if (pthread_mutex_init(&c->lock, NULL)) {
+        cf_free(c);
+        return cf_error_set(CF_ERR_RUNTIME, "FusionExecutorCache", "FusionExecutorCache(): cannot create a lock");
+    }
+    cf_fusion_retain(f);
+    c->fusion = f;
+    *out = c;
+    return CF_OK;
+}
+
+static void clear_entries(cf_cache *c)
+{
+    int i;
+    for (i = 0; i < c->nentries; i++)
+        cf_free(c->entries[i].sig);
+    c->nentries = 0;
+}
+
+
+void cf_cache_free(cf_cache *c)
+{
+    if (!c)
+        return;
+    clear_entries(c);
+    cf_free(c->entries);
+    cf_plan_free(c->plan);
+    while (c->retired) {
+        retired *n = c->retired->next;
+        cf_plan_free(c->retired->plan);
+        cf_free(c->retired);
+        c->retired = n;
+    }
+    pthread_mutex_destroy(&c->lock);
+    cf_fusion_release(c->fusion);
+    cf_free(c);
+}
+
+cf_fusion *cf_cache_fusion(const cf_cache *c) { return c->fusion; }
+
+int cf_cache_num_plans(cf_cache *c)
+{
+    int n;
+    pthread_mutex_lock(&c->lock);
+    n = c->nentries;
+    pthread_mutex_unlock(&c->lock);
+    return n;
+}
+
+static bool is_contiguous(const cf_tensor *t)
+{
+    int64_t expect = 1;
+    int d;
+    for (d = t->ndim - 1; d >= 0; d--) {
+        if (t->shape[d] != 1 && t->strides[d] != expect)
+            return false;
+        expect *= t->shape[d];
+    }
+    return true;
+}
+
+static void make_sig(int nargs, const cf_arg *args, sig_input *sig)
+{
+    int i, d;
+    for (i = 0; i < nargs; i++) {
+        memset(&sig[i], 0, sizeof sig[i]);
+        sig[i].is_tensor = args[i].is_tensor;
+        if (!args[i].is_tensor) {
+            sig[i].dtype = (int8_t)args[i].scalar.dtype;
+            continue;
+        }
+        sig[i].ndim = (int8_t)args[i].tensor.ndim;
+        sig[i].dtype = (int8_t)args[i].tensor.dtype;
+        sig[i].device = (int16_t)args[i].tensor.device;
+        sig[i].contiguous = is_contiguous(&args[i].tensor);
+        for (d = 0; d < args[i].tensor.ndim; d++)
+            if (args[i].tensor.shape[d] == 1)
+                sig[i].size1_mask |= 1u << d;
+    }
+}
+
+/* Under the lock: the plan for the fusion as it is now. A fusion changed
+ * after the cache was made is lowered again; the old plan is retired, not
+ * freed, since a run in flight on another thread may still use it. */
+static cf_status current_plan(cf_cache *c, cf_plan **plan)
+{
+    cf_status st;
+    if (!c->plan || c->version != cf_fusion_version(c->fusion)) {
+        cf_plan *np;
+        if ((st = cf_plan_build(c->fusion, &np)))
+            return st;
+        if (c->plan) {
+            retired *old = cf_malloc(sizeof *old);
+            if (!old) {
+                cf_plan_free(np);
+                return cf_error_nomem("execute");
+            }
+            old->plan = c->plan;
+            old->next = c->retired;
+            c->retired = old;
+        }
+        c->plan = np;
+        c->version = cf_fusion_version(c->fusion);
+        clear_entries(c);
+    }
+    *plan = c->plan;
+    return CF_OK;
+}
+
+static cf_status remember(cf_cache *c, int nargs, const sig_input *sig)
+{
+    cache_entry *e;
+    int i;
+    for (i = 0; i < c->nentries; i++)
+        if (c->entries[i].nsig == nargs && !memcmp(c->entries[i].sig, sig, sizeof(sig_input) * (size_t)nargs))
+            return CF_OK;
+    if (c->nentries == c->capentries) {
+        int ncap = c->capentries ? c->capentries * 2 : 4;
+        cache_entry *q = cf_realloc(c->entries, sizeof(cache_entry) * (size_t)ncap);
+        if (!q)
+            return cf_error_nomem("execute");
+        c->entries = q;
+        c->capentries = ncap;
+    }
+    e = &c->entries[c->nentries];
+    e->sig = cf_malloc(sizeof(sig_input) * (size_t)(nargs ? nargs : 1));
+    if (!e->sig)
+        return cf_error_nomem("execute");
+    if (nargs)
+        memcpy(e->sig, sig, sizeof(sig_input) * (size_t)nargs);
+    e->nsig = nargs;
+    c->nentries++;
+    return CF_OK;
+}
+
+void cf_run_free(cf_run *r)
+{
+    if (!r)
+        return;
+    cf_free(r->vals);
+    cf_free(r->outputs);
+    cf_free(r);
+}
+
+static void output_spec(cf_run *r, int i)
+{
+    const cf_program *p = r->plan->prog;
+    int32_t s = p->outputs[i];
+    cf_tensor *t = &r->outputs[i];
+    uint32_t sq = r->plan->out_squeeze[i];
+    int d, k = 0;
+    memset(t, 0, sizeof *t);
+    t->dtype = p->slots[s].dtype;
+    t->device = r->device;
+    for (d = 0; d < p->slots[s].ndim; d++)
+        if (!(sq & (1u << d)))
+            t->shape[k++] = r->vals[s].shape[d];
+    t->ndim = k;
+}
+
+cf_status cf_run_prepare(cf_cache *c, int nargs, const cf_arg *args, const cf_exec_options *opt, cf_run **out)
+{
+    sig_input stack[16], *sig = stack;
+    cf_run *r = NULL;
+    cf_plan *plan = NULL;
+    cf_status st;
+    int i;
+    if (nargs < 0)
+        return cf_error_set(CF_ERR_VALUE, "execute", "execute(): negative input count");
+    if (nargs > 16 && !(sig = cf_malloc(sizeof(sig_input) * (size_t)nargs)))
+        return cf_error_nomem("execute");
+    make_sig(nargs, args, sig);
+    pthread_mutex_lock(&c->lock);
+    st = current_plan(c, &plan);
+    if (st)
+        goto fail_locked;
+    r = cf_calloc(1, sizeof *r);
+    if (!r) {
+        st = cf_error_nomem("execute");
+        goto fail_locked;
+    }
+    r->cache = c;
+    r->plan = plan;
+    r->vals = cf_malloc(sizeof(cf_slot_value) * (size_t)plan->prog->nslots);
+    r->outputs = cf_malloc(sizeof(cf_tensor) * (size_t)(plan->prog->noutputs + 1));
+    if (!r->vals || !r->outputs) {
+        st = cf_error_nomem("execute");
+        goto fail_locked;
+    }
+    if ((st = cf_plan_bind(plan, c->fusion, nargs, args, r->vals)))
+        goto fail_locked;
+    if ((st = remember(c, nargs, sig)))
+        goto fail_locked;
+    pthread_mutex_unlock(&c->lock);
+    if (sig != stack)
+        cf_free(sig);
+    r->device = CF_DEVICE_CPU;
+    for (i = 0; i < nargs; i++)
+        if (args[i].is_tensor) {
+            r->device = args[i].tensor.device;
+            break;
+        }
+    if (opt) {
+        r->opt = *opt;
+        if (opt->device != -2 && opt->device != r->device && nargs > 0) {
+            cf_run_free(r);
+            return cf_error_set(CF_ERR_DEVICE, "execute", "execute(): inputs are on %s but device=%s%d was requested", r->device < 0 ? "the cpu" : "a CUDA device", opt->device < 0 ? "cpu" : "cuda:", opt->device < 0 ? 0 : opt->device);
+        }
+        if (opt->device != -2 && nargs == 0)
+            r->device = opt->device;
+    }
+    for (i = 0; i < plan->prog->noutputs; i++)
+        output_spec(r, i);
+    *out = r;
+    return CF_OK;
+fail_locked:
+    pthread_mutex_unlock(&c->lock);
+    if (sig != stack)
+        cf_free(sig);
+    cf_run_free(r);
+    return st;
+}
+
+int cf_run_num_outputs(const cf_run *r) { return r->plan->prog->noutputs; }
+
+const cf_tensor *cf_run_output(const cf_run *r, int i)
+{
+    return (i >= 0 && i < r->plan->prog->noutputs) ? &r->outputs[i] : NULL;
+}
+
+cf_status cf_run_set_output(cf_run *r, int i, void *data, const int64_t *strides)
+{
+    const cf_program *p = r->plan->prog;
+    int32_t s;
+    uint32_t sq;
+    int d, k = 0;
+    int64_t expect = 1;
+    if (i < 0 || i >= p->noutputs)
+        return cf_error_set(CF_ERR_INDEX, "execute", "output %d is out of range", i);
+    s = p->outputs[i];
+    sq = r->plan->out_squeeze[i];
+    r->outputs[i].data = data;
+    r->vals[s].data = data;
+    /* user-visible strides for the kept axes; reduced axes have size 1 */
+    for (d = p->slots[s].ndim - 1, k = r->outputs[i].ndim - 1; d >= 0; d--) {
+        if (sq & (1u << d)) {
+            r->vals[s].strides[d] = expect;
+            continue;
+        }
+        r->vals[s].strides[d] = strides ? strides[k] : expect;
+        r->outputs[i].strides[k] = r->vals[s].strides[d];
+        expect *= r->vals[s].shape[d];
+        k--;
+    }
+    return CF_OK;
+}
+
+cf_status cf_run_execute(cf_run *r)
+{
+    const cf_program *p = r->plan->prog;
+    int i;
+    for (i = 0; i < p->noutputs; i++)
+        if (!r->vals[p->outputs[i]].data) {
+            int64_t nb;
+            cf_status st = cf_tensor_nbytes(r->outputs[i].dtype, r->outputs[i].ndim, r->outputs[i].shape, &nb);
+            if (st)
+                return st;
+            if (nb > 0)
+                return cf_error_set(CF_ERR_VALUE, "execute", "execute(): output %d has no storage", i);
+        }
+    if (r->device >= 0) {
+#ifdef CFUSER_WITH_CUDA_EXEC
+        return cf_cuda_execute(p, r->vals, r->device, r->opt.stream);
+#else
+        return cf_error_set(CF_ERR_DEVICE, "execute", "execute(): inputs are on CUDA device %d but this build of cfuser has no CUDA backend", r->device);
+#endif
+    }
+    return cf_cpu_execute(p, r->vals, r->opt.nthreads);
+}

@@ -1,0 +1,544 @@
+/* lower.c - fusion IR to a cf_program plus binding tables (plan.h).
+ *
+ * One slot per live value. Views (broadcasts, permutes, squeezes) become
+ * VIEW instructions; a reduction writes a keepdim-shaped slot that a VIEW
+ * squeezes; an output that would only be a view of another slot gets a SET
+ * so that every output is written by a computing instruction.
+ */
+#include <string.h>
+
+#include "cfuser/alloc.h"
+#include "ir/ir.h"
+#include "plan.h"
+
+typedef struct lower_ctx {
+    const cf_fusion *f;
+    cf_plan *plan;
+    cf_program *p;
+    int capslots, capinstrs, capsyms;
+    int32_t *val_slot;   /* IR value -> slot, -1 */
+    int32_t *val_sym;    /* IR scalar value -> sym, -1 */
+    bool *live;          /* per expr */
+    int32_t one_sym;
+} lower_ctx;
+
+static int grow(void **arr, int *cap, int n, size_t elem)
+{
+    void *q;
+    int ncap;
+    if (n < *cap)
+        return 0;
+    ncap = *cap ? *cap * 2 : 16;
+    q = cf_realloc(*arr, (size_t)ncap * elem);
+    if (!q)
+        return -1;
+    *arr = q;
+    *cap = ncap;
+    return 0;
+}
+
+static cf_status new_sym(lower_ctx *c, cf_sym_kind kind, int32_t *out)
+{
+    cf_plan *pl = c->plan;
+    if (grow((void **)&pl->syms, &c->capsyms, pl->nsyms, sizeof(cf_sym)))
+        return cf_error_nomem("execute");
+    memset(&pl->syms[pl->nsyms], 0, sizeof(cf_sym));
+    pl->syms[pl->nsyms].kind = (uint8_t)kind;
+    *out = pl->nsyms++;
+    return CF_OK;
+}
+
+/* The sym of an integer scalar value used as a size or operand. */
+static cf_status sym_of(lower_ctx *c, cf_id v, int32_t *out)
+{
+    cf_scalar s;
+    cf_status st;
+    if (c->val_sym[v] >= 0) {
+        *out = c->val_sym[v];
+        return CF_OK;
+    }
+    if (cf_val_constant(c->f, v, &s)) {
+        if ((st = new_sym(c, CF_SYM_CONST, out)))
+            return st;
+        c->plan->syms[*out].value = s;
+    } else if ((st = new_sym(c, CF_SYM_UNKNOWN, out))) {
+        return st;
+    }
+    c->val_sym[v] = *out;
+    return CF_OK;
+}
+
+static cf_status new_slot(lower_ctx *c, cf_dtype dtype, int ndim, cf_slot_role role, int32_t *out)
+{
+    cf_program *p = c->p;
+    int cap = c->capslots, d;
+    if (grow((void **)&p->slots, &c->capslots, p->nslots, sizeof(cf_prog_slot)))
+        return cf_error_nomem("execute");
+    if (c->capslots != cap) {
+        int32_t *a = cf_realloc(c->plan->slot_sym, sizeof(int32_t) * CF_MAX_DIMS * (size_t)c->capslots);
+        int32_t *b;
+        if (!a)
+            return cf_error_nomem("execute");
+        c->plan->slot_sym = a;
+        b = cf_realloc(c->plan->slot_val_sym, sizeof(int32_t) * (size_t)c->capslots);
+        if (!b)
+            return cf_error_nomem("execute");
+        c->plan->slot_val_sym = b;
+    }
+    memset(&p->slots[p->nslots], 0, sizeof(cf_prog_slot));
+    p->slots[p->nslots].dtype = dtype;
+    p->slots[p->nslots].ndim = (uint8_t)ndim;
+    p->slots[p->nslots].role = (uint8_t)role;
+    p->slots[p->nslots].io_index = -1;
+    for (d = 0; d < CF_MAX_DIMS; d++)
+        c->plan->slot_sym[p->nslots * CF_MAX_DIMS + d] = -1;
+    c->plan->slot_val_sym[p->nslots] = -1;
+    *out = p->nslots++;
+    return CF_OK;
+}
+
+/* A tensor slot shaped like IR tensor v (reduction axes dropped). */
+static cf_status tensor_slot(lower_ctx *c, cf_id v, cf_slot_role role, int32_t *out)
+{
+    const cf_fusion *f = c->f;
+    cf_id axes[CF_MAX_DIMS];
+    int r = cf_ir_noreduction_axes(f, v, axes), d;
+    cf_status st;
+    if ((st = new_slot(c, cf_val_dtype(f, v), r, role, out)))
+        return st;
+    for (d = 0; d < r; d++) {
+        int32_t s;
+        if ((st = sym_of(c, f->iters[axes[d]].extent, &s)))
+            return st;
+        c->plan->slot_sym[*out * CF_MAX_DIMS + d] = s;
+        if (f->iters[axes[d]].type == CF_ITER_BROADCAST)
+            c->p->slots[*out].bcast_mask |= 1u << d;
+    }
+    return CF_OK;
+}
+
+/* The slot that holds IR value v as an operand (scalars made on demand). */
+static cf_status operand_slot(lower_ctx *c, cf_id v, int32_t *out)
+{
+    const cf_fusion *f = c->f;
+    cf_scalar s;
+    cf_status st;
+    int32_t sym;
+    if (c->val_slot[v] >= 0) {
+        *out = c->val_slot[v];
+        return CF_OK;
+    }
+    if (cf_val_kind_of(f, v) == CF_VAL_TENSOR)
+        return cf_error_set(CF_ERR_RUNTIME, "execute", "internal: tensor T%d used before it is computed", (int)f->vals[v].name);
+    if (cf_val_constant(f, v, &s)) {
+        if ((st = new_slot(c, cf_val_dtype(f, v), 0, CF_SLOT_CONST, out)))
+            return st;
+        c->p->slots[*out].value = s;
+    } else {
+        if ((st = sym_of(c, v, &sym)) || (st = new_slot(c, cf_val_dtype(f, v), 0, CF_SLOT_SCALAR, out)))
+            return st;
+        if (c->plan->syms[sym].kind == CF_SYM_UNKNOWN)
+            return cf_error_set(CF_ERR_RUNTIME, "execute", "internal: scalar operand without a source");
+        c->plan->slot_val_sym[*out] = sym;
+    }
+    c->val_slot[v] = *out;
+    return CF_OK;
+}
+
+static cf_status emit(lower_ctx *c, const cf_prog_instr *ins)
+{
+    cf_program *p = c->p;
+    if (grow((void **)&p->instrs, &c->capinstrs, p->ninstrs, sizeof(cf_prog_instr)))
+        return cf_error_nomem("execute");
+    p->instrs[p->ninstrs++] = *ins;
+    return CF_OK;
+}
+
+static void instr_init(cf_prog_instr *ins, cf_opcode op, cf_dtype cdtype)
+{
+    int d;
+    memset(ins, 0, sizeof *ins);
+    ins->op = op;
+    ins->cdtype = cdtype;
+    for (d = 0; d < CF_MAX_DIMS; d++)
+        ins->map[d] = -1;
+}
+
+static bool is_output(const cf_fusion *f, cf_id v) { return cf_fusion_is_output(f, v); }
+
+/* The slot for the value an expr defines: OUTPUT when it is a fusion output
+ * that this instruction computes, else TEMP. */
+static cf_status result_slot(lower_ctx *c, cf_id v, bool computes, int32_t *out)
+{
+    const cf_fusion *f = c->f;
+    bool outp = computes && is_output(f, v);
+    cf_status st;
+    if (cf_val_kind_of(f, v) == CF_VAL_SCALAR)
+        st = new_slot(c, cf_val_dtype(f, v), 0, CF_SLOT_TEMP, out);
+    else
+        st = tensor_slot(c, v, outp ? CF_SLOT_OUTPUT : CF_SLOT_TEMP, out);
+    if (!st)
+        c->val_slot[v] = *out;
+    return st;
+}
+
+static cf_status lower_reduction(lower_ctx *c, cf_id e)
+{
+    const cf_fusion *f = c->f;
+    const cf_expr_node *x = &f->exprs[e];
+    cf_prog_instr ins, view;
+    int32_t in, keep[2];
+    uint32_t mask = 0;
+    int r, k, d, j;
+    cf_status st;
+    if ((st = operand_slot(c, x->in[0], &in)))
+        return st;
+    r = c->p->slots[in].ndim;
+    for (k = 0; k < x->attrs.nints; k++)
+        mask |= 1u << x->attrs.ints[k];
+    instr_init(&ins, x->op, x->attrs.dtype);
+    ins.nin = 1;
+    ins.in[0] = in;
+    ins.nout = (int8_t)x->nout;
+    ins.axes = mask;
+    ins.correction = x->attrs.correction;
+    for (k = 0; k < x->nout; k++) {
+        cf_id v = x->out[k];
+        bool outp = is_output(f, v);
+        if ((st = new_slot(c, cf_val_dtype(f, v), r, outp ? CF_SLOT_OUTPUT : CF_SLOT_TEMP, &keep[k])))
+            return st;
+        for (d = 0; d < r; d++) {
+            int32_t s = (mask & (1u << d)) ? c->one_sym : c->plan->slot_sym[in * CF_MAX_DIMS + d];
+            c->plan->slot_sym[keep[k] * CF_MAX_DIMS + d] = s;
+        }
+        c->p->slots[keep[k]].bcast_mask = mask | c->p->slots[in].bcast_mask;
+        ins.out[k] = keep[k];
+    }
+    if ((st = emit(c, &ins)))
+        return st;
+    for (k = 0; k < x->nout; k++) {
+        int32_t vs;
+        if ((st = tensor_slot(c, x->out[k], CF_SLOT_TEMP, &vs)))
+            return st;
+        c->val_slot[x->out[k]] = vs;
+        instr_init(&view, CF_OP_VIEW, CF_DTYPE_NULL);
+        view.nin = 1;
+        view.in[0] = keep[k];
+        view.nout = 1;
+        view.out[0] = vs;
+        for (d = 0, j = 0; d < r; d++)
+            if (!(mask & (1u << d)))
+                view.map[j++] = (int8_t)d;
+        if ((st = emit(c, &view)))
+            return st;
+        if (c->p->slots[keep[k]].role == CF_SLOT_OUTPUT)
+            c->p->slots[keep[k]].io_index = -2 - (int)x->out[k]; /* resolved in finish_outputs */
+    }
+    return CF_OK;
+}
+
+/* VIEW map for the view-like ops. */
+static void view_map(const cf_fusion *f, const cf_expr_node *x, int in_rank, int out_rank, int8_t *map)
+{
+    int d, k = 0;
+    if (out_rank > CF_MAX_DIMS || in_rank > CF_MAX_DIMS)
+        return;
+    switch (x->op) {
+    case CF_OP_BROADCAST_IN_DIM:
+        for (d = 0; d < out_rank; d++)
+            map[d] = (k < x->attrs.nints && x->attrs.ints[k] == d) ? (int8_t)k++ : -1;
+        break;
+    case CF_OP_BROADCAST:
+        for (d = 0; d < out_rank; d++)
+            map[d] = x->attrs.ints[d] ? -1 : (int8_t)k++;
+        break;
+    case CF_OP_PERMUTE:
+        for (d = 0; d < out_rank; d++)
+            map[d] = (int8_t)x->attrs.ints[d];
+        break;
+    case CF_OP_SQUEEZE:
+        for (d = 0; d < in_rank; d++)
+            if (!x->attrs.ints[d])
+                map[k++] = (int8_t)d;
+        break;
+    default: /* EXPAND */
+        for (d = 0; d < out_rank; d++)
+            map[d] = (int8_t)d;
+        break;
+    }
+    (void)f;
+}
+
+static cf_status lower_expr(lower_ctx *c, cf_id e)
+{
+    const cf_fusion *f = c->f;
+    const cf_expr_node *x = &f->exprs[e];
+    cf_prog_instr ins;
+    int32_t out;
+    cf_status st;
+    int i;
+    if (cf_op_is_reduction(x->op))
+        return lower_reduction(c, e);
+    instr_init(&ins, x->op, x->attrs.dtype);
+    ins.nin = x->nin;
+    for (i = 0; i < x->nin; i++)
+        if ((st = operand_slot(c, x->in[i], &ins.in[i])))
+            return st;
+    switch (x->op) {
+    case CF_OP_BROADCAST_IN_DIM: case CF_OP_BROADCAST: case CF_OP_PERMUTE: case CF_OP_SQUEEZE:
+    case CF_OP_EXPAND:
+        if ((st = result_slot(c, x->out[0], false, &out)))
+            return st;
+        ins.op = CF_OP_VIEW;
+        view_map(f, x, c->p->slots[ins.in[0]].ndim, c->p->slots[out].ndim, ins.map);
+        break;
+    case CF_OP_RESHAPE:
+        if ((st = result_slot(c, x->out[0], true, &out)))
+            return st;
+        ins.op = CF_OP_COPY;
+        if (x->attrs.ints[0] >= 0) {
+            int32_t s = c->plan->slot_sym[out * CF_MAX_DIMS + x->attrs.ints[0]];
+            c->plan->syms[s].kind = CF_SYM_RESHAPE;
+            c->plan->syms[s].instr = c->p->ninstrs;
+        }
+        break;
+    case CF_OP_FULL:
+    case CF_OP_IOTA:
+        if ((st = result_slot(c, x->out[0], true, &out)))
+            return st;
+        if (x->op == CF_OP_IOTA) { /* the length is a size, not an operand */
+            ins.in[0] = ins.in[1];
+            ins.in[1] = ins.in[2];
+            ins.nin = 2;
+        }
+        ins.cdtype = x->attrs.dtype;
+        break;
+    default:
+        if ((st = result_slot(c, x->out[0], true, &out)))
+            return st;
+        break;
+    }
+    ins.nout = 1;
+    ins.out[0] = out;
+    return emit(c, &ins);
+}
+
+/* Every fusion output gets an OUTPUT slot written by a computing instr. */
+static cf_status finish_outputs(lower_ctx *c)
+{
+    const cf_fusion *f = c->f;
+    cf_program *p = c->p;
+    cf_plan *pl = c->plan;
+    int i, s;
+    p->noutputs = cf_fusion_num_outputs(f);
+    p->outputs = cf_calloc((size_t)p->noutputs + 1, sizeof(int32_t));
+    pl->out_squeeze = cf_calloc((size_t)p->noutputs + 1, sizeof(uint32_t));
+    if (!p->outputs || !pl->out_squeeze)
+        return cf_error_nomem("execute");
+    for (i = 0; i < p->noutputs; i++) {
+        cf_id v = cf_fusion_output(f, i);
+        int32_t slot = -1;
+        cf_status st;
+        /* a reduction that writes this output directly */
+        for (s = 0; s < p->nslots; s++)
+            if (p->slots[s].role == CF_SLOT_OUTPUT && p->slots[s].io_index == -2 - (int)v) {
+                slot = s;
+                pl->out_squeeze[i] = 0;
+                {
+                    int k;
+                    for (k = 0; k < p->ninstrs; k++)
+                        if (cf_op_is_reduction(p->instrs[k].op) &&
+                            (p->instrs[k].out[0] == s || (p->instrs[k].nout > 1 && p->instrs[k].out[1] == s)))
+                            pl->out_squeeze[i] = p->instrs[k].axes;
+                }
+                break;
+            }
+        if (slot < 0 && c->val_slot[v] >= 0 && p->slots[c->val_slot[v]].role == CF_SLOT_OUTPUT &&
+            p->slots[c->val_slot[v]].io_index == -1)
+            slot = c->val_slot[v];
+        if (slot < 0) { /* an input or a view: copy it out */
+            cf_prog_instr ins;
+            int32_t src;
+            if ((st = operand_slot(c, v, &src)) || (st = tensor_slot(c, v, CF_SLOT_OUTPUT, &slot)))
+                return st;
+            instr_init(&ins, CF_OP_SET, cf_dtype_compute(cf_val_dtype(f, v)));
+            ins.nin = 1;
+            ins.in[0] = src;
+            ins.nout = 1;
+            ins.out[0] = slot;
+            if ((st = emit(c, &ins)))
+                return st;
+        }
+        p->slots[slot].io_index = i;
+        p->outputs[i] = slot;
+    }
+    return CF_OK;
+}
+
+static cf_status lower_inputs(lower_ctx *c)
+{
+    const cf_fusion *f = c->f;
+    cf_program *p = c->p;
+    cf_plan *pl = c->plan;
+    int i, d;
+    cf_status st;
+    p->ninputs = cf_fusion_num_inputs(f);
+    p->inputs = cf_calloc((size_t)p->ninputs + 1, sizeof(int32_t));
+    pl->input_sym = cf_calloc((size_t)p->ninputs + 1, sizeof(int32_t));
+    if (!p->inputs || !pl->input_sym)
+        return cf_error_nomem("execute");
+    for (i = 0; i < p->ninputs; i++) {
+        cf_id v = cf_fusion_input(f, i);
+        int32_t slot, sym;
+        pl->input_sym[i] = -1;
+        if (cf_val_kind_of(f, v) == CF_VAL_SCALAR) {
+            if ((st = new_sym(c, CF_SYM_SCALAR_ARG, &sym)))
+                return st;
+            pl->syms[sym].input = i;
+            c->val_sym[v] = sym;
+            pl->input_sym[i] = sym;
+            if ((st = new_slot(c, cf_val_dtype(f, v), 0, CF_SLOT_SCALAR, &slot)))
+                return st;
+            pl->slot_val_sym[slot] = sym;
+        } else {
+            cf_id axes[CF_MAX_DIMS];
+            int r = cf_ir_noreduction_axes(f, v, axes);
+            for (d = 0; d < r; d++) {
+                cf_id ext = f->iters[axes[d]].extent;
+                if (cf_val_is_symbolic(f, ext) && c->val_sym[ext] < 0) {
+                    if ((st = new_sym(c, CF_SYM_INPUT_DIM, &sym)))
+                        return st;
+                    pl->syms[sym].input = i;
+                    pl->syms[sym].axis = d;
+                    c->val_sym[ext] = sym;
+                }
+            }
+            if ((st = tensor_slot(c, v, CF_SLOT_INPUT, &slot)))
+                return st;
+        }
+        p->slots[slot].io_index = i;
+        p->inputs[i] = slot;
+        c->val_slot[v] = slot;
+    }
+    return CF_OK;
+}
+
+static void mark_live(lower_ctx *c)
+{
+    const cf_fusion *f = c->f;
+    int i, e, k;
+    for (i = 0; i < cf_fusion_num_outputs(f); i++) {
+        cf_id d = cf_val_definition(f, cf_fusion_output(f, i));
+        if (d >= 0)
+            c->live[d] = true;
+    }
+    for (e = f->nexprs - 1; e >= 0; e--) {
+        if (!c->live[e])
+            continue;
+        for (k = 0; k < f->exprs[e].nin; k++) {
+            cf_id d = cf_val_definition(f, f->exprs[e].in[k]);
+            if (d >= 0)
+                c->live[d] = true;
+        }
+    }
+}
+
+void cf_plan_free(cf_plan *pl)
+{
+    if (!pl)
+        return;
+    cf_program_free(pl->prog);
+    cf_free(pl->syms);
+    cf_free(pl->slot_sym);
+    cf_free(pl->slot_val_sym);
+    cf_free(pl->input_sym);
+    cf_free(pl->out_squeeze);
+    cf_free(pl);
+}
+
+void cf_program_free(cf_program *p)
+{
+    if (!p)
+        return;
+    cf_free(p->slots);
+    cf_free(p->instrs);
+    cf_free(p->inputs);
+    cf_free(p->outputs);
+    cf_free(p);
+}
+
+cf_status cf_plan_build(const cf_fusion *f, cf_plan **out)
+{
+    lower_ctx c;
+    cf_status st = CF_OK;
+    int e;
+    size_t nv = (size_t)f->nvals + 1;
+    memset(&c, 0, sizeof c);
+    c.f = f;
+    if (cf_fusion_num_outputs(f) == 0)
+        return cf_error_set(CF_ERR_VALUE, "execute", "execute(): Fusion is empty! It has no outputs; call add_output() first");
+    c.plan = cf_calloc(1, sizeof(cf_plan));
+    c.p = cf_calloc(1, sizeof(cf_program));
+    c.val_slot = cf_malloc(nv * sizeof(int32_t));
+    c.val_sym = cf_malloc(nv * sizeof(int32_t));
+    c.live = cf_calloc((size_t)f->nexprs + 1, sizeof(bool));
+    if (!c.plan || !c.p || !c.val_slot || !c.val_sym || !c.live) {
+        st = cf_error_nomem("execute");
+        goto done;
+    }
+    c.plan->prog = c.p;
+    memset(c.val_slot, 0xff, nv * sizeof(int32_t));
+    memset(c.val_sym, 0xff, nv * sizeof(int32_t));
+    if ((st = new_sym(&c, CF_SYM_CONST, &c.one_sym)))
+        goto done;
+    c.plan->syms[c.one_sym].value.dtype = CF_DTYPE_INT;
+    c.plan->syms[c.one_sym].value.v.i = 1;
+    mark_live(&c);
+    if ((st = lower_inputs(&c)))
+        goto done;
+    for (e = 0; e < f->nexprs && !st; e++)
+        if (c.live[e])
+            st = lower_expr(&c, e);
+    if (!st)
+        st = finish_outputs(&c);
+    if (!st) {
+        int s;
+        for (s = 0; s < c.plan->nsyms; s++)
+            if (c.plan->syms[s].kind == CF_SYM_UNKNOWN) {
+                /* only a problem when a slot's size depends on it */
+                int k;
+                for (k = 0; k < c.p->nslots * CF_MAX_DIMS; k++)
+                    if (c.plan->slot_sym[k] == s && (k % CF_MAX_DIMS) < c.p->slots[k / CF_MAX_DIMS].ndim) {
+                        st = cf_error_set(CF_ERR_UNSUPPORTED, "execute", "execute(): a tensor size computed by scalar arithmetic is not supported yet; pass sizes as integers, input extents or scalar inputs");
+                        break;
+                    }
+                if (st)
+                    break;
+            }
+    }
+done:
+    cf_free(c.val_slot);
+    cf_free(c.val_sym);
+    cf_free(c.live);
+    if (st) {
+        if (c.plan)
+            cf_plan_free(c.plan);
+        else
+            cf_program_free(c.p);
+        return st;
+    }
+    *out = c.plan;
+    return CF_OK;
+}
+
+cf_status cf_program_lower(const cf_fusion *f, cf_program **out)
+{
+    cf_plan *pl;
+    cf_status st = cf_plan_build(f, &pl);
+    if (st)
+        return st;
+    *out = pl->prog;
+    pl->prog = NULL;
+    cf_plan_free(pl);
+    return CF_OK;
+}

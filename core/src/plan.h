@@ -1,0 +1,42 @@
+/* plan.h - a lowered program plus what binding needs to give it shapes. */
+#ifndef CFUSER_PLAN_H
+#define CFUSER_PLAN_H
+
+#include "cfuser/exec.h"
+#include "cfuser/program.h"
+
+/* Where a symbolic size or scalar comes from at run time. */
+typedef enum cf_sym_kind {
+    CF_SYM_CONST = 0,       /* value known when lowering                  */
+    CF_SYM_INPUT_DIM = 1,   /* size of axis `axis` of input `input`       */
+    CF_SYM_SCALAR_ARG = 2,  /* the scalar argument `input`                */
+    CF_SYM_RESHAPE = 3,     /* inferred -1 of reshape instruction `instr` */
+    CF_SYM_UNKNOWN = 4      /* computed by scalar ops: not a usable size  */
+} cf_sym_kind;
+
+typedef struct cf_sym {
+    uint8_t kind;
+    int32_t input, axis, instr;
+    cf_scalar value;
+} cf_sym;
+
+typedef struct cf_plan {
+    cf_program *prog;
+    int nsyms;
+    cf_sym *syms;
+    int32_t *slot_sym;        /* nslots * CF_MAX_DIMS: sym of each dim, -1 none */
+    int32_t *slot_val_sym;    /* nslots: sym giving a SCALAR slot's value   */
+    int32_t *input_sym;       /* per fusion input: scalar args' sym, or -1  */
+    uint32_t *out_squeeze;    /* per output: axes of its slot the user
+                                 does not see (reductions without keepdim) */
+} cf_plan;
+
+cf_status cf_plan_build(const cf_fusion *f, cf_plan **out);
+void cf_plan_free(cf_plan *p);
+
+/* Give every slot its shape for these arguments, check them, and point
+ * input slots at the arguments' memory. vals has prog->nslots entries. */
+cf_status cf_plan_bind(const cf_plan *p, const cf_fusion *f, int nargs, const cf_arg *args,
+                       cf_slot_value *vals);
+
+#endif
