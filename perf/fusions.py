@@ -1,0 +1,232 @@
+"""The fixed set of fusions the throughput benchmark runs, each written four
+ways: as a cfuser FusionDefinition, in numpy, in numexpr (where one
+expression can say it), and in torch (used eager and under torch.compile).
+
+Inputs are a 1-D vector (pointwise chain) or a rows x cols matrix with
+cols = min(4096, n) and 1-D weights of length cols. Bytes moved = bytes of
+all inputs read plus all outputs written, the usual roofline count.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+EPS = 1e-5
+MAX_COLS = 4096
+
+
+@dataclass(frozen=True)
+class Fusion:
+    name: str
+    inputs: Callable        # (n_elems) -> list of (name, shape)
+    outputs: Callable       # (rows, cols, n) -> list of output element counts
+    define: Callable        # (fd, cfuser, low, cols) -> None
+    numpy: Callable         # (np, *xs) -> tuple of arrays
+    numexpr: Callable | None
+    torch: Callable         # (torch, *xs) -> tuple of tensors
+    description: str
+
+
+def matrix(n: int) -> tuple[int, int]:
+    cols = min(MAX_COLS, n)
+    return n // cols, cols
+
+
+# --- input layouts ------------------------------------------------------------
+
+def _vec2(n):
+    return [("a", (n,)), ("b", (n,))]
+
+
+def _mat(n):
+    r, c = matrix(n)
+    return [("x", (r, c))]
+
+
+def _mat_w(n):
+    r, c = matrix(n)
+    return [("x", (r, c)), ("w", (c,))]
+
+
+def _mat_wb(n):
+    r, c = matrix(n)
+    return [("x", (r, c)), ("w", (c,)), ("b", (c,))]
+
+
+# --- cfuser definitions -------------------------------------------------------
+# `low` is the storage dtype (Float on the CPU; BFloat16 on the GPU runs):
+# inputs are cast up to Float, math runs in Float, outputs are cast back.
+
+def _tensor(fd, cfuser, ndim, low):
+    return fd.define_tensor(shape=[-1] * ndim, contiguity=True, dtype=low)
+
+
+def _up(fd, cfuser, t, low):
+    return t if low == cfuser.DataType.Float else fd.ops.cast(t, dtype=cfuser.DataType.Float)
+
+
+def _down(fd, cfuser, t, low):
+    return t if low == cfuser.DataType.Float else fd.ops.cast(t, dtype=low)
+
+
+def _rows(fd, v, x):
+    return fd.ops.broadcast_in_dim(v, shape=x.shape(), broadcast_dims=[0])
+
+
+def _cols(fd, v, x):
+    return fd.ops.broadcast_in_dim(v, shape=x.shape(), broadcast_dims=[1])
+
+
+def def_chain(fd, cf, low, cols):
+    a = _up(fd, cf, _tensor(fd, cf, 1, low), low)
+    b = _up(fd, cf, _tensor(fd, cf, 1, low), low)
+    ops = fd.ops
+    y = ops.relu(ops.add(ops.mul(ops.tanh(ops.add(ops.mul(a, b), 1.0)), 0.5), a))
+    fd.add_output(_down(fd, cf, y, low))
+
+
+def def_bcast_add(fd, cf, low, cols):
+    x = _up(fd, cf, _tensor(fd, cf, 2, low), low)
+    bias = _up(fd, cf, _tensor(fd, cf, 1, low), low)
+    fd.add_output(_down(fd, cf, fd.ops.add(x, _cols(fd, bias, x)), low))
+
+
+def def_row_sum(fd, cf, low, cols):
+    x = _up(fd, cf, _tensor(fd, cf, 2, low), low)
+    fd.add_output(_down(fd, cf, fd.ops.sum(x, dims=[1], keepdim=False), low))
+
+
+def def_col_sum(fd, cf, low, cols):
+    x = _up(fd, cf, _tensor(fd, cf, 2, low), low)
+    fd.add_output(_down(fd, cf, fd.ops.sum(x, dims=[0], keepdim=False), low))
+
+
+def def_softmax(fd, cf, low, cols):
+    x = _up(fd, cf, _tensor(fd, cf, 2, low), low)
+    m = fd.ops.max(x, dims=[1], keepdim=False)
+    e = fd.ops.exp(fd.ops.sub(x, _rows(fd, m, x)))
+    s = fd.ops.sum(e, dims=[1], keepdim=False)
+    fd.add_output(_down(fd, cf, fd.ops.div(e, _rows(fd, s, x)), low))
+
+
+def def_layernorm(fd, cf, low, cols):
+    x = _up(fd, cf, _tensor(fd, cf, 2, low), low)
+    w = _up(fd, cf, _tensor(fd, cf, 1, low), low)
+    b = _up(fd, cf, _tensor(fd, cf, 1, low), low)
+    var, mean = fd.ops.var_mean(x, dims=[1], correction=0, keepdim=False)
+    r = fd.ops.rsqrt(fd.ops.add(var, EPS))
+    y = fd.ops.mul(fd.ops.sub(x, _rows(fd, mean, x)), _rows(fd, r, x))
+    y = fd.ops.add(fd.ops.mul(y, _cols(fd, w, x)), _cols(fd, b, x))
+    fd.add_output(_down(fd, cf, y, low))
+
+
+def def_rmsnorm(fd, cf, low, cols):
+    x = _up(fd, cf, _tensor(fd, cf, 2, low), low)
+    w = _up(fd, cf, _tensor(fd, cf, 1, low), low)
+    ms = fd.ops.mul(fd.ops.sum(fd.ops.mul(x, x), dims=[1], keepdim=False), 1.0 / cols)
+    r = fd.ops.rsqrt(fd.ops.add(ms, EPS))
+    y = fd.ops.mul(fd.ops.mul(x, _rows(fd, r, x)), _cols(fd, w, x))
+    fd.add_output(_down(fd, cf, y, low))
+
+
+def def_var_mean(fd, cf, low, cols):
+    x = _up(fd, cf, _tensor(fd, cf, 2, low), low)
+    var, mean = fd.ops.var_mean(x, dims=[1], correction=0, keepdim=False)
+    fd.add_output(_down(fd, cf, var, low))
+    fd.add_output(_down(fd, cf, mean, low))
+
+
+# --- numpy --------------------------------------------------------------------
+
+def np_chain(np, a, b):
+    return (np.maximum(np.tanh(a * b + 1.0) * 0.5 + a, 0.0),)
+
+
+def np_softmax(np, x):
+    e = np.exp(x - x.max(axis=1, keepdims=True))
+    return (e / e.sum(axis=1, keepdims=True),)
+
+
+def np_layernorm(np, x, w, b):
+    mean = x.mean(axis=1, keepdims=True)
+    var = x.var(axis=1, keepdims=True)
+    return ((x - mean) / np.sqrt(var + EPS) * w + b,)
+
+
+def np_rmsnorm(np, x, w):
+    return (x / np.sqrt((x * x).mean(axis=1, keepdims=True) + EPS) * w,)
+
+
+# --- numexpr ------------------------------------------------------------------
+
+def ne_chain(ne, a, b):
+    return (ne.evaluate("maximum(tanh(a * b + 1) * 0.5 + a, 0)", local_dict={"a": a, "b": b}),)
+
+
+def ne_bcast_add(ne, x, bias):
+    return (ne.evaluate("x + bias", local_dict={"x": x, "bias": bias}),)
+
+
+def ne_row_sum(ne, x):
+    return (ne.evaluate("sum(x, axis=1)", local_dict={"x": x}),)
+
+
+def ne_col_sum(ne, x):
+    return (ne.evaluate("sum(x, axis=0)", local_dict={"x": x}),)
+
+
+# --- torch --------------------------------------------------------------------
+
+def t_chain(torch, a, b):
+    return (torch.relu(torch.tanh(a * b + 1.0) * 0.5 + a),)
+
+
+def t_layernorm(torch, x, w, b):
+    return (torch.nn.functional.layer_norm(x, (x.shape[1],), w, b, EPS),)
+
+
+def t_rmsnorm(torch, x, w):
+    return (torch.nn.functional.rms_norm(x, (x.shape[1],), w, EPS),)
+
+
+def t_var_mean(torch, x):
+    return tuple(torch.var_mean(x, dim=1, correction=0))
+
+
+FUSIONS = (
+    Fusion("pointwise_chain", _vec2, lambda r, c, n: [n], def_chain, np_chain, ne_chain,
+           t_chain, "relu(tanh(a*b + 1)*0.5 + a), two inputs"),
+    Fusion("broadcast_add", lambda n: [("x", matrix(n)), ("bias", (matrix(n)[1],))],
+           lambda r, c, n: [r * c], def_bcast_add,
+           lambda np, x, bias: (x + bias,), ne_bcast_add,
+           lambda torch, x, bias: (x + bias,), "x[r, c] + bias[c]"),
+    Fusion("row_sum", _mat, lambda r, c, n: [r], def_row_sum,
+           lambda np, x: (x.sum(axis=1),), ne_row_sum,
+           lambda torch, x: (x.sum(dim=1),), "sum over the inner dim"),
+    Fusion("col_sum", _mat, lambda r, c, n: [c], def_col_sum,
+           lambda np, x: (x.sum(axis=0),), ne_col_sum,
+           lambda torch, x: (x.sum(dim=0),), "sum over the outer dim"),
+    Fusion("softmax", _mat, lambda r, c, n: [r * c], def_softmax, np_softmax, None,
+           lambda torch, x: (torch.softmax(x, dim=1),), "row softmax"),
+    Fusion("layernorm", _mat_wb, lambda r, c, n: [r * c], def_layernorm, np_layernorm, None,
+           t_layernorm, "layer norm over rows, weight and bias"),
+    Fusion("rmsnorm", _mat_w, lambda r, c, n: [r * c], def_rmsnorm, np_rmsnorm, None,
+           t_rmsnorm, "RMS norm over rows, weight"),
+    Fusion("var_mean", _mat, lambda r, c, n: [r, r], def_var_mean,
+           lambda np, x: (x.var(axis=1), x.mean(axis=1)), None, t_var_mean,
+           "variance and mean over rows"),
+)
+BY_NAME = {f.name: f for f in FUSIONS}
+
+
+def bytes_moved(f: Fusion, n: int, itemsize: int) -> int:
+    r, c = matrix(n)
+    elems = sum(_prod(s) for _, s in f.inputs(n)) + sum(f.outputs(r, c, n))
+    return elems * itemsize
+
+
+def _prod(shape):
+    p = 1
+    for s in shape:
+        p *= s
+    return p
