@@ -51,6 +51,16 @@ typedef struct cfb_dlpack_state {
     PyObject *str_dlpack_device;   /* "__dlpack_device__"                 */
     PyObject *exporter_type;       /* the heap type that exports outputs  */
     PyObject *error_types[9];      /* cfuser.Error subclasses by cf_status*/
+    /* Call arguments built once and caches filled on first use. */
+    PyObject *str_c_exchange_api;  /* "__dlpack_c_exchange_api__"         */
+    PyObject *kwnames_max_version; /* ("max_version",)                    */
+    PyObject *max_version;         /* (1, 0)                              */
+    PyObject *kwnames_dtype_device;/* ("dtype", "device")                 */
+    PyObject *str_cpu;             /* "cpu"                               */
+    PyObject *numpy_empty;         /* numpy.empty                         */
+    PyObject *torch_empty;         /* torch.empty (when torch_api is NULL)*/
+    PyObject *numpy_dtypes[CF_DTYPE_COUNT];  /* numpy.dtype per cf_dtype */
+    PyObject *torch_dtypes[CF_DTYPE_COUNT];  /* torch.dtype per cf_dtype */
 } cfb_dlpack_state;
 
 int cfb_dlpack_state_init(PyObject *module, cfb_dlpack_state *st);
