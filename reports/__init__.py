@@ -1,0 +1,1 @@
+"""Baselines, run history, the regression comparison and the dashboard."""

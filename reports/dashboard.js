@@ -1,0 +1,232 @@
+// Draws the dashboard from the JSON in <script id="data">. No libraries, no
+// network: tables are DOM, charts are inline SVG.
+"use strict";
+(function () {
+  const D = JSON.parse(document.getElementById("data").textContent);
+  const SVGNS = "http://www.w3.org/2000/svg";
+  const COLORS = { cfuser: "#1565c0", numpy: "#ef6c00", numexpr: "#8e24aa", torch_eager: "#c62828",
+                   torch_compile: "#2e7d32", memcpy: "#616161" };
+  const PALETTE = ["#00838f", "#6d4c41", "#ad1457", "#558b2f"];
+
+  function el(tag, attrs, text) {
+    const e = document.createElement(tag);
+    for (const k in attrs || {}) e.setAttribute(k, attrs[k]);
+    if (text !== undefined) e.textContent = text;
+    return e;
+  }
+  function sv(tag, attrs) {
+    const e = document.createElementNS(SVGNS, tag);
+    for (const k in attrs || {}) e.setAttribute(k, attrs[k]);
+    return e;
+  }
+  // Same rules as reports/compare.py's fmt(): integers with separators,
+  // others to 4 significant digits.
+  function fmt(v) {
+    if (v === null || v === undefined) return "-";
+    if (Number.isInteger(v)) return v.toLocaleString("en-US");
+    if (Math.abs(v) >= 1000) return Math.round(v).toLocaleString("en-US");
+    return String(Number(v.toPrecision(4)));
+  }
+  function pct(c) { return c === null || c === undefined ? "-" : (c >= 0 ? "+" : "") + (c * 100).toFixed(1) + "%"; }
+  function table(headers, rows, rowAttrs) {
+    const t = el("table");
+    const hr = el("tr");
+    headers.forEach(h => hr.appendChild(el("th", {}, h)));
+    t.appendChild(hr);
+    rows.forEach((r, i) => {
+      const tr = el("tr", rowAttrs ? rowAttrs[i] : {});
+      r.forEach(c => {
+        if (c && typeof c === "object") tr.appendChild(el("td", c.attrs || {}, c.text));
+        else tr.appendChild(el("td", {}, c));
+      });
+      t.appendChild(tr);
+    });
+    return t;
+  }
+
+  const L = D.latest;
+  function header() {
+    const info = document.getElementById("runinfo");
+    if (!L) { info.textContent = "No runs recorded yet: run `make report`."; return; }
+    const m = L.machine;
+    info.textContent = `${L.machine_class} — ${m.cpu_model}, ${m.logical_cpus} cpus, ` +
+      `${(m.memory_bytes / 2 ** 30).toFixed(0)} GiB, ${m.os}; python ${m.python}, numpy ${m.numpy}, ` +
+      `torch ${m.torch}. Run ${L.commit.short}${L.commit.dirty ? " (dirty)" : ""} on ${L.date} ` +
+      `[${L.mode}, ${L.device}]; baseline ${L.has_baseline ? L.baseline_commit : "none recorded"}.`;
+  }
+
+  function summary() {
+    const box = document.getElementById("summary");
+    if (!L) return;
+    const reg = D.rows.filter(r => r.status === "regression").length;
+    const unmet = D.targets.filter(t => !t.met).length;
+    const suites = Object.values(L.suites || {});
+    const failed = suites.filter(s => s.status !== "pass" && s.status !== "skipped").length;
+    const p = el("p", { id: "verdict", class: reg || failed ? "fail" : "pass" },
+      `${reg} regression(s), ${failed} failing suite(s), ${unmet} of ${D.targets.length} target(s) not met, ` +
+      `${D.history.length} run(s) in the history.`);
+    p.dataset.regressions = reg;
+    box.appendChild(p);
+  }
+
+  function suites() {
+    const box = document.getElementById("suites");
+    const s = (L && L.suites) || {};
+    const names = Object.keys(s);
+    if (!names.length) { box.appendChild(el("p", { class: "muted" }, "No suite results in this run.")); return; }
+    box.appendChild(table(["suite", "status", "detail"],
+      names.map(n => [n, { text: s[n].status, attrs: { class: s[n].status === "pass" ? "pass" : (s[n].status === "skipped" ? "muted" : "fail") } }, s[n].detail || ""]),
+      names.map(n => ({ "data-suite": n, "data-status": s[n].status }))));
+  }
+
+  function targets() {
+    const box = document.getElementById("targets");
+    if (!D.targets.length) { box.appendChild(el("p", { class: "muted" }, "No target was measured in this run.")); return; }
+    box.appendChild(table(["target", "metric", "goal", "now", "status"],
+      D.targets.map(t => [t.text, t.metric, `${t.op} ${fmt(t.target)}`,
+        { text: fmt(t.now) + (t.unit ? " " + t.unit : ""), attrs: { "data-value": t.now } },
+        { text: t.met ? "met" : "NOT MET", attrs: { class: "status" } }]),
+      D.targets.map(t => ({ class: t.met ? "met" : "unmet", "data-metric": t.metric }))));
+  }
+
+  function compare() {
+    const box = document.getElementById("compare");
+    if (!L) return;
+    const rank = r => (r.status === "regression" ? 0 : r.kind === "info" ? 2 : 1);
+    const rows = D.rows.slice().sort((a, b) => rank(a) - rank(b) || a.metric.localeCompare(b.metric));
+    box.appendChild(table(["metric", "kind", "baseline", "now", "unit", "change", "p", "status"],
+      rows.map(r => [r.metric, r.kind,
+        { text: fmt(r.baseline), attrs: { class: "baseline", "data-value": r.baseline === null ? "" : r.baseline } },
+        { text: fmt(r.now), attrs: { class: "now", "data-value": r.now === null ? "" : r.now } },
+        r.unit, pct(r.change), r.p === null ? "-" : r.p.toFixed(3),
+        { text: r.status, attrs: { class: "status" } }]),
+      rows.map(r => ({ class: r.status, "data-metric": r.metric }))));
+  }
+
+  // A line chart: series = [{name, color, points: [[x, y], ...]}]
+  function chart(opts) {
+    const W = opts.width || 380, H = opts.height || 220, ml = 52, mr = 10, mt = 10, mb = 34;
+    const svg = sv("svg", { width: W, height: H, viewBox: `0 0 ${W} ${H}`, class: opts.cls });
+    for (const k in opts.data || {}) svg.setAttribute("data-" + k, opts.data[k]);
+    const pts = opts.series.flatMap(s => s.points);
+    const ys = pts.map(p => p[1]).concat(opts.hlines.map(h => h.y)).filter(v => v !== null && isFinite(v));
+    const xs = pts.map(p => p[0]);
+    if (!xs.length) return svg;
+    let y0 = Math.min(0, ...ys), y1 = Math.max(...ys);
+    if (y1 === y0) y1 = y0 + 1;
+    y1 += (y1 - y0) * 0.08;
+    const x0 = Math.min(...xs), x1 = Math.max(...xs) === x0 ? x0 + 1 : Math.max(...xs);
+    const X = x => ml + (x - x0) / (x1 - x0) * (W - ml - mr);
+    const Y = y => mt + (1 - (y - y0) / (y1 - y0)) * (H - mt - mb);
+    for (let i = 0; i <= 4; i++) {
+      const v = y0 + (y1 - y0) * i / 4;
+      svg.appendChild(sv("line", { x1: ml, x2: W - mr, y1: Y(v), y2: Y(v), class: "gridline" }));
+      const t = sv("text", { x: ml - 4, y: Y(v) + 3, "text-anchor": "end" });
+      t.textContent = fmt(Number(v.toPrecision(3)));
+      svg.appendChild(t);
+    }
+    svg.appendChild(sv("line", { x1: ml, x2: ml, y1: mt, y2: H - mb, class: "axis" }));
+    svg.appendChild(sv("line", { x1: ml, x2: W - mr, y1: H - mb, y2: H - mb, class: "axis" }));
+    (opts.xticks || []).forEach(([x, label]) => {
+      const t = sv("text", { x: X(x), y: H - mb + 13, "text-anchor": "middle" });
+      t.textContent = label;
+      svg.appendChild(t);
+    });
+    if (opts.ylabel) {
+      const t = sv("text", { x: 4, y: mt + 8 });
+      t.textContent = opts.ylabel;
+      svg.appendChild(t);
+    }
+    opts.hlines.forEach(h => {
+      svg.appendChild(sv("line", { x1: ml, x2: W - mr, y1: Y(h.y), y2: Y(h.y), class: h.cls, "data-value": h.y }));
+    });
+    opts.series.forEach(s => {
+      const ok = s.points.filter(p => p[1] !== null && isFinite(p[1]));
+      const g = sv("g", { class: "series", "data-name": s.name });
+      g.appendChild(sv("polyline", { points: ok.map(p => `${X(p[0]).toFixed(1)},${Y(p[1]).toFixed(1)}`).join(" "),
+        fill: "none", stroke: s.color, "stroke-width": 1.8 }));
+      ok.forEach(p => {
+        const c = sv("circle", { cx: X(p[0]), cy: Y(p[1]), r: 2.6, fill: s.color, "data-value": p[1] });
+        const title = sv("title");
+        title.textContent = `${s.name}: ${fmt(p[1])}${p[2] ? " (" + p[2] + ")" : ""}`;
+        c.appendChild(title);
+        g.appendChild(c);
+      });
+      svg.appendChild(g);
+    });
+    return svg;
+  }
+
+  function legend(names) {
+    const p = el("div", { class: "legend" });
+    names.forEach((n, i) => {
+      const s = el("span", { style: `color:${COLORS[n] || PALETTE[i % PALETTE.length]}; margin-right:10px` }, "■ " + n);
+      p.appendChild(s);
+    });
+    return p;
+  }
+
+  function throughput() {
+    const box = document.getElementById("throughput");
+    const curves = (L && L.curves) || {};
+    const keys = Object.keys(curves);
+    if (!keys.length) { box.appendChild(el("p", { class: "muted" }, "No throughput in this run.")); return; }
+    keys.forEach(k => {
+      const c = curves[k];
+      const names = Object.keys(c.gbps).sort((a, b) => (a === "cfuser" ? -1 : b === "cfuser" ? 1 : a.localeCompare(b)));
+      const series = names.map((n, i) => ({ name: n, color: COLORS[n] || PALETTE[i % PALETTE.length],
+        points: c.elems.map((e, j) => [Math.log2(e), c.gbps[n][j], c.labels[j]]) }));
+      const f = el("figure", { class: "throughput", "data-fusion": k });
+      f.appendChild(el("figcaption", {}, `${k} — ${c.description} (GB/s vs input size)`));
+      f.appendChild(chart({ cls: "throughput-chart", data: { fusion: k }, series, hlines: [],
+        ylabel: "GB/s", xticks: c.elems.map((e, j) => [Math.log2(e), c.labels[j]]) }));
+      f.appendChild(legend(names));
+      (c.notes || []).forEach(n => f.appendChild(el("div", { class: "muted" }, n)));
+      box.appendChild(f);
+    });
+  }
+
+  function trends() {
+    const box = document.getElementById("trends");
+    if (!L) return;
+    const runs = D.history.filter(r => r.machine_class === L.machine_class && r.device === L.device);
+    const base = (D.baselines[L.machine_class] || { metrics: {} }).metrics;
+    const tg = {};
+    D.targets.forEach(t => { tg[t.metric] = t; });
+    const names = Object.keys(L.kinds).filter(n => L.kinds[n] !== "info" || tg[n]).sort();
+    names.forEach(n => {
+      const pts = [];
+      runs.forEach((r, i) => { if (r.metrics[n] !== undefined && r.metrics[n] !== null) pts.push([i, r.metrics[n], r.commit + " " + r.date]); });
+      const hl = [];
+      if (base[n] !== undefined && base[n] !== null) hl.push({ y: base[n], cls: "baseline-line" });
+      if (tg[n]) hl.push({ y: tg[n].target, cls: "target-line" });
+      const f = el("figure", { class: "trend", "data-metric": n });
+      f.appendChild(el("figcaption", {}, `${n} (${L.units[n] || ""}, ${L.kinds[n]})`));
+      f.appendChild(chart({ cls: "trend-chart", data: { metric: n, points: pts.length }, width: 300, height: 170,
+        series: [{ name: n, color: "#1565c0", points: pts }], hlines: hl,
+        xticks: pts.length ? [[pts[0][0], runs[pts[0][0]].commit], [pts[pts.length - 1][0], runs[pts[pts.length - 1][0]].commit]] : [] }));
+      f.appendChild(el("div", { class: "muted" }, "dashed red: baseline" + (tg[n] ? "; dotted purple: target" : "")));
+      box.appendChild(f);
+    });
+    if (!names.length) box.appendChild(el("p", { class: "muted" }, "No gated metric in this run."));
+  }
+
+  function importtime() {
+    const box = document.getElementById("importtime");
+    const rows = (L && L.importtime) || [];
+    if (!rows.length) { box.appendChild(el("p", { class: "muted" }, "No import-time split in this run.")); return; }
+    box.appendChild(table(["module", "self µs", "cumulative µs"],
+      rows.map(r => ["\u00a0".repeat(2 * r.depth) + r.module, fmt(r.self_us), fmt(r.cumulative_us)])));
+  }
+
+  function skipped() {
+    const box = document.getElementById("skipped");
+    const s = (L && L.skipped) || [], e = (L && L.errors) || [];
+    if (!s.length && !e.length) { box.appendChild(el("p", { class: "muted" }, "Nothing skipped.")); return; }
+    box.appendChild(table(["what", "kind", "reason"],
+      e.map(x => [x.what, { text: "error", attrs: { class: "fail" } }, x.error]).concat(s.map(x => [x.what, "skipped", x.reason]))));
+  }
+
+  header(); summary(); suites(); targets(); compare(); throughput(); trends(); importtime(); skipped();
+  document.body.setAttribute("data-rendered", "yes");
+})();

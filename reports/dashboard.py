@@ -1,0 +1,125 @@
+"""Static dashboard of the benchmark history: reports/site/index.html.
+
+    python3 -m reports.dashboard [--history reports/history] [--baselines reports/baselines]
+                                 [--latest RUN.json] [--out reports/site]
+
+One self-contained HTML file (data, script and style inline; no network, no
+server): trends per gated metric over the history with the baseline drawn in,
+the latest run beside its baseline, throughput-versus-size charts against the
+in-run references, the targets (red when unmet), the suites' pass/fail, and
+what was skipped and why. The page is drawn by dashboard.js from the JSON
+embedded in it, so perf/tests/test_dashboard.py can load it in headless
+Chromium and check what a reader would see.
+"""
+from __future__ import annotations
+
+import argparse
+import html
+import json
+import sys
+from pathlib import Path
+
+from . import compare as C
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+
+
+def load_history(hdir: Path) -> list[dict]:
+    runs = []
+    for p in sorted(hdir.glob("*.json")):
+        try:
+            runs.append((p.name, C.load(p)))
+        except (OSError, ValueError) as e:
+            print(f"dashboard: skipping unreadable {p}: {e}", file=sys.stderr)
+    runs.sort(key=lambda x: x[1].get("date", ""))
+    return [_slim(name, r) for name, r in runs]
+
+
+def _slim(name: str, run: dict) -> dict:
+    return {"file": name, "date": run.get("date"), "commit": run["commit"].get("short"),
+            "subject": run["commit"].get("subject", ""), "machine_class": run["machine_class"],
+            "device": run.get("device", "cpu"), "mode": run.get("mode"),
+            "suites": run.get("suites"),
+            "metrics": {k: v.get("value") for k, v in run.get("metrics", {}).items()}}
+
+
+def build_data(history: list[dict], baselines: dict[str, dict], latest: dict | None) -> dict:
+    data = {"history": history, "baselines": {}, "latest": None, "rows": [], "targets": []}
+    for cls, b in baselines.items():
+        data["baselines"][cls] = {"commit": b["commit"].get("short"), "date": b.get("date"),
+                                  "metrics": {k: v.get("value") for k, v in b["metrics"].items()}}
+    if latest is None and history:
+        latest = None
+    if latest is not None:
+        base = baselines.get(latest["machine_class"])
+        rows = C.compare(base, latest) if base else C.compare({"metrics": {}}, latest)
+        data["rows"] = rows
+        data["targets"] = C.targets(latest)
+        data["latest"] = {
+            "date": latest.get("date"), "commit": latest["commit"], "machine": latest["machine"],
+            "machine_class": latest["machine_class"], "device": latest.get("device"),
+            "mode": latest.get("mode"), "suites": latest.get("suites") or {},
+            "curves": latest.get("curves", {}), "skipped": latest.get("skipped", []),
+            "errors": latest.get("errors", []), "importtime": latest.get("importtime", [])[:15],
+            "kinds": {k: v["kind"] for k, v in latest.get("metrics", {}).items()},
+            "units": {k: v.get("unit", "") for k, v in latest.get("metrics", {}).items()},
+            "has_baseline": base is not None,
+            "baseline_commit": base["commit"].get("short") if base else None,
+        }
+    return data
+
+
+def render(data: dict) -> str:
+    payload = json.dumps(data, separators=(",", ":"), allow_nan=False, default=_nan_safe)
+    payload = payload.replace("</", "<\\/")
+    tpl = (HERE / "dashboard.html").read_text()
+    return (tpl.replace("/*STYLE*/", (HERE / "dashboard.css").read_text())
+               .replace("/*SCRIPT*/", (HERE / "dashboard.js").read_text())
+               .replace("{{DATA}}", payload)
+               .replace("{{TITLE}}", html.escape(_title(data))))
+
+
+def _nan_safe(o):
+    return None
+
+
+def _title(data):
+    lat = data.get("latest")
+    if not lat:
+        return "cfuser performance"
+    return f"cfuser performance - {lat['machine_class']} - {lat['commit'].get('short', '')}"
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python3 -m reports.dashboard", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--history", default=str(REPO / "reports" / "history"))
+    p.add_argument("--baselines", default=str(REPO / "reports" / "baselines"))
+    p.add_argument("--latest", help="the run to detail (default: the newest in the history)")
+    p.add_argument("--out", default=str(REPO / "reports" / "site"))
+    args = p.parse_args(argv)
+    hdir = Path(args.history)
+    history = load_history(hdir) if hdir.is_dir() else []
+    if args.latest:
+        latest = C.load(args.latest)
+    else:
+        files = sorted(hdir.glob("*.json"), key=lambda q: C.load(q).get("date", "")) \
+            if hdir.is_dir() else []
+        latest = C.load(files[-1]) if files else None
+    baselines = {}
+    bdir = Path(args.baselines)
+    if bdir.is_dir():
+        for b in sorted(bdir.glob("*.json")):
+            doc = C.load(b)
+            baselines[doc["machine_class"]] = doc
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    page = render(build_data(history, baselines, latest))
+    (out / "index.html").write_text(page)
+    print(f"dashboard: wrote {out / 'index.html'} ({len(history)} runs in the history)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
