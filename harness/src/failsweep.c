@@ -43,6 +43,8 @@ int cfh_fail_sweep(const char *name, cfh_sweep *s)
             PyErr_Clear();
         } else {
             s->other_errors++;
+            if (PyErr_ExceptionMatches(PyExc_SystemError))
+                s->system_errors++;
             if (s->first_other[0] == '\0') {
                 cfh__fail_py("");
                 snprintf(s->first_other, sizeof s->first_other,

@@ -116,6 +116,7 @@ typedef struct cfh_sweep {
     uint64_t points;      /* out: failure points tried                     */
     uint64_t allocs;      /* out: allocations of one clean call            */
     uint64_t memory_errors, other_errors, successes;
+    uint64_t system_errors; /* of other_errors: SystemError, a binding bug */
     char first_other[256];/* first non-MemoryError exception, for review   */
 } cfh_sweep;
 

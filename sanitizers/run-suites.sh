@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# run-suites.sh BUILD_DIR MODE [SUITE...]
+#   MODE: plain | asan | valgrind | helgrind | tsan
+# Runs the harness suites of BUILD_DIR (all, or the named ones) with the
+# sanitizer settings of MODE, writes Criterion's XML and every sanitizer or
+# valgrind log under reports/out/harness/MODE/, and fails when a suite fails
+# or when any log is non-empty (Criterion ignores a worker's exit status once
+# the test has reported, so the logs are the only proof for exit-time
+# findings). Prints "suite: N passed, N failed" per suite and writes the
+# totals to reports/out/harness/MODE/totals.
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/.." && pwd)
+build=$1; mode=$2; shift 2
+out="$root/reports/out/harness/$mode"
+rm -rf "$out"; mkdir -p "$out/logs"
+export LANG=C LC_ALL=C
+export CFUSER_PYTHONPATH="$build/python"
+
+opts() { sed -e '/^#/d' -e '/^$/d' -e "s|@DIR@|$here|g" "$here/$1" | paste -sd: -; }
+wrap=()
+case "$mode" in
+  plain) ;;
+  asan)
+    export ASAN_OPTIONS="$(opts asan.options):log_path=$out/logs/asan"
+    export LSAN_OPTIONS="$(opts lsan.options)"
+    export UBSAN_OPTIONS="$(opts ubsan.options):log_path=$out/logs/ubsan"
+    export CFUSER_HARNESS_ALLOCATOR=malloc ;;
+  tsan)
+    export TSAN_OPTIONS="$(opts tsan.options):log_path=$out/logs/tsan"
+    export CFUSER_HARNESS_ALLOCATOR=malloc ;;
+  valgrind)
+    # Leaks are checked in each test body (cfh_leak_check: a full check
+    # while the interpreter is alive, counted as errors); the check at exit
+    # is a summary only, because CPython 3.11 and numpy leave state behind
+    # after Py_FinalizeEx by design.
+    export CFUSER_HARNESS_ALLOCATOR=malloc
+    wrap=(valgrind --tool=memcheck --trace-children=yes --quiet
+          --leak-check=summary --errors-for-leak-kinds=definite,indirect
+          --show-leak-kinds=definite,indirect --error-exitcode=97
+          --suppressions="$here/valgrind.supp" --suppressions=/usr/lib/valgrind/python3.supp
+          --log-file="$out/logs/valgrind.%p") ;;
+  helgrind)
+    export CFUSER_HARNESS_ALLOCATOR=malloc
+    wrap=(valgrind --tool=helgrind --trace-children=yes --quiet --error-exitcode=97
+          --suppressions="$here/helgrind.supp" --log-file="$out/logs/helgrind.%p") ;;
+  *) echo "run-suites: unknown mode $mode" >&2; exit 2 ;;
+esac
+
+suites=("$@")
+if [ ${#suites[@]} -eq 0 ]; then
+  for f in "$build"/suites/harness/test_*; do [ -x "$f" ] && suites+=("$(basename "$f")"); done
+fi
+passed=0; failed=0; skipped=0; rc=0
+for s in "${suites[@]}"; do
+  exe="$build/suites/harness/$s"
+  start=$(date +%s.%N)
+  "${wrap[@]}" "$exe" -j"${CFH_JOBS:-2}" --ascii --xml="$out/$s.xml" >"$out/$s.log" 2>&1
+  status=$?
+  end=$(date +%s.%N)
+  line=$(grep -a 'Synthesis' "$out/$s.log" | tail -1)
+  t=$(sed -n 's/.*Tested: \([0-9]*\).*/\1/p' <<<"$line"); t=${t:-0}
+  p=$(sed -n 's/.*Passing: \([0-9]*\).*/\1/p' <<<"$line"); p=${p:-0}
+  f=$(( ${t} - ${p} ))
+  sk=$(grep -ac '\[SKIP\]' "$out/$s.log"); sk=${sk:-0}
+  if [ -z "$line" ] || [ $status -ne 0 ] && [ $f -eq 0 ]; then f=$((f + 1)); fi
+  passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + sk))
+  printf '%-28s %3d passed, %d failed (%.1f s)\n' "$s:" "$p" "$f" "$(echo "$end - $start" | bc)"
+  if [ $f -ne 0 ]; then rc=1; grep -a -B2 -A25 'FAIL\|CRASH\|ERROR' "$out/$s.log" | head -80; fi
+done
+# Any sanitizer or valgrind log is a failure, whatever Criterion said.
+for log in "$out"/logs/*; do
+  [ -s "$log" ] || continue
+  echo "run-suites: finding in $log:"; head -60 "$log"; failed=$((failed + 1)); rc=1
+done
+echo "$passed $failed $skipped" > "$out/totals"
+exit $rc
