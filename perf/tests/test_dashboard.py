@@ -1,0 +1,184 @@
+"""Loads the generated dashboard in headless Chromium and checks what the page
+shows against the JSON it was generated from."""
+import json
+import shutil
+import subprocess
+from html.parser import HTMLParser
+
+import pytest
+
+from perf.tests.runs import CURVES, make_run, standard_metrics
+from reports import compare as C
+from reports import dashboard
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed")
+
+
+class Node:
+    def __init__(self, tag, attrs, parent):
+        self.tag, self.attrs, self.parent = tag, dict(attrs), parent
+        self.children, self.text = [], ""
+
+    def iter(self):
+        yield self
+        for c in self.children:
+            yield from c.iter()
+
+    def find_all(self, tag=None, cls=None, **attrs):
+        for n in self.iter():
+            if tag and n.tag != tag:
+                continue
+            if cls and cls not in n.attrs.get("class", "").split():
+                continue
+            if all(n.attrs.get(k.replace("_", "-")) == v for k, v in attrs.items()):
+                yield n
+
+    def all_text(self):
+        return self.text + "".join(c.all_text() for c in self.children)
+
+
+VOID = {"meta", "br", "img", "input", "link", "hr"}
+
+
+class TreeBuilder(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.root = Node("root", {}, None)
+        self.cur = self.root
+
+    def handle_starttag(self, tag, attrs):
+        n = Node(tag, attrs, self.cur)
+        self.cur.children.append(n)
+        if tag not in VOID:
+            self.cur = n
+
+    def handle_startendtag(self, tag, attrs):
+        self.cur.children.append(Node(tag, attrs, self.cur))
+
+    def handle_endtag(self, tag):
+        n = self.cur
+        while n is not None and n.tag != tag:
+            n = n.parent
+        if n is not None and n.parent is not None:
+            self.cur = n.parent
+
+    def handle_data(self, data):
+        self.cur.text += data
+
+
+def fmt(v):
+    return C.fmt(v)
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("dash")
+    hist, bdir = tmp / "history", tmp / "baselines"
+    hist.mkdir()
+    bdir.mkdir()
+    runs = []
+    for i, (scale, shift) in enumerate([(1.0, 1.0), (1.01, 1.02), (1.08, 1.3)]):
+        r = make_run(date=f"2026-01-0{i + 1}T00:00:00+00:00", sha=f"{i}" * 40,
+                     metrics=standard_metrics(scale=scale, ratio_shift=shift), curves=CURVES,
+                     suites={"core": {"status": "pass"},
+                             "python": {"status": "fail" if i == 2 else "pass",
+                                        "detail": "2 failed"}})
+        (hist / f"run{i}.json").write_text(json.dumps(r))
+        runs.append(r)
+    (bdir / "test-class.json").write_text(json.dumps(runs[0]))
+    out = tmp / "site"
+    assert dashboard.main(["--history", str(hist), "--baselines", str(bdir),
+                           "--out", str(out)]) == 0
+    res = subprocess.run([CHROMIUM, "--headless", "--disable-gpu", "--no-sandbox",
+                          "--virtual-time-budget=5000", "--dump-dom",
+                          (out / "index.html").as_uri()],
+                         capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr[-2000:]
+    tb = TreeBuilder()
+    tb.feed(res.stdout)
+    return {"dom": tb.root, "runs": runs, "latest": runs[-1], "baseline": runs[0], "out": out}
+
+
+def test_page_was_drawn_by_its_script(site):
+    body = next(site["dom"].find_all("body"))
+    assert body.attrs.get("data-rendered") == "yes"
+    info = next(site["dom"].find_all(id="runinfo")).all_text()
+    assert "test-class" in info and "2222222222" in info and "Test CPU" in info
+
+
+def test_trend_chart_per_gated_or_targeted_metric(site):
+    latest = site["latest"]["metrics"]
+    want = sorted(n for n, m in latest.items() if m["kind"] != "info" or m.get("target"))
+    figs = list(site["dom"].find_all("figure", cls="trend"))
+    assert sorted(f.attrs["data-metric"] for f in figs) == want
+    for f in figs:
+        name = f.attrs["data-metric"]
+        svg = next(f.find_all("svg"))
+        values = [float(c.attrs["data-value"]) for c in svg.find_all("circle")]
+        assert values == pytest.approx([r["metrics"][name]["value"] for r in site["runs"]])
+        base = next(svg.find_all("line", cls="baseline-line"))
+        assert float(base.attrs["data-value"]) == pytest.approx(
+            site["baseline"]["metrics"][name]["value"])
+        poly = next(svg.find_all("polyline"))
+        assert len(poly.attrs["points"].split()) == len(site["runs"])
+
+
+def test_latest_against_baseline_table_matches_json(site):
+    rows = {tr.attrs["data-metric"]: tr for tr in site["dom"].find_all("tr")
+            if "data-metric" in tr.attrs and tr.parent.parent.attrs.get("id") == "compare"}
+    latest, base = site["latest"]["metrics"], site["baseline"]["metrics"]
+    assert set(rows) == set(latest)
+    for name, tr in rows.items():
+        now = next(tr.find_all("td", cls="now"))
+        was = next(tr.find_all("td", cls="baseline"))
+        assert float(now.attrs["data-value"]) == pytest.approx(latest[name]["value"])
+        assert now.all_text() == fmt(latest[name]["value"])
+        assert was.all_text() == fmt(base[name]["value"])
+    # +8% bytes and instructions and a 30% worse ratio are regressions here.
+    bad = sorted(n for n, tr in rows.items() if "regression" in tr.attrs.get("class", ""))
+    assert bad == ["instructions.cfuser.add", "overhead.add.cfuser_over_nanobind",
+                   "size._C.stripped"]
+    verdict = next(site["dom"].find_all(id="verdict"))
+    assert verdict.attrs["data-regressions"] == "3"
+    assert "fail" in verdict.attrs["class"]
+
+
+def test_unmet_targets_are_red(site):
+    rows = list(site["dom"].find_all("tr", cls="unmet"))
+    assert [r.attrs["data-metric"] for r in rows] == ["import.delta.ms"]
+    assert "NOT MET" in rows[0].all_text()
+    assert [r.attrs["data-metric"] for r in site["dom"].find_all("tr", cls="met")] == \
+        ["overhead.cfuser.add.ns"]
+    style = "".join(s.all_text() for s in site["dom"].find_all("style"))
+    assert "tr.unmet td" in style and "#c62828" in style
+
+
+def test_throughput_charts_against_references(site):
+    figs = list(site["dom"].find_all("figure", cls="throughput"))
+    assert [f.attrs["data-fusion"] for f in figs] == list(CURVES)
+    svg = next(figs[0].find_all("svg"))
+    series = {g.attrs["data-name"]: g for g in svg.find_all("g", cls="series")}
+    assert set(series) == set(CURVES["pointwise_chain"]["gbps"])
+    for name, values in CURVES["pointwise_chain"]["gbps"].items():
+        got = [float(c.attrs["data-value"]) for c in series[name].find_all("circle")]
+        assert got == pytest.approx([v for v in values if v is not None])
+    labels = [t.all_text() for t in svg.find_all("text")]
+    assert "4KiB" in labels and "1MiB" in labels
+
+
+def test_suites_pass_fail(site):
+    rows = {tr.attrs["data-suite"]: tr.attrs["data-status"]
+            for tr in site["dom"].find_all("tr") if "data-suite" in tr.attrs}
+    assert rows == {"core": "pass", "python": "fail"}
+
+
+def test_screenshot_is_not_blank(site, tmp_path):
+    shot = tmp_path / "shot.png"
+    subprocess.run([CHROMIUM, "--headless", "--disable-gpu", "--no-sandbox",
+                    "--window-size=1200,1600", f"--screenshot={shot}",
+                    (site["out"] / "index.html").as_uri()],
+                   capture_output=True, timeout=120)
+    data = shot.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    assert len(data) > 20000  # a blank page compresses to a few hundred bytes
