@@ -2,7 +2,8 @@
  * for running one snippet or pytest file by hand).
  *
  *   cfharness run FILE                 run a Python file
- *   cfharness call FILE FUNC...        load FILE, call each FUNC()
+ *   cfharness call FILE FUNC...        load FILE, call each FUNC() (PASS/FAIL
+ *                                      lines; CFUSER_HARNESS_DEADLINE: watchdog)
  *   cfharness pytest FILE [ARGS]       pytest.main embedded; its exit code
  *   cfharness refleak FILE FUNC [W R]  the refleak loop on FUNC
  *   cfharness sweep FILE FUNC          allocation-failure sweep over FUNC
@@ -38,10 +39,21 @@ static int dispatch(int argc, char **argv)
     if (cfh_load(file) < 0)
         return 1;
     if (strcmp(cmd, "call") == 0) {
-        for (int i = 3; i < argc; i++)
-            if (cfh_call(argv[i]) < 0)
+        /* CFUSER_HARNESS_DEADLINE=seconds: each call under the watchdog */
+        const char *dl = getenv("CFUSER_HARNESS_DEADLINE");
+        int failed = 0;
+        for (int i = 3; i < argc; i++) {
+            if (dl && cfh_watchdog_start(argv[i], atof(dl)) < 0)
                 return 1;
-        return 0;
+            int rc = cfh_call(argv[i]);
+            cfh_watchdog_stop();
+            printf("%s %s\n", rc == 0 ? "PASS" : "FAIL", argv[i]);
+            if (rc < 0) {
+                fprintf(stderr, "cfharness: %s\n", cfh_error());
+                failed++;
+            }
+        }
+        return failed ? 1 : 0;
     }
     if (strcmp(cmd, "refleak") == 0) {
         cfh_refleak r = {0};
