@@ -1,0 +1,13 @@
+/* cpu/dispatch.c - picks the kernel table for the running CPU. */
+#include "cpu/cpu.h"
+
+const cf_kernels *cf_cpu_kernels(void)
+{
+#ifdef CF_CPU_HAVE_AVX2
+    /* Reads the CPU model the runtime filled in at start-up: a few loads,
+     * no state of ours, so every call may ask. */
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        return &cf_kernels_avx2;
+#endif
+    return &cf_kernels_generic;
+}

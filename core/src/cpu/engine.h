@@ -1,0 +1,98 @@
+/* cpu/engine.h - the execution plan of one cf_cpu_execute call.
+ *
+ * Planning splits the program into segments:
+ *   PW     a chain of pointwise instructions over one shape, run block by
+ *          block (CF_CPU_BLOCK elements) with the chain's temporaries in
+ *          per-thread scratch;
+ *   ROW    pointwise instructions and reductions that reduce the innermost
+ *          axes of one shape, run row by row: values before a reduction,
+ *          the reduction, and values after it that use the row's result
+ *          (softmax, layer norm) all stay in per-thread row buffers;
+ *   REDUCE a reduction that fits neither (outer, middle or long axes);
+ *   COPY, IOTA  data movement.
+ * A temporary lives only in scratch ("virtual") unless some later segment,
+ * or a use that is not a plain elementwise read, needs it: then it is
+ * materialised in a buffer of its own (contiguous, in its storage dtype).
+ */
+#ifndef CFUSER_CPU_ENGINE_H
+#define CFUSER_CPU_ENGINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cpu/cpu.h"
+
+/* Rows longer than this do not fit a ROW segment's buffers. */
+#define CF_CPU_ROW_MAX (1 << 15)
+
+enum { SEG_PW, SEG_ROW, SEG_REDUCE, SEG_COPY, SEG_IOTA };
+enum { OPND_SCALAR, OPND_MEM, OPND_VFULL, OPND_VROW };
+
+typedef struct cf_opnd {
+    uint8_t kind;
+    uint8_t in_place;  /* MEM: dense, stored exactly as computed       */
+    uint8_t need_cvt;  /* VFULL/VROW: held in another type than wanted */
+    cf_dtype dtype;    /* the slot's storage dtype                     */
+    size_t off;        /* VFULL/VROW: byte offset in thread scratch    */
+    cf_scalar sc;      /* SCALAR                                       */
+    cf_ndview v;       /* MEM: over the step's index space             */
+} cf_opnd;
+
+typedef struct cf_step {
+    const cf_prog_instr *ins;
+    cf_opcode op;      /* the op run (bitwise_not on Bool: logical_not) */
+    int row;           /* ROW segment: index space is one value per row */
+    int nin, nout;
+    cf_dtype cdt;      /* compute dtype                                */
+    cf_dtype rdt;      /* dtype whose representation the result has    */
+    cf_opnd in[4];
+    cf_opnd out[2];
+} cf_step;
+
+typedef struct cf_seg {
+    int kind;
+    int first_instr, last_instr;
+    int ndim;                       /* the domain                   */
+    int64_t shape[CF_MAX_DIMS];
+    int rowk;                       /* ROW: first axis of the row   */
+    int64_t nitems;                 /* blocks (PW) or rows (ROW)    */
+    int64_t len;                    /* elements per item: block or row length */
+    int64_t numel;                  /* PW: elements of the domain   */
+    int first_step, nsteps;
+    size_t gsz;                     /* bytes of one block buffer    */
+    size_t scratch;                 /* bytes per thread             */
+    int nthreads;
+} cf_seg;
+
+typedef struct cf_slotinfo {
+    int base;          /* slot that owns the storage (views resolved) */
+    int seg;           /* segment that computes it; -1 if none        */
+    uint8_t temp;      /* a TEMP base that is not given memory yet    */
+    uint8_t mat;       /* gets a buffer of its own                    */
+    uint8_t vrow;      /* virtual, one value per row of a ROW segment */
+    size_t off;        /* virtual: byte offset in thread scratch      */
+    char *data;
+    int64_t strides[CF_MAX_DIMS];
+} cf_slotinfo;
+
+typedef struct cf_cpu_plan {
+    const cf_program *p;
+    cf_slot_value *vals;
+    const cf_kernels *k;
+    int nthreads;
+    cf_slotinfo *si;
+    int *seg_of;       /* per instruction, -1 for views             */
+    cf_seg *segs;
+    int nsegs;
+    cf_step *steps;
+    int nsteps;
+    void *temps;       /* materialised temporaries (one block)      */
+    size_t scratch_max;/* bytes for all threads of the largest segment */
+} cf_cpu_plan;
+
+cf_status cf_cpu_plan_build(cf_cpu_plan *pl);
+void cf_cpu_plan_release(cf_cpu_plan *pl);
+/* Run one fused segment (PW or ROW) with the given scratch. */
+void cf_cpu_seg_run(const cf_cpu_plan *pl, const cf_seg *sg, char *scratch);
+
+#endif

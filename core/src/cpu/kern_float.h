@@ -1,0 +1,202 @@
+/* cpu/kern_float.h - pointwise and reduction loops of a floating type.
+ *
+ * A template: the including file defines
+ *   T                 float or double
+ *   KF(name)          the function name for this type and instruction set
+ *   VUN(f, acc, o, a, n)      o[i] = f(a[i])       (vectorised where it can)
+ *   VBIN(f, acc, o, a, b, n)  o[i] = f(a[i], b[i])
+ *   VSQRT(o, a, n)            o[i] = sqrt(a[i])
+ * and includes <tgmath.h>, so that exp, fabs, ... resolve to T's version.
+ * Every loop is a plain counted loop over independent elements so the
+ * compiler vectorises it for the instruction set of the including file.
+ */
+
+#define L(expr)                          \
+    for (int64_t i = 0; i < n; i++) {    \
+        expr;                            \
+    }
+
+/* NaN-propagating maximum/minimum with torch's choice on ties (the first). */
+#define FMAX(x, y) (((x) != (x) || (x) >= (y)) ? (x) : (y))
+#define FMIN(x, y) (((x) != (x) || (x) <= (y)) ? (x) : (y))
+
+static cf_status KF(pw)(cf_opcode op, int64_t n, void *out, const void *const *in)
+{
+    T *o = out;
+    int64_t *p = out;
+    const T *a = in[0], *b = in[1], *c = in[2], *d = in[3];
+    switch (op) {
+    case CF_OP_ABS: L(o[i] = fabs(a[i])) break;
+    case CF_OP_NEG: L(o[i] = -a[i]) break;
+    case CF_OP_EXP: VUN(exp, u10, o, a, n); break;
+    case CF_OP_EXP2: VUN(exp2, u10, o, a, n); break;
+    case CF_OP_EXPM1: VUN(expm1, u10, o, a, n); break;
+    case CF_OP_LOG: VUN(log, u10, o, a, n); break;
+    case CF_OP_LOG2: VUN(log2, u10, o, a, n); break;
+    case CF_OP_LOG10: VUN(log10, u10, o, a, n); break;
+    case CF_OP_LOG1P: VUN(log1p, u10, o, a, n); break;
+    case CF_OP_SQRT: VSQRT(o, a, n); break;
+    case CF_OP_RSQRT: VSQRT(o, a, n); L(o[i] = (T)1 / o[i]) break;
+    case CF_OP_RECIPROCAL: L(o[i] = (T)1 / a[i]) break;
+    case CF_OP_SIN: VUN(sin, u10, o, a, n); break;
+    case CF_OP_COS: VUN(cos, u10, o, a, n); break;
+    case CF_OP_TAN: VUN(tan, u10, o, a, n); break;
+    case CF_OP_TANH: VUN(tanh, u10, o, a, n); break;
+    case CF_OP_SINH: VUN(sinh, u10, o, a, n); break;
+    case CF_OP_COSH: VUN(cosh, u10, o, a, n); break;
+    case CF_OP_ASIN: VUN(asin, u10, o, a, n); break;
+    case CF_OP_ACOS: VUN(acos, u10, o, a, n); break;
+    case CF_OP_ATAN: VUN(atan, u10, o, a, n); break;
+    case CF_OP_ASINH: VUN(asinh, u10, o, a, n); break;
+    case CF_OP_ACOSH: VUN(acosh, u10, o, a, n); break;
+    case CF_OP_ATANH: VUN(atanh, u10, o, a, n); break;
+    case CF_OP_ERF: VUN(erf, u10, o, a, n); break;
+    case CF_OP_ERFC: VUN(erfc, u15, o, a, n); break;
+    case CF_OP_SIGMOID:
+        L(o[i] = -a[i])
+        VUN(exp, u10, o, o, n);
+        L(o[i] = (T)1 / ((T)1 + o[i]))
+        break;
+    case CF_OP_SILU:
+        L(o[i] = -a[i])
+        VUN(exp, u10, o, o, n);
+        L(o[i] = a[i] / ((T)1 + o[i]))
+        break;
+    case CF_OP_RELU: L(o[i] = a[i] < 0 ? (T)0 : a[i]) break;
+    case CF_OP_CEIL: L(o[i] = ceil(a[i])) break;
+    case CF_OP_FLOOR: L(o[i] = floor(a[i])) break;
+    /* rint rounds half to even in the default rounding mode, like torch. */
+    case CF_OP_ROUND: L(o[i] = rint(a[i])) break;
+    case CF_OP_TRUNC: L(o[i] = trunc(a[i])) break;
+    case CF_OP_FRAC: L(o[i] = a[i] - trunc(a[i])) break;
+    case CF_OP_SIGN: L(o[i] = (T)((a[i] > 0) - (a[i] < 0))) break;
+    case CF_OP_SIGNBIT: L(p[i] = signbit(a[i]) != 0) break;
+    case CF_OP_ISFINITE: L(p[i] = isfinite(a[i]) != 0) break;
+    case CF_OP_ISINF: L(p[i] = isinf(a[i]) != 0) break;
+    case CF_OP_ISNAN: L(p[i] = a[i] != a[i]) break;
+    case CF_OP_LOGICAL_NOT: L(p[i] = a[i] == 0) break;
+
+    case CF_OP_ADD: L(o[i] = a[i] + b[i]) break;
+    case CF_OP_SUB: L(o[i] = a[i] - b[i]) break;
+    case CF_OP_MUL: L(o[i] = a[i] * b[i]) break;
+    case CF_OP_DIV:
+    case CF_OP_TRUEDIV: L(o[i] = a[i] / b[i]) break;
+    case CF_OP_MOD:
+    case CF_OP_FMOD: L(o[i] = fmod(a[i], b[i])) break;
+    case CF_OP_REMAINDER:
+        L({
+            T m = fmod(a[i], b[i]);
+            o[i] = (m != 0 && ((b[i] < 0) != (m < 0))) ? m + b[i] : m;
+        })
+        break;
+    case CF_OP_POW: VBIN(pow, u10, o, a, b, n); break;
+    case CF_OP_ATAN2: VBIN(atan2, u10, o, a, b, n); break;
+    case CF_OP_MAXIMUM: L(o[i] = FMAX(a[i], b[i])) break;
+    case CF_OP_MINIMUM: L(o[i] = FMIN(a[i], b[i])) break;
+    case CF_OP_EQ: L(p[i] = a[i] == b[i]) break;
+    case CF_OP_NE: L(p[i] = a[i] != b[i]) break;
+    case CF_OP_LT: L(p[i] = a[i] < b[i]) break;
+    case CF_OP_LE: L(p[i] = a[i] <= b[i]) break;
+    case CF_OP_GT: L(p[i] = a[i] > b[i]) break;
+    case CF_OP_GE: L(p[i] = a[i] >= b[i]) break;
+    case CF_OP_LOGICAL_AND: L(p[i] = (a[i] != 0) & (b[i] != 0)) break;
+    case CF_OP_LOGICAL_OR: L(p[i] = (a[i] != 0) | (b[i] != 0)) break;
+
+    case CF_OP_WHERE: L(o[i] = a[i] != 0 ? b[i] : c[i]) break;
+    case CF_OP_CLAMP:
+        L({
+            T lo = FMAX(a[i], b[i]);
+            o[i] = FMIN(lo, c[i]);
+        })
+        break;
+    case CF_OP_LERP:
+        /* torch's form: exact at both ends of the weight range. */
+        L(o[i] = c[i] < (T)0.5 ? a[i] + c[i] * (b[i] - a[i])
+                               : b[i] - (b[i] - a[i]) * ((T)1 - c[i]))
+        break;
+    case CF_OP_ADDCMUL: L(o[i] = a[i] + d[i] * b[i] * c[i]) break;
+    case CF_OP_THRESHOLD: L(o[i] = a[i] <= b[i] ? c[i] : a[i]) break;
+    default: return CF_ERR_TYPE;
+    }
+    return CF_OK;
+}
+
+static void KF(rowred)(cf_opcode op, int64_t n, const void *xv, cf_acc *acc)
+{
+    const T *x = xv;
+    int64_t i = 0;
+    if (op == CF_OP_SUM) {
+        /* Eight independent double lanes: vectorisable without reassociating
+         * a single chain, and accurate over long rows. */
+        double s[8] = {0};
+        for (; i + 8 <= n; i += 8)
+            for (int j = 0; j < 8; j++) s[j] += (double)x[i + j];
+        for (; i < n; i++) s[0] += (double)x[i];
+        acc->d += ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
+    } else if (op == CF_OP_PROD) {
+        double s[4] = {1, 1, 1, 1};
+        for (; i + 4 <= n; i += 4)
+            for (int j = 0; j < 4; j++) s[j] *= (double)x[i + j];
+        for (; i < n; i++) s[0] *= (double)x[i];
+        acc->d *= (s[0] * s[1]) * (s[2] * s[3]);
+    } else {
+        T m[8];
+        T first = (T)acc->d;
+        for (int j = 0; j < 8; j++) m[j] = first;
+        if (op == CF_OP_MAX) {
+            for (; i + 8 <= n; i += 8)
+                for (int j = 0; j < 8; j++) m[j] = FMAX(x[i + j], m[j]);
+            for (; i < n; i++) m[0] = FMAX(x[i], m[0]);
+            for (int j = 1; j < 8; j++) m[0] = FMAX(m[j], m[0]);
+        } else {
+            for (; i + 8 <= n; i += 8)
+                for (int j = 0; j < 8; j++) m[j] = FMIN(x[i + j], m[j]);
+            for (; i < n; i++) m[0] = FMIN(x[i], m[0]);
+            for (int j = 1; j < 8; j++) m[0] = FMIN(m[j], m[0]);
+        }
+        acc->d = (double)m[0];
+    }
+}
+
+static void KF(rowsq)(int64_t n, const void *xv, double mean, double *acc)
+{
+    const T *x = xv;
+    double s[8] = {0};
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int j = 0; j < 8; j++) {
+            double dv = (double)x[i + j] - mean;
+            s[j] += dv * dv;
+        }
+    for (; i < n; i++) {
+        double dv = (double)x[i] - mean;
+        s[0] += dv * dv;
+    }
+    *acc += ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
+}
+
+static void KF(colred)(cf_opcode op, int64_t n, const void *xv, cf_acc *accv)
+{
+    const T *x = xv;
+    double *acc = &accv->d;
+    /* acc points at an array of unions holding doubles: stride 1 double. */
+    switch (op) {
+    case CF_OP_SUM: L(acc[i] += (double)x[i]) break;
+    case CF_OP_PROD: L(acc[i] *= (double)x[i]) break;
+    case CF_OP_MAX: L(acc[i] = FMAX((double)x[i], acc[i])) break;
+    default: L(acc[i] = FMIN((double)x[i], acc[i])) break;
+    }
+}
+
+static void KF(colsq)(int64_t n, const void *xv, const double *mean, double *acc)
+{
+    const T *x = xv;
+    L({
+        double dv = (double)x[i] - mean[i];
+        acc[i] += dv * dv;
+    })
+}
+
+#undef L
+#undef FMAX
+#undef FMIN

@@ -1,0 +1,162 @@
+/* cpu/kern_int.h - pointwise and reduction loops over int64 values.
+ *
+ * A template: the including file defines KI(name). Arithmetic that may
+ * overflow goes through uint64_t, where wrapping is defined; division and
+ * shifts check their operands so that nothing traps or is undefined:
+ * x / 0 == x % 0 == 0, INT64_MIN / -1 == INT64_MIN, shifts by a negative
+ * count or >= 64 give 0 (left) or the sign fill (right).
+ */
+
+#define L(expr)                          \
+    for (int64_t i = 0; i < n; i++) {    \
+        expr;                            \
+    }
+
+static inline int64_t KI(wrap)(uint64_t v) { return (int64_t)v; }
+static inline int64_t KI(neg)(int64_t a) { return KI(wrap)(0u - (uint64_t)a); }
+
+static inline int64_t KI(div)(int64_t a, int64_t b)
+{
+    if (b == 0)
+        return 0;
+    if (b == -1)
+        return KI(neg)(a);
+    return a / b;
+}
+
+static inline int64_t KI(mod)(int64_t a, int64_t b)
+{
+    return (b == 0 || b == -1) ? 0 : a % b;
+}
+
+static inline int64_t KI(pow)(int64_t a, int64_t b)
+{
+    uint64_t r = 1, base = (uint64_t)a;
+    if (b < 0)
+        return a == 1 ? 1 : a == -1 ? ((b & 1) ? -1 : 1) : 0;
+    while (b > 0) {
+        if (b & 1)
+            r *= base;
+        base *= base;
+        b >>= 1;
+    }
+    return KI(wrap)(r);
+}
+
+static cf_status KI(pw)(cf_opcode op, int64_t n, void *out, const void *const *in)
+{
+    int64_t *o = out;
+    const int64_t *a = in[0], *b = in[1], *c = in[2], *d = in[3];
+    switch (op) {
+    case CF_OP_ABS: L(o[i] = a[i] < 0 ? KI(neg)(a[i]) : a[i]) break;
+    case CF_OP_NEG: L(o[i] = KI(neg)(a[i])) break;
+    case CF_OP_RELU: L(o[i] = a[i] < 0 ? 0 : a[i]) break;
+    case CF_OP_CEIL:
+    case CF_OP_FLOOR:
+    case CF_OP_ROUND:
+    case CF_OP_TRUNC: L(o[i] = a[i]) break;
+    case CF_OP_SIGN: L(o[i] = (a[i] > 0) - (a[i] < 0)) break;
+    case CF_OP_SIGNBIT: L(o[i] = a[i] < 0) break;
+    case CF_OP_ISFINITE: L(o[i] = 1) break;
+    case CF_OP_ISINF:
+    case CF_OP_ISNAN: L(o[i] = 0) break;
+    case CF_OP_LOGICAL_NOT: L(o[i] = a[i] == 0) break;
+    case CF_OP_BITWISE_NOT: L(o[i] = ~a[i]) break;
+
+    case CF_OP_ADD: L(o[i] = KI(wrap)((uint64_t)a[i] + (uint64_t)b[i])) break;
+    case CF_OP_SUB: L(o[i] = KI(wrap)((uint64_t)a[i] - (uint64_t)b[i])) break;
+    case CF_OP_MUL: L(o[i] = KI(wrap)((uint64_t)a[i] * (uint64_t)b[i])) break;
+    case CF_OP_DIV: L(o[i] = KI(div)(a[i], b[i])) break;
+    case CF_OP_MOD:
+    case CF_OP_FMOD: L(o[i] = KI(mod)(a[i], b[i])) break;
+    case CF_OP_REMAINDER:
+        L({
+            int64_t m = KI(mod)(a[i], b[i]);
+            o[i] = (m != 0 && ((m < 0) != (b[i] < 0))) ? m + b[i] : m;
+        })
+        break;
+    case CF_OP_POW: L(o[i] = KI(pow)(a[i], b[i])) break;
+    case CF_OP_MAXIMUM: L(o[i] = a[i] >= b[i] ? a[i] : b[i]) break;
+    case CF_OP_MINIMUM: L(o[i] = a[i] <= b[i] ? a[i] : b[i]) break;
+    case CF_OP_EQ: L(o[i] = a[i] == b[i]) break;
+    case CF_OP_NE: L(o[i] = a[i] != b[i]) break;
+    case CF_OP_LT: L(o[i] = a[i] < b[i]) break;
+    case CF_OP_LE: L(o[i] = a[i] <= b[i]) break;
+    case CF_OP_GT: L(o[i] = a[i] > b[i]) break;
+    case CF_OP_GE: L(o[i] = a[i] >= b[i]) break;
+    case CF_OP_LOGICAL_AND: L(o[i] = (a[i] != 0) & (b[i] != 0)) break;
+    case CF_OP_LOGICAL_OR: L(o[i] = (a[i] != 0) | (b[i] != 0)) break;
+    case CF_OP_BITWISE_AND: L(o[i] = a[i] & b[i]) break;
+    case CF_OP_BITWISE_OR: L(o[i] = a[i] | b[i]) break;
+    case CF_OP_BITWISE_XOR: L(o[i] = a[i] ^ b[i]) break;
+    case CF_OP_BITWISE_LEFT_SHIFT:
+        L(o[i] = (b[i] < 0 || b[i] >= 64) ? 0 : KI(wrap)((uint64_t)a[i] << b[i]))
+        break;
+    case CF_OP_BITWISE_RIGHT_SHIFT:
+        /* >> of a negative int64 is an arithmetic shift on gcc and clang
+         * (implementation-defined, not undefined). */
+        L(o[i] = (b[i] < 0 || b[i] >= 64) ? (a[i] < 0 ? -1 : 0) : a[i] >> b[i])
+        break;
+
+    case CF_OP_WHERE: L(o[i] = a[i] != 0 ? b[i] : c[i]) break;
+    case CF_OP_CLAMP:
+        L({
+            int64_t lo = a[i] >= b[i] ? a[i] : b[i];
+            o[i] = lo <= c[i] ? lo : c[i];
+        })
+        break;
+    case CF_OP_ADDCMUL:
+        L(o[i] = KI(wrap)((uint64_t)a[i] + (uint64_t)d[i] * (uint64_t)b[i] * (uint64_t)c[i]))
+        break;
+    case CF_OP_THRESHOLD: L(o[i] = a[i] <= b[i] ? c[i] : a[i]) break;
+    default: return CF_ERR_TYPE;
+    }
+    return CF_OK;
+}
+
+static void KI(rowred)(cf_opcode op, int64_t n, const void *xv, cf_acc *acc)
+{
+    const int64_t *x = xv;
+    uint64_t u = (uint64_t)acc->i;
+    int64_t m = acc->i;
+    switch (op) {
+    case CF_OP_SUM: L(u += (uint64_t)x[i]) acc->i = KI(wrap)(u); break;
+    case CF_OP_PROD: L(u *= (uint64_t)x[i]) acc->i = KI(wrap)(u); break;
+    case CF_OP_MAX: L(m = x[i] > m ? x[i] : m) acc->i = m; break;
+    default: L(m = x[i] < m ? x[i] : m) acc->i = m; break;
+    }
+}
+
+static void KI(rowsq)(int64_t n, const void *xv, double mean, double *acc)
+{
+    const int64_t *x = xv;
+    double s = 0;
+    L({
+        double dv = (double)x[i] - mean;
+        s += dv * dv;
+    })
+    *acc += s;
+}
+
+static void KI(colred)(cf_opcode op, int64_t n, const void *xv, cf_acc *accv)
+{
+    const int64_t *x = xv;
+    int64_t *acc = &accv->i;
+    switch (op) {
+    case CF_OP_SUM: L(acc[i] = KI(wrap)((uint64_t)acc[i] + (uint64_t)x[i])) break;
+    case CF_OP_PROD: L(acc[i] = KI(wrap)((uint64_t)acc[i] * (uint64_t)x[i])) break;
+    case CF_OP_MAX: L(acc[i] = x[i] > acc[i] ? x[i] : acc[i]) break;
+    default: L(acc[i] = x[i] < acc[i] ? x[i] : acc[i]) break;
+    }
+}
+
+static void KI(colsq)(int64_t n, const void *xv, const double *mean, double *acc)
+{
+    const int64_t *x = xv;
+    L({
+        double dv = (double)x[i] - mean[i];
+        acc[i] += dv * dv;
+    })
+}
+
+#undef L

@@ -1,0 +1,538 @@
+/* cpu/plan.c - from a program and its bound slots to segments and steps.
+ *
+ * Four passes: resolve views (every slot gets the slot owning its storage
+ * and strides relative to it), cut the instructions into segments, decide
+ * which temporaries need memory, then lay out each segment's steps and
+ * per-thread scratch. All of it is per call: the program stays read-only so
+ * calls on one program may run at once.
+ */
+#include <string.h>
+
+#include "cfuser/alloc.h"
+#include "cpu/engine.h"
+
+#define ALIGN64(x) (((x) + 63) & ~(size_t)63)
+
+static const int64_t *shape_of(const cf_cpu_plan *pl, int s) { return pl->vals[s].shape; }
+static int ndim_of(const cf_cpu_plan *pl, int s) { return pl->p->slots[s].ndim; }
+static cf_dtype dtype_of(const cf_cpu_plan *pl, int s) { return pl->p->slots[s].dtype; }
+static int role_of(const cf_cpu_plan *pl, int s) { return pl->p->slots[s].role; }
+
+static int is_scalar_slot(const cf_cpu_plan *pl, int s)
+{
+    int r = role_of(pl, s);
+    return r == CF_SLOT_CONST || r == CF_SLOT_SCALAR;
+}
+
+static int64_t numel(int nd, const int64_t *sh)
+{
+    int64_t n = 1;
+    for (int d = 0; d < nd; d++) n *= sh[d];
+    return n;
+}
+
+static void contig(int nd, const int64_t *sh, int64_t *st)
+{
+    int64_t s = 1;
+    for (int d = nd - 1; d >= 0; d--) {
+        st[d] = s;
+        s *= sh[d] > 0 ? sh[d] : 1;
+    }
+}
+
+static int same_shape(int nd, const int64_t *a, const int64_t *b)
+{
+    for (int d = 0; d < nd; d++)
+        if (a[d] != b[d])
+            return 0;
+    return 1;
+}
+
+/* The row shape of a domain: axes from k on set to 1. */
+static void row_shape(const cf_seg *sg, int64_t *out)
+{
+    for (int d = 0; d < sg->ndim; d++) out[d] = d < sg->rowk ? sg->shape[d] : 1;
+}
+
+/* Strides of slot s as read over an index space of rank nd: 0 along its
+ * size-1 (broadcast) axes; rank-0 slots broadcast everywhere. */
+static void use_strides(const cf_cpu_plan *pl, int s, int nd, int64_t *us)
+{
+    const int64_t *sh = shape_of(pl, s);
+    if (ndim_of(pl, s) != nd) {
+        for (int d = 0; d < nd; d++) us[d] = 0;
+        return;
+    }
+    for (int d = 0; d < nd; d++) us[d] = sh[d] == 1 ? 0 : pl->si[s].strides[d];
+}
+
+/* First axis of the row when `axes` reduces only innermost axes (axes of
+ * size 1 do not count); -1 otherwise. */
+static int suffix_k(int nd, const int64_t *sh, uint32_t axes)
+{
+    int last_kept = -1, first_red = nd;
+    for (int d = 0; d < nd; d++) {
+        if (sh[d] == 1)
+            continue;
+        if (axes & (1u << d)) {
+            if (first_red == nd)
+                first_red = d;
+        } else {
+            last_kept = d;
+        }
+    }
+    if (first_red < last_kept)
+        return -1;
+    return last_kept + 1;
+}
+
+/* May slot s be read by an instruction of segment `cur` with index space
+ * `osh` (row: one value per row)? Temporaries of the segment itself must be
+ * read exactly as they are laid out in scratch. */
+static int use_ok(const cf_cpu_plan *pl, int cur, const cf_seg *sg, int s, int row)
+{
+    int b, nd = sg->ndim;
+    int64_t us[CF_MAX_DIMS], cs[CF_MAX_DIMS], rs[CF_MAX_DIMS];
+    const int64_t *osh;
+    if (is_scalar_slot(pl, s))
+        return 1;
+    b = pl->si[s].base;
+    if (!pl->si[b].temp || pl->si[b].seg != cur)
+        return 1;
+    if (ndim_of(pl, s) != nd || ndim_of(pl, b) != nd)
+        return 0;
+    row_shape(sg, rs);
+    osh = row ? rs : sg->shape;
+    use_strides(pl, s, nd, us);
+    if (same_shape(nd, shape_of(pl, b), sg->shape) && (!row || sg->kind != SEG_ROW)) {
+        contig(nd, sg->shape, cs);
+    } else if (sg->kind == SEG_ROW && same_shape(nd, shape_of(pl, b), rs)) {
+        contig(nd, rs, cs);
+        for (int d = sg->rowk; d < nd; d++) cs[d] = 0;
+    } else {
+        return 0;
+    }
+    for (int d = 0; d < nd; d++)
+        if (osh[d] > 1 && us[d] != cs[d])
+            return 0;
+    return 1;
+}
+
+static cf_status check_program(const cf_cpu_plan *pl)
+{
+    const cf_program *p = pl->p;
+    for (int s = 0; s < p->nslots; s++) {
+        if (p->slots[s].ndim > CF_MAX_DIMS || !cf_dtype_is_supported(p->slots[s].dtype))
+            return cf_error_set(CF_ERR_RUNTIME, "cpu_execute",
+                                "slot %d has rank %d or dtype %d the CPU cannot run",
+                                s, p->slots[s].ndim, (int)p->slots[s].dtype);
+        if ((p->slots[s].role == CF_SLOT_INPUT || p->slots[s].role == CF_SLOT_OUTPUT) &&
+            pl->vals[s].data == NULL && numel(p->slots[s].ndim, pl->vals[s].shape) > 0)
+            return cf_error_set(CF_ERR_RUNTIME, "cpu_execute",
+                                "slot %d (an %s) has no data", s,
+                                p->slots[s].role == CF_SLOT_INPUT ? "input" : "output");
+    }
+    for (int i = 0; i < p->ninstrs; i++) {
+        const cf_prog_instr *ins = &p->instrs[i];
+        if (ins->nin < 0 || ins->nin > 4 || ins->nout < 1 || ins->nout > 2 ||
+            ins->op <= CF_OP_NONE || ins->op >= CF_OP_COUNT)
+            return cf_error_set(CF_ERR_RUNTIME, "cpu_execute",
+                                "instruction %d is malformed", i);
+        for (int j = 0; j < ins->nin; j++)
+            if (ins->in[j] < 0 || ins->in[j] >= p->nslots)
+                return cf_error_set(CF_ERR_RUNTIME, "cpu_execute",
+                                    "instruction %d reads slot %d of %d", i,
+                                    (int)ins->in[j], p->nslots);
+        for (int j = 0; j < ins->nout; j++)
+            if (ins->out[j] < 0 || ins->out[j] >= p->nslots)
+                return cf_error_set(CF_ERR_RUNTIME, "cpu_execute",
+                                    "instruction %d writes slot %d of %d", i,
+                                    (int)ins->out[j], p->nslots);
+    }
+    return CF_OK;
+}
+
+/* Pass 1: storage owner and strides of every slot. */
+static void resolve_views(cf_cpu_plan *pl)
+{
+    const cf_program *p = pl->p;
+    for (int s = 0; s < p->nslots; s++) {
+        cf_slotinfo *si = &pl->si[s];
+        int role = p->slots[s].role;
+        si->base = s;
+        si->seg = -1;
+        si->temp = role == CF_SLOT_TEMP;
+        if (role == CF_SLOT_INPUT || role == CF_SLOT_OUTPUT) {
+            memcpy(si->strides, pl->vals[s].strides, sizeof si->strides);
+            si->data = pl->vals[s].data;
+        } else {
+            contig(p->slots[s].ndim, pl->vals[s].shape, si->strides);
+        }
+    }
+    for (int i = 0; i < p->ninstrs; i++) {
+        const cf_prog_instr *ins = &p->instrs[i];
+        int s = ins->in[0], t = ins->out[0];
+        if (ins->op != CF_OP_VIEW || role_of(pl, t) != CF_SLOT_TEMP)
+            continue;
+        pl->si[t].base = pl->si[s].base;
+        pl->si[t].temp = 0;
+        for (int d = 0; d < ndim_of(pl, t); d++) {
+            int m = ins->map[d];
+            int ok = m >= 0 && m < ndim_of(pl, s) && shape_of(pl, s)[m] != 1;
+            pl->si[t].strides[d] = ok ? pl->si[s].strides[m] : 0;
+        }
+    }
+}
+
+static cf_seg *new_seg(cf_cpu_plan *pl, int kind, int i, int nd, const int64_t *sh)
+{
+    cf_seg *sg = &pl->segs[pl->nsegs++];
+    memset(sg, 0, sizeof *sg);
+    sg->kind = kind;
+    sg->first_instr = sg->last_instr = i;
+    sg->ndim = nd;
+    memcpy(sg->shape, sh, (size_t)nd * sizeof(int64_t));
+    sg->rowk = nd;
+    return sg;
+}
+
+static int pw_joins(const cf_cpu_plan *pl, int cur, const cf_prog_instr *ins)
+{
+    const cf_seg *sg = &pl->segs[cur];
+    int t = ins->out[0], row = 0, nd = sg->ndim;
+    int64_t rs[CF_MAX_DIMS];
+    if (ndim_of(pl, t) != nd)
+        return 0;
+    if (!same_shape(nd, shape_of(pl, t), sg->shape)) {
+        if (sg->kind != SEG_ROW)
+            return 0;
+        row_shape(sg, rs);
+        if (!same_shape(nd, shape_of(pl, t), rs))
+            return 0;
+        row = 1;
+    }
+    for (int j = 0; j < ins->nin; j++)
+        if (!use_ok(pl, cur, sg, ins->in[j], row))
+            return 0;
+    return 1;
+}
+
+static int64_t row_len(int nd, const int64_t *sh, int k)
+{
+    int64_t l = 1;
+    for (int d = k; d < nd; d++) l *= sh[d];
+    return l;
+}
+
+/* Pass 2: segments. */
+static void cut_segments(cf_cpu_plan *pl)
+{
+    const cf_program *p = pl->p;
+    int cur = -1;
+    for (int i = 0; i < p->ninstrs; i++) {
+        const cf_prog_instr *ins = &p->instrs[i];
+        int t = ins->out[0], s = ins->in[0];
+        cf_seg *sg;
+        pl->seg_of[i] = -1;
+        if (ins->op == CF_OP_VIEW && role_of(pl, t) == CF_SLOT_TEMP)
+            continue;
+        if (ins->op == CF_OP_VIEW || ins->op == CF_OP_COPY || ins->op == CF_OP_IOTA) {
+            sg = new_seg(pl, ins->op == CF_OP_IOTA ? SEG_IOTA : SEG_COPY, i,
+                         ndim_of(pl, t), shape_of(pl, t));
+            cur = -1;
+        } else if (cf_op_is_reduction(ins->op)) {
+            int nd = ndim_of(pl, s);
+            int k = suffix_k(nd, shape_of(pl, s), ins->axes);
+            int fits = k >= 0 && row_len(nd, shape_of(pl, s), k) <= CF_CPU_ROW_MAX;
+            cf_seg *c = cur >= 0 ? &pl->segs[cur] : NULL;
+            if (fits && c && c->ndim == nd && same_shape(nd, c->shape, shape_of(pl, s)) &&
+                (c->kind == SEG_PW || c->rowk == k)) {
+                int saved = c->rowk, kind = c->kind;
+                c->kind = SEG_ROW;
+                c->rowk = k;
+                if (use_ok(pl, cur, c, s, 0)) {
+                    sg = c;
+                } else {
+                    c->kind = kind;
+                    c->rowk = saved;
+                    sg = NULL;
+                }
+            } else {
+                sg = NULL;
+            }
+            if (!sg) {
+                sg = new_seg(pl, fits ? SEG_ROW : SEG_REDUCE, i, nd, shape_of(pl, s));
+                if (fits)
+                    sg->rowk = k;
+            }
+            cur = fits ? (int)(sg - pl->segs) : -1;
+        } else {
+            if (cur >= 0 && pw_joins(pl, cur, ins)) {
+                sg = &pl->segs[cur];
+            } else {
+                sg = new_seg(pl, SEG_PW, i, ndim_of(pl, t), shape_of(pl, t));
+                cur = (int)(sg - pl->segs);
+            }
+        }
+        sg->last_instr = i;
+        pl->seg_of[i] = (int)(sg - pl->segs);
+        for (int j = 0; j < ins->nout; j++) pl->si[ins->out[j]].seg = pl->seg_of[i];
+    }
+}
+
+/* Pass 3: temporaries read outside the segment computing them get memory. */
+static cf_status materialise(cf_cpu_plan *pl)
+{
+    const cf_program *p = pl->p;
+    size_t total = 0;
+    char *mem;
+    for (int i = 0; i < p->ninstrs; i++) {
+        const cf_prog_instr *ins = &p->instrs[i];
+        if (pl->seg_of[i] < 0)
+            continue;
+        for (int j = 0; j < ins->nin; j++) {
+            int s = ins->in[j], b;
+            if (is_scalar_slot(pl, s))
+                continue;
+            b = pl->si[s].base;
+            if (!pl->si[b].temp)
+                continue;
+            if (pl->si[b].seg < 0 || pl->si[b].seg > pl->seg_of[i])
+                return cf_error_set(CF_ERR_RUNTIME, "cpu_execute",
+                                    "instruction %d reads temporary slot %d before it is computed",
+                                    i, b);
+            if (pl->si[b].seg != pl->seg_of[i])
+                pl->si[b].mat = 1;
+        }
+    }
+    /* Unfused segments write memory, never scratch. */
+    for (int i = 0; i < p->ninstrs; i++) {
+        int g = pl->seg_of[i];
+        if (g < 0 || pl->segs[g].kind == SEG_PW || pl->segs[g].kind == SEG_ROW)
+            continue;
+        for (int j = 0; j < p->instrs[i].nout; j++)
+            if (pl->si[p->instrs[i].out[j]].temp)
+                pl->si[p->instrs[i].out[j]].mat = 1;
+    }
+    for (int s = 0; s < p->nslots; s++) {
+        if (!pl->si[s].mat)
+            continue;
+        int64_t n = numel(ndim_of(pl, s), shape_of(pl, s));
+        size_t sz = cf_dtype_size(dtype_of(pl, s));
+        if (n < 0 || (uint64_t)n > (SIZE_MAX / 2) / sz)
+            return cf_error_set(CF_ERR_OVERFLOW, "cpu_execute",
+                                "temporary slot %d is too large", s);
+        total += ALIGN64((size_t)n * sz);
+        if (total > SIZE_MAX / 2)
+            return cf_error_set(CF_ERR_OVERFLOW, "cpu_execute", "temporaries are too large");
+    }
+    if (total == 0)
+        return CF_OK;
+    mem = cf_malloc_aligned(total);
+    if (!mem)
+        return cf_error_nomem("cpu_execute");
+    pl->temps = mem;
+    for (int s = 0; s < p->nslots; s++) {
+        if (!pl->si[s].mat)
+            continue;
+        pl->si[s].data = mem;
+        mem += ALIGN64((size_t)numel(ndim_of(pl, s), shape_of(pl, s)) * cf_dtype_size(dtype_of(pl, s)));
+    }
+    return CF_OK;
+}
+
+/* Do values held as `held` need converting to be read as `want`? */
+static int needs_cvt(cf_dtype held, cf_dtype want)
+{
+    if (held == want)
+        return 0;
+    if (want == CF_DTYPE_FLOAT)
+        return !(held == CF_DTYPE_HALF || held == CF_DTYPE_BFLOAT16);
+    if (want == CF_DTYPE_INT)
+        return !(held == CF_DTYPE_INT32 || held == CF_DTYPE_BOOL);
+    if (want == CF_DTYPE_INT32)
+        return held != CF_DTYPE_BOOL;
+    return 1;
+}
+
+static int is_virtual(const cf_cpu_plan *pl, int b) { return pl->si[b].temp && !pl->si[b].mat; }
+
+static void make_in(const cf_cpu_plan *pl, cf_opnd *o, int s, cf_dtype cdt, int nd,
+                    const int64_t *osh)
+{
+    int64_t us[CF_MAX_DIMS];
+    int b;
+    memset(o, 0, sizeof *o);
+    if (is_scalar_slot(pl, s)) {
+        o->kind = OPND_SCALAR;
+        o->sc = pl->vals[s].scalar;
+        return;
+    }
+    b = pl->si[s].base;
+    o->dtype = dtype_of(pl, s);
+    if (is_virtual(pl, b)) {
+        o->kind = pl->si[b].vrow ? OPND_VROW : OPND_VFULL;
+        o->off = pl->si[b].off;
+        o->need_cvt = (uint8_t)needs_cvt(o->dtype, cdt);
+        return;
+    }
+    o->kind = OPND_MEM;
+    use_strides(pl, s, nd, us);
+    cf_ndview_make(&o->v, pl->si[b].data, o->dtype, nd, osh, us);
+    o->in_place = cf_ndview_dense(&o->v) && o->dtype == cdt && cf_dtype_is_native(cdt);
+}
+
+static void make_out(const cf_cpu_plan *pl, cf_opnd *o, int t, cf_dtype rdt)
+{
+    memset(o, 0, sizeof *o);
+    o->dtype = dtype_of(pl, t);
+    if (is_virtual(pl, t)) {
+        o->kind = pl->si[t].vrow ? OPND_VROW : OPND_VFULL;
+        o->off = pl->si[t].off;
+        return;
+    }
+    o->kind = OPND_MEM;
+    cf_ndview_make(&o->v, pl->si[t].data, o->dtype, ndim_of(pl, t), shape_of(pl, t),
+                   pl->si[t].strides);
+    o->in_place = cf_ndview_dense(&o->v) && o->dtype == rdt && cf_dtype_is_native(rdt);
+}
+
+static cf_status check_kernel(const cf_cpu_plan *pl, const cf_step *st)
+{
+    const void *none[4] = {0};
+    cf_opcode op = st->op;
+    if (op == CF_OP_CAST || op == CF_OP_SET || op == CF_OP_FULL || cf_op_is_reduction(op))
+        return CF_OK;
+    if (!cf_op_is_pointwise(op) && !cf_op_is_unary(op) && !cf_op_is_binary(op) &&
+        !cf_op_is_ternary(op))
+        return cf_error_set(CF_ERR_RUNTIME, "cpu_execute", "op %d cannot run in a loop", (int)op);
+    /* A zero-length call touches nothing and tells whether the op exists for
+     * the type. */
+    if (pl->k->pw[cf_rep_of(st->cdt)](op, 0, NULL, none) != CF_OK)
+        return cf_error_set(CF_ERR_TYPE, cf_op_name(op) ? cf_op_name(op) : "cpu_execute",
+                            "%s is not defined for %s values",
+                            cf_op_name(op) ? cf_op_name(op) : "op",
+                            cf_dtype_pyname(st->cdt) ? cf_dtype_pyname(st->cdt) : "these");
+    return CF_OK;
+}
+
+/* Pass 4: steps and scratch of the fused segments. */
+static cf_status lay_out(cf_cpu_plan *pl)
+{
+    const cf_program *p = pl->p;
+    pl->nsteps = 0;
+    pl->scratch_max = 0;
+    for (int g = 0; g < pl->nsegs; g++) {
+        cf_seg *sg = &pl->segs[g];
+        int nd = sg->ndim;
+        int64_t rs[CF_MAX_DIMS];
+        size_t off;
+        int64_t work;
+        if (sg->kind != SEG_PW && sg->kind != SEG_ROW) {
+            sg->nthreads = pl->nthreads;
+            continue;
+        }
+        row_shape(sg, rs);
+        if (sg->kind == SEG_PW) {
+            sg->numel = numel(nd, sg->shape);
+            sg->len = sg->numel < CF_CPU_BLOCK ? sg->numel : CF_CPU_BLOCK;
+            sg->nitems = sg->len > 0 ? (sg->numel + sg->len - 1) / sg->len : 0;
+        } else {
+            sg->len = row_len(nd, sg->shape, sg->rowk);
+            sg->nitems = numel(nd, rs);
+            sg->numel = sg->len * sg->nitems;
+        }
+        sg->gsz = ALIGN64((size_t)(sg->len > 0 ? sg->len : 1) * 8);
+        off = 5 * sg->gsz;
+        /* Scratch places for the segment's virtual temporaries. */
+        for (int i = sg->first_instr; i <= sg->last_instr; i++) {
+            const cf_prog_instr *ins = &p->instrs[i];
+            if (pl->seg_of[i] != g)
+                continue;
+            for (int j = 0; j < ins->nout; j++) {
+                int t = ins->out[j];
+                if (!is_virtual(pl, t))
+                    continue;
+                pl->si[t].vrow = sg->kind == SEG_ROW && (cf_op_is_reduction(ins->op) ||
+                                                         !same_shape(nd, shape_of(pl, t), sg->shape));
+                pl->si[t].off = off;
+                off += pl->si[t].vrow ? 64 : sg->gsz;
+            }
+        }
+        sg->scratch = off;
+        sg->first_step = pl->nsteps;
+        for (int i = sg->first_instr; i <= sg->last_instr; i++) {
+            const cf_prog_instr *ins = &p->instrs[i];
+            cf_step *st;
+            int red = cf_op_is_reduction(ins->op);
+            const int64_t *ish;
+            cf_status rc;
+            if (pl->seg_of[i] != g)
+                continue;
+            st = &pl->steps[pl->nsteps++];
+            memset(st, 0, sizeof *st);
+            st->ins = ins;
+            st->op = ins->op;
+            st->cdt = ins->cdtype;
+            if (st->op == CF_OP_BITWISE_NOT && st->cdt == CF_DTYPE_BOOL)
+                st->op = CF_OP_LOGICAL_NOT;
+            st->nin = ins->nin;
+            st->nout = ins->nout;
+            st->row = !red && sg->kind == SEG_ROW && !same_shape(nd, shape_of(pl, ins->out[0]), sg->shape);
+            st->rdt = cf_op_category_of(st->op) == CF_CAT_PRED && !red && st->op != CF_OP_CAST &&
+                              st->op != CF_OP_SET && st->op != CF_OP_FULL
+                          ? CF_DTYPE_BOOL
+                          : st->cdt;
+            ish = st->row ? rs : sg->shape;
+            for (int j = 0; j < ins->nin; j++) make_in(pl, &st->in[j], ins->in[j], st->cdt, nd, ish);
+            for (int j = 0; j < ins->nout; j++) make_out(pl, &st->out[j], ins->out[j], st->rdt);
+            rc = check_kernel(pl, st);
+            if (rc != CF_OK)
+                return rc;
+        }
+        sg->nsteps = pl->nsteps - sg->first_step;
+        work = sg->numel * (sg->nsteps > 0 ? sg->nsteps : 1);
+        sg->nthreads = cf_cpu_pick_threads(pl->nthreads, sg->nitems, work);
+        if (sg->scratch * (size_t)sg->nthreads > pl->scratch_max)
+            pl->scratch_max = sg->scratch * (size_t)sg->nthreads;
+    }
+    return CF_OK;
+}
+
+cf_status cf_cpu_plan_build(cf_cpu_plan *pl)
+{
+    const cf_program *p = pl->p;
+    size_t n_si = (size_t)p->nslots * sizeof(cf_slotinfo);
+    size_t n_seg = (size_t)p->ninstrs * sizeof(cf_seg);
+    size_t n_step = (size_t)p->ninstrs * sizeof(cf_step);
+    size_t n_of = (size_t)p->ninstrs * sizeof(int);
+    char *mem;
+    cf_status rc = check_program(pl);
+    if (rc != CF_OK)
+        return rc;
+    mem = cf_calloc(1, ALIGN64(n_si) + ALIGN64(n_seg) + ALIGN64(n_step) + ALIGN64(n_of) + 64);
+    if (!mem)
+        return cf_error_nomem("cpu_execute");
+    pl->si = (cf_slotinfo *)mem;
+    pl->segs = (cf_seg *)(mem + ALIGN64(n_si));
+    pl->steps = (cf_step *)(mem + ALIGN64(n_si) + ALIGN64(n_seg));
+    pl->seg_of = (int *)(mem + ALIGN64(n_si) + ALIGN64(n_seg) + ALIGN64(n_step));
+    resolve_views(pl);
+    cut_segments(pl);
+    rc = materialise(pl);
+    if (rc != CF_OK)
+        return rc;
+    /* Views read the memory of their base. */
+    for (int s = 0; s < p->nslots; s++)
+        if (pl->si[s].base != s)
+            pl->si[s].data = pl->si[pl->si[s].base].data;
+    return lay_out(pl);
+}
+
+void cf_cpu_plan_release(cf_cpu_plan *pl)
+{
+    cf_free_aligned(pl->temps);
+    cf_free(pl->si);
+    pl->temps = NULL;
+    pl->si = NULL;
+}
