@@ -1,0 +1,58 @@
+"""cfuser: a fusion compiler with nvFuser's direct Python API.
+
+Define a fusion, then run it on torch or numpy tensors::
+
+    import cfuser
+    from cfuser import FusionDefinition, DataType
+
+    with FusionDefinition() as fd:
+        x = fd.define_tensor(shape=[-1, -1], dtype=DataType.Float)
+        fd.add_output(fd.ops.tanh(x))
+    (y,) = fd.execute([x_array])
+
+Code written for ``nvfuser_direct`` runs with ``import cfuser as nvfuser_direct``
+wherever the ops it uses are supported.
+"""
+from cfuser._C import (
+    DataType,
+    DeviceError,
+    Error,
+    ExecutionError,
+    Fusion,
+    FusionExecutorCache,
+    FusionGuard,
+    InvalidArgumentError,
+    InvalidTypeError,
+    OutOfMemoryError,
+    OutOfRangeError,
+    SizeOverflowError,
+    UnsupportedError,
+    __version__,
+    define_scalar,
+    define_tensor,
+)
+from cfuser import ir, ops, runtime
+from cfuser._definition import FusionDefinition
+
+__all__ = [
+    "DataType",
+    "DeviceError",
+    "Error",
+    "ExecutionError",
+    "Fusion",
+    "FusionDefinition",
+    "FusionExecutorCache",
+    "FusionGuard",
+    "InvalidArgumentError",
+    "InvalidTypeError",
+    "OutOfMemoryError",
+    "OutOfRangeError",
+    "SizeOverflowError",
+    "UnsupportedError",
+    "__version__",
+    "define_scalar",
+    "define_tensor",
+    "ir",
+    "ops",
+    "runtime",
+]

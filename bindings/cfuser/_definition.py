@@ -1,0 +1,91 @@
+"""FusionDefinition: nvfuser_direct's context manager for building a fusion."""
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Any, List, Optional, Sequence, Type
+
+from cfuser import _C
+from cfuser import ops as _ops
+
+_define_tensor = _C.define_tensor
+_define_scalar = _C.define_scalar
+
+
+class FusionDefinition:
+    """Build a fusion inside ``with FusionDefinition() as fd:``, then run it.
+
+    ``fd.ops`` is the module :mod:`cfuser.ops`; ``fd.define_tensor`` and
+    ``fd.define_scalar`` add inputs and constants; ``fd.add_output`` marks
+    outputs; ``fd.execute(inputs)`` compiles once per input signature and runs.
+    """
+
+    ops = _ops
+
+    def __init__(self) -> None:
+        self._fusion = _C.Fusion()
+        self._guard: Optional[_C.FusionGuard] = None
+        self._fec: Optional[_C.FusionExecutorCache] = None
+
+    @property
+    def fusion(self) -> _C.Fusion:
+        """The Fusion being defined."""
+        return self._fusion
+
+    def __enter__(self) -> "FusionDefinition":
+        self._guard = _C.FusionGuard(self._fusion)
+        self._guard.__enter__()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: Optional[Type[BaseException]],
+        exc: Optional[BaseException],
+        tb: Optional[TracebackType],
+    ) -> None:
+        guard, self._guard = self._guard, None
+        if guard is not None:
+            guard.__exit__(exc_type, exc, tb)
+
+    def define_tensor(self, *args: Any, **kwargs: Any) -> _C.TensorView:
+        """Define a tensor input; see :func:`cfuser.define_tensor`."""
+        if self._guard is None:
+            with _C.FusionGuard(self._fusion):
+                return _define_tensor(*args, **kwargs)
+        return _define_tensor(*args, **kwargs)
+
+    def define_scalar(self, *args: Any, **kwargs: Any) -> _C.Scalar:
+        """Define a scalar; see :func:`cfuser.define_scalar`."""
+        if self._guard is None:
+            with _C.FusionGuard(self._fusion):
+                return _define_scalar(*args, **kwargs)
+        return _define_scalar(*args, **kwargs)
+
+    def add_input(self, val: _C.Val) -> None:
+        """Mark a value as an input of the fusion."""
+        self._fusion.add_input(val)
+
+    def add_output(self, val: _C.Val) -> None:
+        """Mark a tensor as an output of the fusion."""
+        self._fusion.add_output(val)
+
+    def execute(
+        self,
+        inputs: Sequence[Any],
+        *,
+        device: Any = None,
+        _enable_options: Sequence[str] = (),
+        _disable_options: Sequence[str] = (),
+    ) -> List[Any]:
+        """Run the fusion on ``inputs`` and return its outputs (a list)."""
+        fec = self._fec
+        if fec is None:
+            fec = self._fec = _C.FusionExecutorCache(self._fusion)
+        return fec.execute(inputs, device=device)
+
+    def print_math(self) -> str:
+        """The fusion in nvFuser's textual form."""
+        return self._fusion.print_math()
+
+    def __repr__(self) -> str:
+        f = self._fusion
+        return f"<cfuser.FusionDefinition with {len(f.inputs())} inputs, {len(f.outputs())} outputs>"

@@ -1,0 +1,4 @@
+"""Fusions and their executor caches."""
+from cfuser._C import Fusion, FusionExecutorCache, FusionGuard
+
+__all__ = ["Fusion", "FusionExecutorCache", "FusionGuard"]

@@ -1,0 +1,186 @@
+/* args.c - argument parsing and operand conversion shared by every entry. */
+#include <string.h>
+
+#include "module.h"
+
+int cfb_parse(const char *fname, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames,
+              const char *const *names, int nnames, int npos, int nreq, PyObject **out)
+{
+    Py_ssize_t i, nkw;
+    int k;
+    if (nargs > npos) {
+        PyErr_Format(PyExc_TypeError, "%s() takes at most %d positional argument%s (%zd given)", fname, npos,
+                     npos == 1 ? "" : "s", nargs);
+        return -1;
+    }
+    for (k = 0; k < nnames; k++)
+        out[k] = k < nargs ? args[k] : NULL;
+    nkw = kwnames ? PyTuple_GET_SIZE(kwnames) : 0;
+    for (i = 0; i < nkw; i++) {
+        PyObject *key = PyTuple_GET_ITEM(kwnames, i);
+        const char *s = PyUnicode_AsUTF8(key);
+        if (!s)
+            return -1;
+        for (k = 0; k < nnames; k++)
+            if (!strcmp(s, names[k]))
+                break;
+        if (k == nnames) {
+            PyErr_Format(PyExc_TypeError, "%s() got an unexpected keyword argument '%s'", fname, s);
+            return -1;
+        }
+        if (out[k]) {
+            PyErr_Format(PyExc_TypeError, "%s() got multiple values for argument '%s'", fname, s);
+            return -1;
+        }
+        out[k] = args[nargs + i];
+    }
+    for (k = 0; k < nreq; k++)
+        if (!out[k]) {
+            PyErr_Format(PyExc_TypeError, "%s() missing required argument '%s' (pos %d)", fname, names[k], k + 1);
+            return -1;
+        }
+    return 0;
+}
+
+FusionObject *cfb_active_fusion(cfb_state *st) { return (FusionObject *)PyThread_tss_get(&st->active); }
+
+int cfb_set_active_fusion(cfb_state *st, FusionObject *fo)
+{
+    if (PyThread_tss_set(&st->active, fo) != 0) {
+        PyErr_SetString(PyExc_RuntimeError, "cfuser: cannot set the active fusion");
+        return -1;
+    }
+    return 0;
+}
+
+int cfb_find_fusion(cfb_state *st, const char *fname, PyObject *const *ops, int n, FusionObject **fo)
+{
+    int i;
+    *fo = NULL;
+    for (i = 0; i < n; i++) {
+        NodeObject *v;
+        if (!ops[i] || !cfb_is_val(st, ops[i]))
+            continue;
+        v = (NodeObject *)ops[i];
+        if (!cfb_node_fusion(v))
+            return -1;
+        if (*fo && *fo != v->fusion) {
+            cfb_raise_fmt(st, CF_ERR_VALUE, "%s(): operands belong to different fusions; every operand must come from the same Fusion", fname);
+            return -1;
+        }
+        *fo = v->fusion;
+    }
+    if (!*fo)
+        *fo = cfb_active_fusion(st);
+    if (!*fo) {
+        cfb_raise_fmt(st, CF_ERR_VALUE, "%s(): no active fusion; call it inside 'with FusionDefinition() as fd:' or a FusionGuard", fname);
+        return -1;
+    }
+    return 0;
+}
+
+int cfb_operand(cfb_state *st, const char *fname, const char *argname, FusionObject *fo, PyObject *o,
+                int allow_number, cf_id *out)
+{
+    cf_scalar s;
+    cf_status rc;
+    if (cfb_is_val(st, o)) {
+        NodeObject *v = (NodeObject *)o;
+        if (v->fusion != fo) {
+            cfb_raise_fmt(st, CF_ERR_VALUE, "%s(): argument '%s' belongs to a different fusion", fname, argname);
+            return -1;
+        }
+        *out = v->id;
+        return 0;
+    }
+    if (allow_number) {
+        if (PyBool_Check(o)) {
+            s.dtype = CF_DTYPE_BOOL;
+            s.v.b = o == Py_True;
+        } else if (PyLong_Check(o)) {
+            int overflow = 0;
+            s.dtype = CF_DTYPE_INT;
+            s.v.i = PyLong_AsLongLongAndOverflow(o, &overflow);
+            if (overflow) {
+                PyErr_Format(PyExc_OverflowError, "%s() argument '%s': integer does not fit in int64", fname, argname);
+                return -1;
+            }
+        } else if (PyFloat_Check(o)) {
+            s.dtype = CF_DTYPE_DOUBLE;
+            s.v.f = PyFloat_AS_DOUBLE(o);
+        } else {
+            goto bad;
+        }
+        if ((rc = cf_fusion_constant(fo->f, &s, out))) {
+            cfb_raise(st, rc);
+            return -1;
+        }
+        return 0;
+    }
+bad:
+    PyErr_Format(PyExc_TypeError, "%s() argument '%s' must be a TensorView or Scalar%s, not '%.100s'", fname, argname,
+                 allow_number ? " or a Python number" : "", Py_TYPE(o)->tp_name);
+    return -1;
+}
+
+int cfb_size_list(cfb_state *st, const char *fname, const char *argname, FusionObject *fo, PyObject *o,
+                  cf_id *out, int *n)
+{
+    PyObject *seq;
+    Py_ssize_t i, len;
+    if (cfb_is_val(st, o) || PyUnicode_Check(o) || PyBytes_Check(o)) {
+        PyErr_Format(PyExc_TypeError, "%s() argument '%s' must be a sequence of sizes, not '%.100s'", fname, argname,
+                     Py_TYPE(o)->tp_name);
+        return -1;
+    }
+    seq = PySequence_Fast(o, "");
+    if (!seq) {
+        PyErr_Format(PyExc_TypeError, "%s() argument '%s' must be a sequence of sizes, not '%.100s'", fname, argname,
+                     Py_TYPE(o)->tp_name);
+        return -1;
+    }
+    len = PySequence_Fast_GET_SIZE(seq);
+    if (len > CF_MAX_DIMS) {
+        Py_DECREF(seq);
+        cfb_raise_fmt(st, CF_ERR_VALUE, "%s(): argument '%s' has %zd entries; at most %d dims are supported", fname, argname, len, CF_MAX_DIMS);
+        return -1;
+    }
+    for (i = 0; i < len; i++) {
+        PyObject *item = PySequence_Fast_GET_ITEM(seq, i);
+        cf_scalar s;
+        cf_status rc;
+        if (cfb_is_val(st, item)) {
+            if (cfb_operand(st, fname, argname, fo, item, 0, &out[i]) < 0)
+                goto fail;
+            continue;
+        }
+        if (PyBool_Check(item) || !PyIndex_Check(item)) {
+            PyErr_Format(PyExc_TypeError, "%s() argument '%s': item %zd must be an integer or Scalar, not '%.100s'", fname,
+                         argname, i, Py_TYPE(item)->tp_name);
+            goto fail;
+        }
+        {
+            PyObject *idx = PyNumber_Index(item);
+            int overflow = 0;
+            if (!idx)
+                goto fail;
+            s.v.i = PyLong_AsLongLongAndOverflow(idx, &overflow);
+            Py_DECREF(idx);
+            if (overflow) {
+                PyErr_Format(PyExc_OverflowError, "%s() argument '%s': item %zd does not fit in int64", fname, argname, i);
+                goto fail;
+            }
+        }
+        s.dtype = CF_DTYPE_INT;
+        if ((rc = cf_fusion_constant(fo->f, &s, &out[i]))) {
+            cfb_raise(st, rc);
+            goto fail;
+        }
+    }
+    *n = (int)len;
+    Py_DECREF(seq);
+    return 0;
+fail:
+    Py_DECREF(seq);
+    return -1;
+}

@@ -1,0 +1,227 @@
+/* executor.c - FusionExecutorCache: execute with tensors in and out through
+ * DLPack, the interpreter lock released while the kernels run. */
+#include "module.h"
+
+static PyObject *cache_new(PyTypeObject *tp, PyObject *args, PyObject *kw)
+{
+    static char *names[] = {"fusion", "auto_schedule", NULL};
+    cfb_state *st = cfb_state_of_type(tp);
+    PyObject *fusion, *auto_schedule = NULL;
+    CacheObject *c;
+    cf_status s;
+    if (!st || !PyArg_ParseTupleAndKeywords(args, kw, "O|O:FusionExecutorCache", names, &fusion, &auto_schedule))
+        return NULL;
+    if (!PyObject_TypeCheck(fusion, st->Fusion))
+        return PyErr_Format(PyExc_TypeError, "FusionExecutorCache() argument 'fusion' must be a cfuser.Fusion, not '%.100s'", Py_TYPE(fusion)->tp_name);
+    c = (CacheObject *)tp->tp_alloc(tp, 0);
+    if (!c)
+        return NULL;
+    if ((s = cf_cache_new(((FusionObject *)fusion)->f, &c->cache))) {
+        Py_DECREF(c);
+        return cfb_raise(st, s);
+    }
+    c->fusion = Py_NewRef(fusion);
+    return (PyObject *)c;
+}
+
+static int cache_traverse(CacheObject *c, visitproc visit, void *arg)
+{
+    Py_VISIT(Py_TYPE(c));
+    Py_VISIT(c->fusion);
+    return 0;
+}
+
+static int cache_clear(CacheObject *c)
+{
+    Py_CLEAR(c->fusion);
+    return 0;
+}
+
+static void cache_dealloc(CacheObject *c)
+{
+    PyTypeObject *tp = Py_TYPE(c);
+    PyObject_GC_UnTrack(c);
+    cache_clear(c);
+    cf_cache_free(c->cache);
+    tp->tp_free((PyObject *)c);
+    Py_DECREF(tp);
+}
+
+static PyObject *cache_fusion(CacheObject *c, PyObject *u)
+{
+    if (!c->fusion)
+        return PyErr_Format(PyExc_RuntimeError, "FusionExecutorCache: the fusion was cleared by the garbage collector");
+    return Py_NewRef(c->fusion);
+}
+
+static PyObject *cache_num_kernels(CacheObject *c, PyObject *u) { return PyLong_FromLong(cf_cache_num_plans(c->cache)); }
+
+static PyObject *cache_repr(CacheObject *c)
+{
+    int n = cf_cache_num_plans(c->cache);
+    return PyUnicode_FromFormat("<cfuser.FusionExecutorCache: %d compiled kernel%s>", n, n == 1 ? "" : "s");
+}
+
+/* Convert one execute() input: a tensor (DLPack) or a Python number. */
+static int convert_input(cfb_state *st, PyObject *o, Py_ssize_t i, cf_arg *a, cfb_hold *hold, cfb_framework *fw)
+{
+    a->is_tensor = false;
+    if (PyBool_Check(o)) {
+        a->scalar.dtype = CF_DTYPE_BOOL;
+        a->scalar.v.b = o == Py_True;
+        return 0;
+    }
+    if (PyLong_Check(o)) {
+        int overflow = 0;
+        a->scalar.dtype = CF_DTYPE_INT;
+        a->scalar.v.i = PyLong_AsLongLongAndOverflow(o, &overflow);
+        if (overflow) {
+            PyErr_Format(PyExc_OverflowError, "execute(): input %zd does not fit in int64", i);
+            return -1;
+        }
+        return 0;
+    }
+    if (PyFloat_Check(o)) {
+        a->scalar.dtype = CF_DTYPE_DOUBLE;
+        a->scalar.v.f = PyFloat_AS_DOUBLE(o);
+        return 0;
+    }
+    a->is_tensor = true;
+    return cfb_import_tensor(&st->dl, o, "execute", i, &a->tensor, hold, fw);
+}
+
+static int parse_device(cfb_state *st, PyObject *o, int *device)
+{
+    *device = -2;
+    if (!o || o == Py_None)
+        return 0;
+    if (PyLong_Check(o)) {
+        long d = PyLong_AsLong(o);
+        if (d == -1 && PyErr_Occurred())
+            return -1;
+        *device = (int)d;
+        return 0;
+    }
+    if (PyUnicode_Check(o)) {
+        const char *s = PyUnicode_AsUTF8(o);
+        if (!s)
+            return -1;
+        if (!strcmp(s, "cpu")) {
+            *device = CF_DEVICE_CPU;
+            return 0;
+        }
+        if (!strncmp(s, "cuda", 4)) {
+            *device = s[4] == ':' ? atoi(s + 5) : 0;
+            return 0;
+        }
+    }
+    cfb_raise_fmt(st, CF_ERR_VALUE, "execute(): argument 'device' must be None, an int, 'cpu' or 'cuda[:k]', not %R", o);
+    return -1;
+}
+
+#define STACK_ARGS 8
+
+static PyObject *cache_execute(CacheObject *c, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    static const char *const names[] = {"inputs", "device", "_enable_options", "_disable_options"};
+    cfb_state *st = cfb_state_of_obj((PyObject *)c);
+    PyObject *p[4], *seq = NULL, *outs = NULL;
+    cf_arg stack_args[STACK_ARGS], *cargs = stack_args;
+    cfb_hold stack_holds[STACK_ARGS], *holds = stack_holds;
+    cfb_framework fw = CFB_FW_NONE;
+    cf_exec_options opt = {0, -2, NULL};
+    cf_run *run = NULL;
+    Py_ssize_t n = 0, i;
+    cf_status s;
+    int nout;
+    if (!st || cfb_parse("execute", args, nargs, kwnames, names, 4, 1, 1, p) < 0 || parse_device(st, p[1], &opt.device) < 0)
+        return NULL;
+    if (!(seq = PySequence_Fast(p[0], "execute() argument 'inputs' must be a list or tuple of tensors and numbers")))
+        return NULL;
+    n = PySequence_Fast_GET_SIZE(seq);
+    if (n > STACK_ARGS) {
+        cargs = PyMem_Malloc(sizeof(cf_arg) * (size_t)n);
+        holds = PyMem_Calloc((size_t)n, sizeof(cfb_hold));
+        if (!cargs || !holds) {
+            PyErr_NoMemory();
+            goto done;
+        }
+    } else {
+        memset(stack_holds, 0, sizeof stack_holds);
+    }
+    for (i = 0; i < n; i++) {
+        cfb_framework f1 = CFB_FW_NONE;
+        if (convert_input(st, PySequence_Fast_GET_ITEM(seq, i), i, &cargs[i], &holds[i], &f1) < 0) {
+            n = i + 1; /* release what was taken so far */
+            goto done;
+        }
+        if (f1 == CFB_FW_TORCH || (f1 != CFB_FW_NONE && fw == CFB_FW_NONE))
+            fw = f1 == CFB_FW_TORCH || fw != CFB_FW_TORCH ? f1 : fw;
+    }
+    if ((s = cf_run_prepare(c->cache, (int)n, cargs, &opt, &run))) {
+        cfb_raise(st, s);
+        goto done;
+    }
+    nout = cf_run_num_outputs(run);
+    if (!(outs = PyList_New(nout)))
+        goto done;
+    for (i = 0; i < nout; i++) {
+        void *data = NULL;
+        PyObject *t = cfb_alloc_output(&st->dl, fw == CFB_FW_NONE ? CFB_FW_NUMPY : fw, cf_run_output(run, (int)i), &data);
+        if (!t) {
+            Py_CLEAR(outs);
+            goto done;
+        }
+        PyList_SET_ITEM(outs, i, t);
+        if ((s = cf_run_set_output(run, (int)i, data, NULL))) {
+            Py_CLEAR(outs);
+            cfb_raise(st, s);
+            goto done;
+        }
+    }
+    Py_BEGIN_ALLOW_THREADS
+    s = cf_run_execute(run);
+    Py_END_ALLOW_THREADS
+    if (s) {
+        Py_CLEAR(outs);
+        cfb_raise(st, s);
+    }
+done:
+    cf_run_free(run);
+    for (i = 0; i < n; i++)
+        if (holds)
+            cfb_hold_release(&holds[i]);
+    if (cargs != stack_args)
+        PyMem_Free(cargs);
+    if (holds != stack_holds)
+        PyMem_Free(holds);
+    Py_XDECREF(seq);
+    return outs;
+}
+
+static PyMethodDef cache_methods[] = {
+    {"execute", (PyCFunction)(void (*)(void))cache_execute, METH_FASTCALL | METH_KEYWORDS,
+     "execute($self, inputs, /, device=None, _enable_options=[], _disable_options=[])\n--\n\n"
+     "Run the fusion on inputs (tensors through DLPack, numbers for symbolic scalars).\n\n"
+     "Parameters\n----------\ninputs : list\n    Tensors (torch, numpy or any DLPack producer) and numbers, in input order.\n"
+     "device : int or str, optional\n    Where to run; by default the inputs' device.\n\n"
+     "Returns\n-------\nlist\n    The outputs, in the framework of the inputs (torch if any input is torch, else numpy).\n"},
+    {"fusion", (PyCFunction)cache_fusion, METH_NOARGS, "fusion($self, /)\n--\n\nThe Fusion this cache executes."},
+    {"num_kernels", (PyCFunction)cache_num_kernels, METH_NOARGS,
+     "num_kernels($self, /)\n--\n\nHow many compiled kernels (input signatures) the cache holds."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyType_Slot cache_slots[] = {
+    {Py_tp_doc, "FusionExecutorCache(fusion, auto_schedule=True)\n--\n\nCompiles and runs a fusion, one kernel per input signature."},
+    {Py_tp_new, cache_new},
+    {Py_tp_dealloc, cache_dealloc},
+    {Py_tp_traverse, cache_traverse},
+    {Py_tp_clear, cache_clear},
+    {Py_tp_methods, cache_methods},
+    {Py_tp_repr, cache_repr},
+    {0, NULL},
+};
+
+PyType_Spec cfb_cache_spec = {"cfuser.FusionExecutorCache", sizeof(CacheObject), 0,
+                              Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_BASETYPE, cache_slots};

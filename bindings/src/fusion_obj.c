@@ -1,0 +1,281 @@
+/* fusion_obj.c - the Fusion and FusionGuard types, define_tensor and
+ * define_scalar, and the creation of every type of the module. */
+#include "module.h"
+#include <structmember.h>
+
+/* --- Fusion ---------------------------------------------------------------- */
+static PyObject *fusion_new(PyTypeObject *tp, PyObject *args, PyObject *kw)
+{
+    FusionObject *fo;
+    if ((args && PyTuple_GET_SIZE(args)) || (kw && PyDict_GET_SIZE(kw))) {
+        PyErr_SetString(PyExc_TypeError, "Fusion() takes no arguments");
+        return NULL;
+    }
+    fo = (FusionObject *)tp->tp_alloc(tp, 0);
+    if (!fo)
+        return NULL;
+    fo->f = cf_fusion_new();
+    if (!fo->f) {
+        Py_DECREF(fo);
+        return PyErr_NoMemory();
+    }
+    return (PyObject *)fo;
+}
+
+static int fusion_traverse(FusionObject *fo, visitproc visit, void *arg)
+{
+    Py_VISIT(Py_TYPE(fo));
+    return 0;
+}
+
+static void fusion_dealloc(FusionObject *fo)
+{
+    PyTypeObject *tp = Py_TYPE(fo);
+    PyObject_GC_UnTrack(fo);
+    if (fo->weakreflist)
+        PyObject_ClearWeakRefs((PyObject *)fo);
+    cf_fusion_release(fo->f);
+    PyMem_Free(fo->vals);
+    PyMem_Free(fo->exprs);
+    PyMem_Free(fo->iters);
+    PyMem_Free(fo->doms);
+    tp->tp_free((PyObject *)fo);
+    Py_DECREF(tp);
+}
+
+static PyObject *fusion_val_list(FusionObject *fo, int which)
+{
+    cfb_state *st = cfb_state_of_obj((PyObject *)fo);
+    int n, i;
+    PyObject *list;
+    if (!st)
+        return NULL;
+    n = which == 0 ? cf_fusion_num_inputs(fo->f) : which == 1 ? cf_fusion_num_outputs(fo->f)
+        : which == 2 ? cf_fusion_num_vals(fo->f) : cf_fusion_num_exprs(fo->f);
+    list = PyList_New(n);
+    if (!list)
+        return NULL;
+    for (i = 0; i < n; i++) {
+        PyObject *w = which == 0 ? cfb_wrap_val(st, fo, cf_fusion_input(fo->f, i))
+                    : which == 1 ? cfb_wrap_val(st, fo, cf_fusion_output(fo->f, i))
+                    : which == 2 ? cfb_wrap_val(st, fo, i) : cfb_wrap_expr(st, fo, i);
+        if (!w) {
+            Py_DECREF(list);
+            return NULL;
+        }
+        PyList_SET_ITEM(list, i, w);
+    }
+    return list;
+}
+
+static PyObject *fusion_inputs(FusionObject *fo, PyObject *u) { return fusion_val_list(fo, 0); }
+static PyObject *fusion_outputs(FusionObject *fo, PyObject *u) { return fusion_val_list(fo, 1); }
+static PyObject *fusion_vals(FusionObject *fo, PyObject *u) { return fusion_val_list(fo, 2); }
+static PyObject *fusion_exprs(FusionObject *fo, PyObject *u) { return fusion_val_list(fo, 3); }
+
+static PyObject *fusion_mark(FusionObject *fo, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames, int output)
+{
+    static const char *const names[] = {"val"};
+    const char *fname = output ? "add_output" : "add_input";
+    cfb_state *st = cfb_state_of_obj((PyObject *)fo);
+    PyObject *v;
+    cf_status s;
+    if (!st || cfb_parse(fname, args, nargs, kwnames, names, 1, 1, 1, &v) < 0)
+        return NULL;
+    if (!cfb_is_val(st, v))
+        return PyErr_Format(PyExc_TypeError, "%s() argument 'val' must be a TensorView or Scalar, not '%.100s'", fname, Py_TYPE(v)->tp_name);
+    if (((NodeObject *)v)->fusion != fo)
+        return cfb_raise_fmt(st, CF_ERR_VALUE, "%s(): argument 'val' belongs to a different fusion", fname);
+    s = output ? cf_fusion_add_output(fo->f, ((NodeObject *)v)->id) : cf_fusion_add_input(fo->f, ((NodeObject *)v)->id);
+    if (s)
+        return cfb_raise(st, s);
+    Py_RETURN_NONE;
+}
+
+static PyObject *fusion_add_input(FusionObject *fo, PyObject *const *a, Py_ssize_t n, PyObject *k) { return fusion_mark(fo, a, n, k, 0); }
+static PyObject *fusion_add_output(FusionObject *fo, PyObject *const *a, Py_ssize_t n, PyObject *k) { return fusion_mark(fo, a, n, k, 1); }
+
+static PyObject *fusion_print_math(FusionObject *fo, PyObject *u)
+{
+    char *text;
+    PyObject *res;
+    cf_status s = cf_fusion_print_math(fo->f, &text);
+    if (s) {
+        cfb_state *st = cfb_state_of_obj((PyObject *)fo);
+        return st ? cfb_raise(st, s) : NULL;
+    }
+    res = PyUnicode_FromString(text);
+    cf_free(text);
+    return res;
+}
+
+static PyObject *fusion_repr(FusionObject *fo)
+{
+    int ni = cf_fusion_num_inputs(fo->f), no = cf_fusion_num_outputs(fo->f);
+    return PyUnicode_FromFormat("<cfuser.Fusion with %d input%s, %d output%s>", ni, ni == 1 ? "" : "s", no,
+                                no == 1 ? "" : "s");
+}
+
+static PyMethodDef fusion_methods[] = {
+    {"inputs", (PyCFunction)fusion_inputs, METH_NOARGS, "inputs($self, /)\n--\n\nThe fusion's inputs, in order."},
+    {"outputs", (PyCFunction)fusion_outputs, METH_NOARGS, "outputs($self, /)\n--\n\nThe fusion's outputs, in order."},
+    {"vals", (PyCFunction)fusion_vals, METH_NOARGS, "vals($self, /)\n--\n\nEvery value of the fusion, in creation order."},
+    {"exprs", (PyCFunction)fusion_exprs, METH_NOARGS, "exprs($self, /)\n--\n\nEvery expression, in creation (topological) order."},
+    {"add_input", (PyCFunction)(void (*)(void))fusion_add_input, METH_FASTCALL | METH_KEYWORDS,
+     "add_input($self, val, /)\n--\n\nMark a value without a definition as an input."},
+    {"add_output", (PyCFunction)(void (*)(void))fusion_add_output, METH_FASTCALL | METH_KEYWORDS,
+     "add_output($self, val, /)\n--\n\nMark a tensor as an output (once)."},
+    {"print_math", (PyCFunction)fusion_print_math, METH_NOARGS,
+     "print_math($self, /)\n--\n\nThe fusion in nvFuser's textual form."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyMemberDef fusion_members[] = {
+    {"__weaklistoffset__", T_PYSSIZET, offsetof(FusionObject, weakreflist), READONLY, NULL},
+    {NULL, 0, 0, 0, NULL},
+};
+
+static PyType_Slot fusion_slots[] = {
+    {Py_tp_doc, "Fusion()\n--\n\nA fusion: the IR of values and expressions that executes as one unit."},
+    {Py_tp_new, fusion_new},
+    {Py_tp_dealloc, fusion_dealloc},
+    {Py_tp_traverse, fusion_traverse},
+    {Py_tp_methods, fusion_methods},
+    {Py_tp_members, fusion_members},
+    {Py_tp_repr, fusion_repr},
+    {0, NULL},
+};
+
+PyType_Spec cfb_fusion_spec = {"cfuser.Fusion", sizeof(FusionObject), 0,
+                               Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_BASETYPE, fusion_slots};
+
+/* --- FusionGuard ---------------------------------------------------------------- */
+typedef struct GuardObject {
+    PyObject_HEAD
+    PyObject *fusion;
+    PyObject *prev;   /* the fusion active before __enter__ */
+    int entered;
+} GuardObject;
+
+static int guard_init(GuardObject *g, PyObject *args, PyObject *kw)
+{
+    static char *names[] = {"fusion", NULL};
+    PyObject *f;
+    cfb_state *st = cfb_state_of_obj((PyObject *)g);
+    if (!st || !PyArg_ParseTupleAndKeywords(args, kw, "O:FusionGuard", names, &f))
+        return -1;
+    if (!PyObject_TypeCheck(f, st->Fusion)) {
+        PyErr_Format(PyExc_TypeError, "FusionGuard() argument 'fusion' must be a cfuser.Fusion, not '%.100s'", Py_TYPE(f)->tp_name);
+        return -1;
+    }
+    Py_XSETREF(g->fusion, Py_NewRef(f));
+    return 0;
+}
+
+static PyObject *guard_enter(GuardObject *g, PyObject *u)
+{
+    cfb_state *st = cfb_state_of_obj((PyObject *)g);
+    FusionObject *prev;
+    if (!st)
+        return NULL;
+    if (!g->fusion)
+        return PyErr_Format(PyExc_TypeError, "FusionGuard was not initialised with a fusion");
+    if (g->entered)
+        return cfb_raise_fmt(st, CF_ERR_VALUE, "FusionGuard: already entered; a guard can be active once at a time");
+    prev = cfb_active_fusion(st);
+    if (cfb_set_active_fusion(st, (FusionObject *)g->fusion) < 0)
+        return NULL;
+    Py_XSETREF(g->prev, Py_XNewRef((PyObject *)prev));
+    g->entered = 1;
+    return Py_NewRef(g->fusion);
+}
+
+static PyObject *guard_exit(GuardObject *g, PyObject *args)
+{
+    cfb_state *st = cfb_state_of_obj((PyObject *)g);
+    if (!st)
+        return NULL;
+    if (g->entered) {
+        if (cfb_set_active_fusion(st, (FusionObject *)g->prev) < 0)
+            return NULL;
+        Py_CLEAR(g->prev);
+        g->entered = 0;
+    }
+    Py_RETURN_FALSE;
+}
+
+static int guard_traverse(GuardObject *g, visitproc visit, void *arg)
+{
+    Py_VISIT(Py_TYPE(g));
+    Py_VISIT(g->fusion);
+    Py_VISIT(g->prev);
+    return 0;
+}
+
+static int guard_clear(GuardObject *g)
+{
+    Py_CLEAR(g->fusion);
+    Py_CLEAR(g->prev);
+    return 0;
+}
+
+static void guard_dealloc(GuardObject *g)
+{
+    PyTypeObject *tp = Py_TYPE(g);
+    PyObject_GC_UnTrack(g);
+    guard_clear(g);
+    tp->tp_free((PyObject *)g);
+    Py_DECREF(tp);
+}
+
+static PyObject *guard_repr(GuardObject *g)
+{
+    return PyUnicode_FromFormat("<cfuser.FusionGuard %s>", g->entered ? "active" : "inactive");
+}
+
+static PyMethodDef guard_methods[] = {
+    {"__enter__", (PyCFunction)guard_enter, METH_NOARGS, "__enter__($self, /)\n--\n\nMake the fusion active in this thread."},
+    {"__exit__", (PyCFunction)guard_exit, METH_VARARGS, "__exit__($self, *exc_info)\n--\n\nRestore the previously active fusion."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyType_Slot guard_slots[] = {
+    {Py_tp_doc, "FusionGuard(fusion)\n--\n\nContext manager that makes fusion the active one in this thread."},
+    {Py_tp_new, PyType_GenericNew},
+    {Py_tp_init, guard_init},
+    {Py_tp_dealloc, guard_dealloc},
+    {Py_tp_traverse, guard_traverse},
+    {Py_tp_clear, guard_clear},
+    {Py_tp_methods, guard_methods},
+    {Py_tp_repr, guard_repr},
+    {0, NULL},
+};
+
+PyType_Spec cfb_guard_spec = {"cfuser.FusionGuard", sizeof(GuardObject), 0,
+                              Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC, guard_slots};
+
+/* --- types ------------------------------------------------------------------------ */
+static PyTypeObject *add_type(PyObject *m, PyType_Spec *spec, PyObject *base)
+{
+    PyTypeObject *tp = (PyTypeObject *)PyType_FromModuleAndSpec(m, spec, base);
+    if (!tp)
+        return NULL;
+    if (PyModule_AddType(m, tp) < 0) {
+        Py_DECREF(tp);
+        return NULL;
+    }
+    return tp;
+}
+
+int cfb_init_types(PyObject *m, cfb_state *st)
+{
+    if (!(st->Fusion = add_type(m, &cfb_fusion_spec, NULL)) || !(st->FusionGuard = add_type(m, &cfb_guard_spec, NULL)) ||
+        !(st->Val = add_type(m, &cfb_val_spec, NULL)) ||
+        !(st->TensorView = add_type(m, &cfb_tensorview_spec, (PyObject *)st->Val)) ||
+        !(st->Scalar = add_type(m, &cfb_scalar_spec, (PyObject *)st->Val)) ||
+        !(st->Expr = add_type(m, &cfb_expr_spec, NULL)) || !(st->IterDomain = add_type(m, &cfb_iterdomain_spec, NULL)) ||
+        !(st->TensorDomain = add_type(m, &cfb_tensordomain_spec, NULL)) ||
+        !(st->FusionExecutorCache = add_type(m, &cfb_cache_spec, NULL)))
+        return -1;
+    return 0;
+}

@@ -1,0 +1,104 @@
+/* module.h - the _C extension's module state, object layouts and helpers.
+ * Only CPython glue lives in bindings/src: it converts, calls core's C API
+ * and maps errors (see DESIGN.md). */
+#ifndef CFUSER_BINDINGS_MODULE_H
+#define CFUSER_BINDINGS_MODULE_H
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include "cfuser/cfuser.h"
+#include "convert.h"
+
+enum { CFB_ERR_COUNT = 9 };
+
+typedef struct cfb_state {
+    PyTypeObject *Fusion, *FusionGuard, *Val, *TensorView, *Scalar, *Expr, *IterDomain,
+        *TensorDomain, *FusionExecutorCache;
+    PyObject *Error;                      /* cfuser.Error                   */
+    PyObject *errors[CFB_ERR_COUNT];      /* by cf_status                   */
+    PyObject *DataType;                   /* the enum class                 */
+    PyObject *dtype_members[CF_DTYPE_COUNT];
+    Py_tss_t active;                      /* this thread's active Fusion    */
+    int active_ok;
+    cfb_dlpack_state dl;
+} cfb_state;
+
+/* A Fusion: owns the core fusion; wrappers are cached by id (borrowed
+ * pointers, cleared by each wrapper when it dies). */
+typedef struct FusionObject {
+    PyObject_HEAD
+    cf_fusion *f;
+    PyObject **vals, **exprs, **iters, **doms;  /* wrapper caches          */
+    int capvals, capexprs, capiters, capdoms;
+    PyObject *weakreflist;
+} FusionObject;
+
+/* Every IR node wrapper: a strong reference to its Fusion and an id. */
+typedef enum cfb_node_kind { CFB_VAL = 0, CFB_EXPR = 1, CFB_ITER = 2, CFB_DOM = 3 } cfb_node_kind;
+
+typedef struct NodeObject {
+    PyObject_HEAD
+    FusionObject *fusion;  /* NULL only after tp_clear broke a cycle       */
+    cf_id id;
+    int kind;              /* cfb_node_kind                                */
+} NodeObject;
+
+typedef struct CacheObject {
+    PyObject_HEAD
+    cf_cache *cache;
+    PyObject *fusion;      /* the Python Fusion it executes               */
+} CacheObject;
+
+cfb_state *cfb_state_of_module(PyObject *m);
+cfb_state *cfb_state_of_type(PyTypeObject *tp);
+cfb_state *cfb_state_of_obj(PyObject *o);
+
+/* Raise the Python exception for core's last error (returns NULL). */
+PyObject *cfb_raise(cfb_state *st, cf_status s);
+/* Raise a cfuser error of kind s with a formatted message. */
+PyObject *cfb_raise_fmt(cfb_state *st, cf_status s, const char *fmt, ...);
+
+/* Argument parsing for METH_FASTCALL|METH_KEYWORDS: fills out[0..nnames)
+ * (NULL for absent optional ones). names[i] are the parameter names; the
+ * first npos may be given by position; the first nreq are required. */
+int cfb_parse(const char *fname, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames,
+              const char *const *names, int nnames, int npos, int nreq, PyObject **out);
+
+/* DataType member or int -> cf_dtype (-1 with TypeError naming argname). */
+int cfb_dtype(cfb_state *st, PyObject *o, const char *fname, const char *argname, cf_dtype *out);
+PyObject *cfb_dtype_obj(cfb_state *st, cf_dtype t);
+
+/* Wrappers (one per node, cached). New references. */
+PyObject *cfb_wrap_val(cfb_state *st, FusionObject *fo, cf_id id);
+PyObject *cfb_wrap_expr(cfb_state *st, FusionObject *fo, cf_id id);
+PyObject *cfb_wrap_iter(cfb_state *st, FusionObject *fo, cf_id id);
+PyObject *cfb_wrap_dom(cfb_state *st, FusionObject *fo, cf_id tv);
+int cfb_is_val(cfb_state *st, PyObject *o);
+/* The node's fusion, or NULL with an error if it was cleared. */
+FusionObject *cfb_node_fusion(NodeObject *n);
+
+/* The active fusion of this thread (borrowed) or NULL (no error set). */
+FusionObject *cfb_active_fusion(cfb_state *st);
+int cfb_set_active_fusion(cfb_state *st, FusionObject *fo);
+
+/* Ops: turn an operand (Val or Python number) into a value id of fo.
+ * *fo is found from the Val operands or the active fusion. */
+int cfb_find_fusion(cfb_state *st, const char *fname, PyObject *const *ops, int n, FusionObject **fo);
+int cfb_operand(cfb_state *st, const char *fname, const char *argname, FusionObject *fo, PyObject *o,
+                int allow_number, cf_id *out);
+/* A list of sizes (ints or integer Scalars) as value ids. */
+int cfb_size_list(cfb_state *st, const char *fname, const char *argname, FusionObject *fo, PyObject *o,
+                  cf_id *out, int *n);
+
+int cfb_init_types(PyObject *m, cfb_state *st);
+int cfb_init_ops(PyObject *m, cfb_state *st);
+int cfb_init_testing(PyObject *m, cfb_state *st);
+int cfb_init_errors(PyObject *m, cfb_state *st);
+int cfb_init_enums(PyObject *m, cfb_state *st);
+
+extern PyType_Spec cfb_fusion_spec, cfb_guard_spec, cfb_val_spec, cfb_tensorview_spec, cfb_scalar_spec,
+    cfb_expr_spec, cfb_iterdomain_spec, cfb_tensordomain_spec, cfb_cache_spec;
+extern PyMethodDef cfb_module_functions[];
+
+#endif
