@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DEB_PKGS=(cmake pkg-config libcriterion-dev libsleef-dev valgrind hyperfine clang clang-tidy
+DEB_PKGS=(cmake pkg-config libcriterion-dev libsleef-dev libomp-14-dev valgrind hyperfine clang clang-tidy
           cppcheck libclang-rt-14-dev chromium python3.11-dbg binutils)
 missing=()
 for p in "${DEB_PKGS[@]}"; do

@@ -31,8 +31,17 @@ from cfuser._C import (
     define_scalar,
     define_tensor,
 )
-from cfuser import ir, ops, runtime
-from cfuser._definition import FusionDefinition
+import sys as _sys
+
+from cfuser import _C
+
+# The C submodules are attributes of _C; registering them lets
+# "import cfuser._C.ops" and importlib find them too.
+_sys.modules.setdefault("cfuser._C.ops", _C.ops)
+_sys.modules.setdefault("cfuser._C._testing", _C._testing)
+
+from cfuser import ir, ops, runtime  # noqa: E402
+from cfuser._definition import FusionDefinition  # noqa: E402
 
 __all__ = [
     "DataType",

@@ -46,19 +46,31 @@ class FusionDefinition:
         if guard is not None:
             guard.__exit__(exc_type, exc, tb)
 
-    def define_tensor(self, *args: Any, **kwargs: Any) -> _C.TensorView:
+    def define_tensor(
+        self,
+        shape: Optional[Sequence[int]] = None,
+        contiguity: Any = None,
+        dtype: Optional[_C.DataType] = None,
+        is_cpu: bool = False,
+        stride_order: Optional[Sequence[int]] = None,
+        sizes: Optional[Sequence[int]] = None,
+        strides: Optional[Sequence[int]] = None,
+    ) -> _C.TensorView:
         """Define a tensor input; see :func:`cfuser.define_tensor`."""
+        kw = {"shape": shape, "contiguity": contiguity, "dtype": dtype, "is_cpu": is_cpu,
+              "stride_order": stride_order, "sizes": sizes, "strides": strides}
+        kw = {k: v for k, v in kw.items() if v is not None}
         if self._guard is None:
             with _C.FusionGuard(self._fusion):
-                return _define_tensor(*args, **kwargs)
-        return _define_tensor(*args, **kwargs)
+                return _define_tensor(**kw)
+        return _define_tensor(**kw)
 
-    def define_scalar(self, *args: Any, **kwargs: Any) -> _C.Scalar:
-        """Define a scalar; see :func:`cfuser.define_scalar`."""
+    def define_scalar(self, value: Any = None, dtype: Optional[_C.DataType] = None) -> _C.Scalar:
+        """Define a scalar: a constant, or a symbolic input when value is None."""
         if self._guard is None:
             with _C.FusionGuard(self._fusion):
-                return _define_scalar(*args, **kwargs)
-        return _define_scalar(*args, **kwargs)
+                return _define_scalar(value, dtype)
+        return _define_scalar(value, dtype)
 
     def add_input(self, val: _C.Val) -> None:
         """Mark a value as an input of the fusion."""

@@ -70,6 +70,13 @@ int cfb_find_fusion(cfb_state *st, const char *fname, PyObject *const *ops, int 
         }
         *fo = v->fusion;
     }
+    if (*fo) {
+        FusionObject *active = cfb_active_fusion(st);
+        if (active && active != *fo) {
+            cfb_raise_fmt(st, CF_ERR_VALUE, "%s(): the operands belong to a different fusion than the active one", fname);
+            return -1;
+        }
+    }
     if (!*fo)
         *fo = cfb_active_fusion(st);
     if (!*fo) {

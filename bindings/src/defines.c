@@ -1,7 +1,7 @@
 /* defines.c - define_tensor and define_scalar on the active fusion. */
 #include "module.h"
 
-static int bool_list(PyObject *o, int n, int8_t *out)
+static int bool_list(PyObject *err, PyObject *o, int n, int8_t *out)
 {
     PyObject *seq;
     Py_ssize_t k, i;
@@ -15,7 +15,7 @@ static int bool_list(PyObject *o, int n, int8_t *out)
     k = PySequence_Fast_GET_SIZE(seq);
     if (k != n) {
         Py_DECREF(seq);
-        PyErr_Format(PyExc_ValueError, "define_tensor() argument 'contiguity' has %zd entries but 'shape' has %d", k, n);
+        PyErr_Format(err, "define_tensor() argument 'contiguity' has %zd entries but 'shape' has %d", k, n);
         return -1;
     }
     for (i = 0; i < k; i++) {
@@ -31,7 +31,7 @@ static int bool_list(PyObject *o, int n, int8_t *out)
     return 0;
 }
 
-static int dims_list(PyObject *o, const char *argname, int64_t *buf, int *n)
+static int dims_list(cfb_state *st, PyObject *o, const char *argname, int64_t *buf, int *n)
 {
     int64_t *heap = NULL;
     Py_ssize_t k = cfb_as_int64_array(o, "define_tensor", argname, buf, CF_MAX_DIMS, &heap);
@@ -39,7 +39,7 @@ static int dims_list(PyObject *o, const char *argname, int64_t *buf, int *n)
         return -1;
     if (heap) {
         cfb_int64_array_free(buf, heap);
-        PyErr_Format(PyExc_ValueError, "define_tensor() argument '%s' has %zd entries; at most %d dims are supported", argname, k, CF_MAX_DIMS);
+        cfb_raise_fmt(st, CF_ERR_VALUE, "define_tensor() argument '%s' has %zd entries; at most %d dims are supported", argname, k, CF_MAX_DIMS);
         return -1;
     }
     *n = (int)k;
@@ -62,14 +62,14 @@ static PyObject *define_tensor(PyObject *mod, PyObject *const *args, Py_ssize_t 
         return NULL;
     if (!(fo = cfb_active_fusion(st)))
         return cfb_raise_fmt(st, CF_ERR_VALUE, "define_tensor(): no active fusion; call it inside 'with FusionDefinition() as fd:' or a FusionGuard");
-    if (p[2] && cfb_dtype(st, p[2], "define_tensor", "dtype", &dt) < 0)
+    if (p[2] && p[2] != Py_None && cfb_dtype(st, p[2], "define_tensor", "dtype", &dt) < 0)
         return NULL;
     if (p[5]) { /* sizes=/strides= form: concrete sizes, contiguity from strides */
         if (p[0])
             return PyErr_Format(PyExc_TypeError, "define_tensor() takes 'shape' or 'sizes', not both");
-        if (dims_list(p[5], "sizes", shape, &n) < 0)
+        if (dims_list(st, p[5], "sizes", shape, &n) < 0)
             return NULL;
-        if (p[6] && dims_list(p[6], "strides", strides, &nst) < 0)
+        if (p[6] && dims_list(st, p[6], "strides", strides, &nst) < 0)
             return NULL;
         if (p[6] && nst != n)
             return cfb_raise_fmt(st, CF_ERR_VALUE, "define_tensor(): 'strides' has %d entries but 'sizes' has %d", nst, n);
@@ -83,12 +83,12 @@ static PyObject *define_tensor(PyObject *mod, PyObject *const *args, Py_ssize_t 
     } else {
         if (!p[0])
             return PyErr_Format(PyExc_TypeError, "define_tensor() missing required argument 'shape' (pos 1)");
-        if (dims_list(p[0], "shape", shape, &n) < 0)
+        if (dims_list(st, p[0], "shape", shape, &n) < 0)
             return NULL;
-        if (bool_list(p[1] ? p[1] : Py_True, n, contig) < 0)
+        if (bool_list(st->errors[CF_ERR_VALUE], p[1] ? p[1] : Py_True, n, contig) < 0)
             return NULL;
         if (p[4] && p[4] != Py_None) {
-            if (dims_list(p[4], "stride_order", order, &no) < 0)
+            if (dims_list(st, p[4], "stride_order", order, &no) < 0)
                 return NULL;
             if (no && no != n)
                 return cfb_raise_fmt(st, CF_ERR_VALUE, "define_tensor(): 'stride_order' has %d entries but 'shape' has %d", no, n);
@@ -154,16 +154,16 @@ static PyObject *active_fusion(PyObject *mod, PyObject *unused)
 
 PyMethodDef cfb_module_functions[] = {
     {"define_tensor", (PyCFunction)(void (*)(void))define_tensor, METH_FASTCALL | METH_KEYWORDS,
-     "define_tensor(shape=None, contiguity=None, dtype=DataType.Float, is_cpu=False, stride_order=None, sizes=None, strides=None)\n--\n\n"
+     "define_tensor(shape=None, contiguity=None, dtype=None, is_cpu=False, stride_order=None, sizes=None, strides=None)\n--\n\n"
      "Define a tensor input of the active fusion.\n\nParameters\n----------\nshape : sequence of int\n"
      "    -1 for a symbolic size, 1 for a broadcast dim, n >= 0 for a fixed size.\ncontiguity : bool or sequence of bool/None\n"
-     "    Per-dim contiguity (a hint).\ndtype : DataType\n    Element type.\nis_cpu : bool\n    A CPU scalar tensor (accepted for compatibility).\n"
+     "    Per-dim contiguity (a hint).\ndtype : DataType, optional\n    Element type (Float when omitted).\nis_cpu : bool\n    A CPU scalar tensor (accepted for compatibility).\n"
      "stride_order : sequence of int\n    Order of the strides (nvFuser's meaning).\nsizes, strides : sequence of int\n"
      "    Alternative form: concrete sizes and strides.\n\nReturns\n-------\nTensorView\n"},
     {"define_scalar", (PyCFunction)(void (*)(void))define_scalar, METH_FASTCALL | METH_KEYWORDS,
-     "define_scalar(value=None, dtype=DataType.Double)\n--\n\nDefine a scalar: a constant, or a symbolic input when value is None.\n\n"
+     "define_scalar(value=None, dtype=None)\n--\n\nDefine a scalar: a constant, or a symbolic input when value is None.\n\n"
      "Parameters\n----------\nvalue : bool, int, float or None\n    The constant, or None for an input given to execute.\n"
-     "dtype : DataType\n    The scalar's type.\n\nReturns\n-------\nScalar\n"},
+     "dtype : DataType, optional\n    The scalar's type (from the value, Double when both are None).\n\nReturns\n-------\nScalar\n"},
     {"active_fusion", (PyCFunction)active_fusion, METH_NOARGS,
      "active_fusion()\n--\n\nThe Fusion active in this thread, or None."},
     {NULL, NULL, 0, NULL},

@@ -86,6 +86,31 @@ static int convert_input(cfb_state *st, PyObject *o, Py_ssize_t i, cf_arg *a, cf
         a->scalar.v.f = PyFloat_AS_DOUBLE(o);
         return 0;
     }
+    if (!PyObject_HasAttr(o, st->dl.str_dlpack)) {
+        /* numpy scalars and other number types */
+        if (PyIndex_Check(o)) {
+            PyObject *idx = PyNumber_Index(o);
+            int overflow = 0;
+            if (!idx)
+                return -1;
+            a->scalar.dtype = CF_DTYPE_INT;
+            a->scalar.v.i = PyLong_AsLongLongAndOverflow(idx, &overflow);
+            Py_DECREF(idx);
+            if (overflow) {
+                PyErr_Format(PyExc_OverflowError, "execute(): input %zd does not fit in int64", i);
+                return -1;
+            }
+            return 0;
+        }
+        if (Py_TYPE(o)->tp_as_number && Py_TYPE(o)->tp_as_number->nb_float) {
+            double d = PyFloat_AsDouble(o);
+            if (d == -1.0 && PyErr_Occurred())
+                return -1;
+            a->scalar.dtype = CF_DTYPE_DOUBLE;
+            a->scalar.v.f = d;
+            return 0;
+        }
+    }
     a->is_tensor = true;
     return cfb_import_tensor(&st->dl, o, "execute", i, &a->tensor, hold, fw);
 }
@@ -136,6 +161,10 @@ static PyObject *cache_execute(CacheObject *c, PyObject *const *args, Py_ssize_t
     int nout;
     if (!st || cfb_parse("execute", args, nargs, kwnames, names, 4, 1, 1, p) < 0 || parse_device(st, p[1], &opt.device) < 0)
         return NULL;
+    for (i = 2; i < 4; i++)
+        if (p[i] && !PyList_Check(p[i]) && !PyTuple_Check(p[i]))
+            return PyErr_Format(PyExc_TypeError, "execute() argument '%s' must be a list of option names, not '%.100s'",
+                                names[i], Py_TYPE(p[i])->tp_name);
     if (!(seq = PySequence_Fast(p[0], "execute() argument 'inputs' must be a list or tuple of tensors and numbers")))
         return NULL;
     n = PySequence_Fast_GET_SIZE(seq);
@@ -201,7 +230,7 @@ done:
 
 static PyMethodDef cache_methods[] = {
     {"execute", (PyCFunction)(void (*)(void))cache_execute, METH_FASTCALL | METH_KEYWORDS,
-     "execute($self, inputs, /, device=None, _enable_options=[], _disable_options=[])\n--\n\n"
+     "execute($self, inputs, /, *, device=None, _enable_options=(), _disable_options=())\n--\n\n"
      "Run the fusion on inputs (tensors through DLPack, numbers for symbolic scalars).\n\n"
      "Parameters\n----------\ninputs : list\n    Tensors (torch, numpy or any DLPack producer) and numbers, in input order.\n"
      "device : int or str, optional\n    Where to run; by default the inputs' device.\n\n"

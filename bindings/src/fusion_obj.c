@@ -109,6 +109,8 @@ static PyObject *fusion_print_math(FusionObject *fo, PyObject *u)
     return res;
 }
 
+static PyObject *fusion_str(FusionObject *fo) { return fusion_print_math(fo, NULL); }
+
 static PyObject *fusion_repr(FusionObject *fo)
 {
     int ni = cf_fusion_num_inputs(fo->f), no = cf_fusion_num_outputs(fo->f);
@@ -143,6 +145,7 @@ static PyType_Slot fusion_slots[] = {
     {Py_tp_methods, fusion_methods},
     {Py_tp_members, fusion_members},
     {Py_tp_repr, fusion_repr},
+    {Py_tp_str, fusion_str},
     {0, NULL},
 };
 

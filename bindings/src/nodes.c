@@ -139,9 +139,18 @@ static PyObject *node_text(NodeObject *n, int repr)
         res = PyUnicode_FromString(big ? big : buf);
     } else if (n->kind == CFB_VAL && cf_val_kind_of(f, n->id) == CF_VAL_SCALAR) {
         char nm[64];
+        cf_scalar c;
         cf_val_name(f, n->id, nm, sizeof nm);
-        res = PyUnicode_FromFormat("<cfuser.Scalar %s: %s%s>", nm, cf_dtype_pyname(cf_val_dtype(f, n->id)),
-                                   cf_val_is_symbolic(f, n->id) ? ", symbolic" : ", constant");
+        if (!cf_val_constant(f, n->id, &c))
+            res = PyUnicode_FromFormat("<cfuser.Scalar %s: %s, symbolic>", nm, cf_dtype_pyname(cf_val_dtype(f, n->id)));
+        else if (cf_dtype_is_float(c.dtype)) {
+            char num[40];
+            PyOS_snprintf(num, sizeof num, "%.17g", c.v.f);
+            res = PyUnicode_FromFormat("<cfuser.Scalar %s = %s>", nm, num);
+        } else if (cf_dtype_is_bool(c.dtype))
+            res = PyUnicode_FromFormat("<cfuser.Scalar %s = %s>", nm, c.v.b ? "True" : "False");
+        else
+            res = PyUnicode_FromFormat("<cfuser.Scalar %s = %lld>", nm, (long long)c.v.i);
     } else {
         res = PyUnicode_FromFormat("<cfuser.%s %s>", dot ? dot + 1 : tname, big ? big : buf);
     }

@@ -79,6 +79,10 @@ static int tensor_arg(cfb_state *st, const char *fname, PyObject *o, FusionObjec
     }
     if (!(*fo = cfb_node_fusion((NodeObject *)o)))
         return -1;
+    if (cfb_active_fusion(st) && cfb_active_fusion(st) != *fo) {
+        cfb_raise_fmt(st, CF_ERR_VALUE, "%s(): argument 'arg' belongs to a different fusion than the active one", fname);
+        return -1;
+    }
     *id = ((NodeObject *)o)->id;
     return 0;
 }
@@ -420,9 +424,9 @@ static PyMethodDef op_defs[] = {
     DEF(full, "full(shape, fill_value, dtype)\n--\n\nA tensor filled with one value.\n\nParameters\n----------\n"
               "shape : sequence of int or Scalar\n    The shape.\nfill_value : Scalar or number\n    The value.\n"
               "dtype : DataType\n    The dtype.\n\nReturns\n-------\nTensorView\n")
-    DEF(iota, "iota(length, start=None, step=None, dtype=DataType.Int)\n--\n\nstart, start + step, ... (length values).\n\n"
+    DEF(iota, "iota(length, start=None, step=None, dtype=None)\n--\n\nstart, start + step, ... (length values).\n\n"
               "Parameters\n----------\nlength : int or Scalar\n    Number of values.\nstart : number or Scalar, optional\n    First value (0).\n"
-              "step : number or Scalar, optional\n    Increment (1).\ndtype : DataType\n    Int, Int32, Float or Double.\n\nReturns\n-------\nTensorView\n")
+              "step : number or Scalar, optional\n    Increment (1).\ndtype : DataType, optional\n    Int (the default), Int32, Float or Double.\n\nReturns\n-------\nTensorView\n")
     {NULL, NULL, 0, NULL},
 };
 

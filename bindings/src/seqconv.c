@@ -338,7 +338,7 @@ static int convert_buffer(PyObject *obj, const char *fname,
     for (k = 0; k < n; k++, p += stride) {
         int64_t v;
         switch (code) {
-        case 'b': v = *(const signed char *)p; break;
+        case 'b': v = (int64_t)*(const int8_t *)p; break;
         case 'B': v = *(const unsigned char *)p; break;
         case 'h': { short x; memcpy(&x, p, sizeof x); v = x; break; }
         case 'H': { unsigned short x; memcpy(&x, p, sizeof x); v = x; break; }

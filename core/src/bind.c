@@ -68,6 +68,8 @@ static cf_status check_inputs(const cf_plan *pl, int nargs, const cf_arg *args, 
         if (sl->role == CF_SLOT_SCALAR) {
             if (a->is_tensor)
                 return cf_error_set(CF_ERR_TYPE, "execute", "execute(): input %d must be a scalar (DataType.%s), got a tensor", i, cf_dtype_pyname(sl->dtype));
+            if (cf_dtype_is_float(a->scalar.dtype) && !cf_dtype_is_float(sl->dtype))
+                return cf_error_set(CF_ERR_TYPE, "execute", "execute(): input %d is a float but the fusion defines it as DataType.%s", i, cf_dtype_pyname(sl->dtype));
             vals[s].scalar = convert(&a->scalar, sl->dtype);
             symv[pl->input_sym[i]] = scalar_as_int(&a->scalar);
             continue;
@@ -130,7 +132,7 @@ static cf_status check_view(const cf_program *p, const cf_prog_instr *ins, const
     uint32_t used = 0;
     int d;
     for (d = 0; d < o->ndim; d++) {
-        int k = ins->map[d];
+        int k = (int)ins->map[d]; /* -1: a new axis */
         if (k < 0)
             continue;
         used |= 1u << k;

@@ -107,7 +107,7 @@ cf_id cf_val_use(const cf_fusion *f, cf_id val, int i); /* exprs, in order */
 bool cf_val_is_symbolic(const cf_fusion *f, cf_id val);
 /* The constant's value; false when the value is symbolic or a tensor. */
 bool cf_val_constant(const cf_fusion *f, cf_id val, cf_scalar *out);
-/* nvFuser's name: T3, i2, d5, b1, f0 ... */
+/* nvFuser's name: T3, i2, d5, b1, f0 ... (constants too, not their value) */
 size_t cf_val_name(const cf_fusion *f, cf_id val, char *buf, size_t cap);
 
 /* tensors: the logical domain includes reduction axes */

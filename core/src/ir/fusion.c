@@ -107,6 +107,8 @@ cf_status cf_fusion_add_output(cf_fusion *f, cf_id v)
         return cf_error_set(CF_ERR_VALUE, "add_output", "add_output(): value %d is not part of this fusion", (int)v);
     if (cf_fusion_is_output(f, v))
         return cf_error_set(CF_ERR_VALUE, "add_output", "add_output(): the value is already an output of the fusion; an output can be added only once");
+    if (f->vals[v].kind == CF_VAL_SCALAR && f->vals[v].is_const)
+        return cf_error_set(CF_ERR_VALUE, "add_output", "add_output(): a constant scalar cannot be an output; expected a TensorView");
     if (f->vals[v].kind == CF_VAL_SCALAR)
         return cf_error_set(CF_ERR_UNSUPPORTED, "add_output", "add_output(): scalar outputs are not supported yet; expected a TensorView");
     if (grow((void **)&f->outputs, &f->capoutputs, f->noutputs, sizeof(cf_id)))

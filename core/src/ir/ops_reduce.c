@@ -128,7 +128,7 @@ cf_status cf_op_reduce(cf_fusion *f, cf_opcode op, cf_id arg, int ndims, const i
     }
     in_t = f->vals[arg].dtype;
     out_t = in_t;
-    if ((op == CF_OP_SUM || op == CF_OP_PROD) && !cf_dtype_is_float(in_t))
+    if ((op == CF_OP_SUM || op == CF_OP_PROD) && !cf_dtype_is_float(in_t) && dtype == CF_DTYPE_NULL)
         out_t = CF_DTYPE_INT; /* torch sums integers and bools to int64 */
     st = reduce_common(f, op, arg, ndims, dims, keepdim, out_t,
                        cf_dtype_is_float(out_t) ? cf_dtype_compute(out_t) : out_t, 0, out, NULL);

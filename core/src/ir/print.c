@@ -10,6 +10,7 @@
 /* A growable string; on allocation failure it keeps a flag and stops. */
 typedef struct sbuf { char *p; size_t n, cap; bool fail; } sbuf;
 
+static void sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void sb_printf(sbuf *b, const char *fmt, ...)
 {
     va_list ap;
@@ -61,11 +62,13 @@ static void put_scalar_value(sbuf *b, const cf_scalar *s)
     }
 }
 
-static void put_val_name(sbuf *b, const cf_fusion *f, cf_id v)
+static void put_val_name_as(sbuf *b, const cf_fusion *f, cf_id v, bool show_const)
 {
     const cf_val_node *n = &f->vals[v];
     if (n->kind == CF_VAL_TENSOR)
         sb_printf(b, "T%d", (int)n->name);
+    else if (!show_const)
+        sb_printf(b, "%c%d", scalar_letter(n->dtype), (int)n->name);
     else if (n->is_const && cf_dtype_is_integer(n->dtype))
         sb_printf(b, "%" PRId64, n->value.v.i);
     else if (n->is_const)
@@ -73,6 +76,8 @@ static void put_val_name(sbuf *b, const cf_fusion *f, cf_id v)
     else
         sb_printf(b, "%c%d", scalar_letter(n->dtype), (int)n->name);
 }
+
+static void put_val_name(sbuf *b, const cf_fusion *f, cf_id v) { put_val_name_as(b, f, v, true); }
 
 static void put_iter(sbuf *b, const cf_fusion *f, cf_id i)
 {
@@ -211,7 +216,7 @@ size_t cf_val_name(const cf_fusion *f, cf_id v, char *buf, size_t cap)
 {
     sbuf b = {0};
     if (cf_fusion_has_val(f, v))
-        put_val_name(&b, f, v);
+        put_val_name_as(&b, f, v, false);
     return emit(&b, buf, cap);
 }
 

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# `make check`: install what is missing, build (gcc and clang, warnings as
+# errors), run every suite (core C API under Criterion, the Python API under
+# pytest, the embedded harness normal + ASan/UBSan), lint, and the
+# deterministic perf gates. Ends with one line: "N passed, N failed".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+export LANG=C LC_ALL=C
+PY=$(command -v "${PYTHON:-python3}")
+JOBS=${JOBS:-$(nproc)}
+OUT=reports/out
+mkdir -p "$OUT"
+t0=$(date +%s)
+passed=0; failed=0; skipped=0; stage_fail=()
+
+step() { echo; echo "== check: $* ($(( $(date +%s) - t0 )) s)"; }
+count() { passed=$((passed + $1)); failed=$((failed + $2)); skipped=$((skipped + ${3:-0})); }
+
+step "setup"
+bash ci/setup.sh || { echo "setup failed"; exit 1; }
+
+step "build (gcc, -Werror)"
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DCFUSER_WERROR=ON -DPython3_EXECUTABLE="$PY" >"$OUT/build-cmake.log" 2>&1 \
+  && cmake --build build -j "$JOBS" >"$OUT/build.log" 2>&1 \
+  || { tail -40 "$OUT/build-cmake.log" "$OUT/build.log"; echo "0 passed, 1 failed"; exit 1; }
+
+step "build (clang, -Werror)"
+if CC=clang cmake -S . -B build-clang -DCMAKE_BUILD_TYPE=Release -DCFUSER_WERROR=ON -DCFUSER_BUILD_HARNESS=OFF \
+     -DPython3_EXECUTABLE="$PY" >"$OUT/clang-cmake.log" 2>&1 && cmake --build build-clang -j "$JOBS" >"$OUT/clang-build.log" 2>&1; then
+  count 1 0
+else
+  tail -30 "$OUT/clang-build.log"; count 0 1; stage_fail+=(clang-build)
+fi
+
+step "core C API suites (Criterion)"
+for t in build/suites/test_*; do
+  [ -x "$t" ] || continue
+  log="$OUT/$(basename "$t").log"
+  "$t" --jobs "$JOBS" >"$log" 2>&1; rc=$?
+  syn=$(grep -E '^\[====\] Synthesis:' "$log" | tail -1)
+  p=$(sed -nE 's/.*Passing: ([0-9]+).*/\1/p' <<<"$syn"); f=$(sed -nE 's/.*Failing: ([0-9]+).*/\1/p' <<<"$syn")
+  c=$(sed -nE 's/.*Crashing: ([0-9]+).*/\1/p' <<<"$syn"); s=$(sed -nE 's/.*Skipped: ([0-9]+).*/\1/p' <<<"$syn")
+  echo "$(basename "$t"): ${syn:-no synthesis line (rc=$rc)}"
+  count "${p:-0}" $(( ${f:-0} + ${c:-0} + ( rc != 0 && ${f:-0} == 0 && ${c:-0} == 0 ? 1 : 0 ) )) "${s:-0}"
+  [ "$rc" -eq 0 ] || { stage_fail+=("$(basename "$t")"); grep -E '\[(FAIL|----)\]' "$log" | head -20; }
+done
+
+step "Python API suites (pytest)"
+PYTHONPATH="$PWD/build/python" "$PY" -m pytest -q -p no:cacheprovider suites/python --junitxml="$OUT/pytest.xml" >"$OUT/pytest.log" 2>&1; rc=$?
+tail -15 "$OUT/pytest.log"
+read -r p f s < <("$PY" - "$OUT/pytest.xml" <<'PYEOF'
+import sys, xml.etree.ElementTree as ET
+try:
+    r = ET.parse(sys.argv[1]).getroot()
+    s = r if r.tag == "testsuite" else r.find("testsuite")
+    t, f, e, k = (int(s.get(x, 0)) for x in ("tests", "failures", "errors", "skipped"))
+    print(t - f - e - k, f + e, k)
+except Exception:
+    print(0, 1, 0)
+PYEOF
+)
+count "$p" "$f" "$s"; [ "$rc" -eq 0 ] || stage_fail+=(pytest)
+
+step "lint (clang-tidy, cppcheck)"
+if BUILD=build bash ci/lint.sh >"$OUT/lint.log" 2>&1; then count 1 0; else tail -30 "$OUT/lint.log"; count 0 1; stage_fail+=(lint); fi
+
+step "embedded harness suites (normal and ASan+UBSan)"
+bash ci/harness.sh 2>&1 | tee "$OUT/harness.log" | tail -25
+line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$OUT/harness.log" | tail -1)
+hp=$(sed -nE 's/^([0-9]+) passed.*/\1/p' <<<"$line"); hf=$(sed -nE 's/.* ([0-9]+) failed.*/\1/p' <<<"$line")
+hs=$(sed -nE 's/.* ([0-9]+) skipped.*/\1/p' <<<"$line")
+[ -n "$line" ] || { hp=0; hf=1; }
+count "${hp:-0}" "${hf:-0}" "${hs:-0}"; [ "${hf:-1}" -eq 0 ] || stage_fail+=(harness)
+
+step "perf smoke (binary size and instruction counts against the baseline)"
+if bash ci/perf-smoke.sh 2>&1 | tee "$OUT/perf-smoke.log" | tail -25; [ "${PIPESTATUS[0]}" -eq 0 ]; then count 1 0; else count 0 1; stage_fail+=(perf-smoke); fi
+
+echo
+echo "check: $(( $(date +%s) - t0 )) s; failed stages: ${stage_fail[*]:-none}"
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ] && [ "${#stage_fail[@]}" -eq 0 ]
