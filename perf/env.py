@@ -218,7 +218,19 @@ def try_import_cfuser(build: Path):
     """(module, None) or (None, reason)."""
     add_import_paths(build)
     try:
-        import cfuser  # noqa: F401
-        return cfuser, None
+        import cfuser
     except Exception as e:  # the reason goes into the report
         return None, f"cfuser not importable from {python_dir(build)}: {type(e).__name__}: {e}"
+    if not hasattr(cfuser, "FusionDefinition"):
+        return None, (f"cfuser from {python_dir(build)} has no FusionDefinition "
+                      f"(package incomplete: {getattr(cfuser, '__path__', '?')})")
+    return cfuser, None
+
+
+def extension_importable(build: Path) -> bool:
+    """Whether cfuser._C imports (in a child, so a half-built package cannot
+    leave a broken module in this process)."""
+    code = "import cfuser._C"
+    res = subprocess.run([sys.executable, "-c", code], env=subprocess_env(build),
+                         capture_output=True, text=True)
+    return res.returncode == 0

@@ -101,6 +101,7 @@ def _cf_reopen(ns):
 
 def cfuser_shape(name: str, np, torch=None) -> Shape:
     import cfuser
+    import cfuser._C  # noqa: F401  (the _testing hooks live there)
     ns: dict = {"cfuser": cfuser}
     if name == "add":
         _cf_open_definition(ns)
