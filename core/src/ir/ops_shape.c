@@ -89,9 +89,12 @@ cf_status cf_op_broadcast_in_dim(cf_fusion *f, cf_id arg, int ndim, const cf_id 
         return cf_error_set(CF_ERR_VALUE, op, "%s(): argument 'broadcast_dims' has %d entries but the input has %d dims", op, nbdims, r);
     if (ndim < r)
         return cf_error_set(CF_ERR_VALUE, op, "%s(): argument 'shape' has %d dims, fewer than the input's %d", op, ndim, r);
-    for (k = 0; k < nbdims; k++)
-        if (bdims[k] < 0 || bdims[k] >= ndim || (k > 0 && bdims[k] <= bdims[k - 1]))
+    for (k = 0; k < nbdims; k++) {
+        if (bdims[k] < 0 || bdims[k] >= ndim)
+            return cf_error_set(CF_ERR_INDEX, op, "%s(): argument 'broadcast_dims': item %d is %lld; expected a dim in 0..%d", op, k, (long long)bdims[k], ndim - 1);
+        if (k > 0 && bdims[k] <= bdims[k - 1])
             return cf_error_set(CF_ERR_VALUE, op, "%s(): argument 'broadcast_dims' must be increasing dims in 0..%d; item %d is %lld", op, ndim - 1, k, (long long)bdims[k]);
+    }
     for (d = 0, k = 0; d < ndim; d++) {
         int64_t want, have;
         if (k < nbdims && bdims[k] == d) {
@@ -353,7 +356,7 @@ cf_status cf_op_full(cf_fusion *f, int ndim, const cf_id *shape, cf_id fill, cf_
     if (!cf_fusion_has_val(f, fill) || f->vals[fill].kind != CF_VAL_SCALAR)
         return cf_error_set(CF_ERR_TYPE, op, "%s(): argument 'fill_value' must be a number or a Scalar", op);
     if ((int)dtype < 0 || dtype >= CF_DTYPE_COUNT || !cf_dtype_is_supported(dtype))
-        return cf_error_set(CF_ERR_UNSUPPORTED, op, "%s(): argument 'dtype' is not a supported DataType", op);
+        return cf_error_set(CF_ERR_UNSUPPORTED, op, "%s(): argument 'dtype' DataType.%s is not supported yet", op, cf_dtype_pyname(dtype) ? cf_dtype_pyname(dtype) : "?");
     for (d = 0; d < ndim; d++)
         if ((st = sized_axis(f, shape[d], &axes[d])))
             goto fail;
