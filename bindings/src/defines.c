@@ -73,6 +73,9 @@ static PyObject *define_tensor(PyObject *mod, PyObject *const *args, Py_ssize_t 
             return NULL;
         if (p[6] && nst != n)
             return cfb_raise_fmt(st, CF_ERR_VALUE, "define_tensor(): 'strides' has %d entries but 'sizes' has %d", nst, n);
+        for (d = 0; d < n; d++)
+            if (shape[d] < 0)
+                return cfb_raise_fmt(st, CF_ERR_VALUE, "define_tensor(): argument 'sizes': item %d is %lld; expected a size >= 0", d, (long long)shape[d]);
         for (d = n - 1; d >= 0; d--) {
             int64_t expect = 1;
             int k;
@@ -154,10 +157,10 @@ static PyObject *active_fusion(PyObject *mod, PyObject *unused)
 
 PyMethodDef cfb_module_functions[] = {
     {"define_tensor", (PyCFunction)(void (*)(void))define_tensor, METH_FASTCALL | METH_KEYWORDS,
-     "define_tensor(shape=None, contiguity=None, dtype=None, is_cpu=False, stride_order=None, sizes=None, strides=None)\n--\n\n"
+     "define_tensor(shape=None, contiguity=None, dtype=DataType.Float, is_cpu=False, stride_order=None, sizes=None, strides=None)\n--\n\n"
      "Define a tensor input of the active fusion.\n\nParameters\n----------\nshape : sequence of int\n"
      "    -1 for a symbolic size, 1 for a broadcast dim, n >= 0 for a fixed size.\ncontiguity : bool or sequence of bool/None\n"
-     "    Per-dim contiguity (a hint).\ndtype : DataType, optional\n    Element type (Float when omitted).\nis_cpu : bool\n    A CPU scalar tensor (accepted for compatibility).\n"
+     "    Per-dim contiguity (a hint).\ndtype : DataType\n    Element type.\nis_cpu : bool\n    A CPU scalar tensor (accepted for compatibility).\n"
      "stride_order : sequence of int\n    Order of the strides (nvFuser's meaning).\nsizes, strides : sequence of int\n"
      "    Alternative form: concrete sizes and strides.\n\nReturns\n-------\nTensorView\n"},
     {"define_scalar", (PyCFunction)(void (*)(void))define_scalar, METH_FASTCALL | METH_KEYWORDS,
