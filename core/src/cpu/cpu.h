@@ -111,6 +111,7 @@ extern const cf_kernels cf_kernels_generic;
 #if defined(__x86_64__) || defined(__i386__)
 #define CF_CPU_HAVE_AVX2 1
 extern const cf_kernels cf_kernels_avx2;
+extern const cf_kernels cf_kernels_avx512;
 #endif
 /* The best table the running CPU supports (no state: checked per call). */
 const cf_kernels *cf_cpu_kernels(void);
