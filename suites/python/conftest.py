@@ -113,7 +113,9 @@ def random_array(rng, shape, dtype_name, lo=-3.0, hi=3.0):
 
 def bf16_round(a):
     """float32 values rounded to the nearest bfloat16 (ties to even)."""
-    return torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32)).to(torch.bfloat16).float().numpy()
+    a = np.asarray(a, dtype=np.float32)
+    flat = np.ascontiguousarray(a.reshape(-1))
+    return torch.from_numpy(flat).to(torch.bfloat16).float().numpy().reshape(a.shape)
 
 
 def to_input(a, dtype_name, framework="numpy"):

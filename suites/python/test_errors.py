@@ -13,6 +13,7 @@ from typing import Any, Callable, NamedTuple
 
 import numpy as np
 import pytest
+import torch
 
 from conftest import cfuser
 
@@ -306,6 +307,13 @@ def fd_reshape():
     return fd
 
 
+def fd_to_bfloat16():
+    with cfuser.FusionDefinition() as fd:
+        x = fd.define_tensor(shape=[-1], dtype=D.Float)
+        fd.add_output(fd.ops.cast(x, D.BFloat16))
+    return fd
+
+
 class RaisingProducer:
     def __dlpack__(self, **kwargs):
         raise KeyError("producer failed")
@@ -347,6 +355,7 @@ EXEC = [
     ExecCase("int-scalar-overflow", lambda: fd_scalar(D.Int), lambda: [f64(2), 2**70], [f64(2), 2], OverflowError, ()),
     ExecCase("reshape-count-at-runtime", fd_reshape, lambda: [f32(2, 3)], [f32(1, 5)], E.InvalidArgumentError, ("reshape",)),
     ExecCase("big-endian-input", fd_add, lambda: [np.ones(3, ">f4"), f32(3)], [f32(3), f32(3)], (TypeError, ValueError), ()),
+    ExecCase("bfloat16-output-from-numpy", fd_to_bfloat16, lambda: [f32(3)], [torch.ones(3)], E.Error, ("bfloat16", "torch")),
     ExecCase("complex-input", fd_add, lambda: [np.ones(3, np.complex64), f32(3)], [f32(3), f32(3)], TypeError, ("execute",)),
 ]
 

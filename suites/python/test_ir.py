@@ -324,8 +324,7 @@ def test_repr_scalar():
         s = fd.define_scalar(0.5, dtype=DataType.Double)
         n = fd.define_scalar(dtype=DataType.Int)
     assert re.fullmatch(r"<cfuser\.Scalar d\d+ = 0\.5>", repr(s)), repr(s)
-    name = re.fullmatch(r"<cfuser\.Scalar (d\d+) = 0\.5>", repr(s)).group(1)
-    assert name in str(s)
+    assert "0.5" in str(s) and not str(s).startswith("<")
     assert re.fullmatch(r"<cfuser\.Scalar i\d+>", repr(n)), repr(n)
     assert str(n) in repr(n)
 
