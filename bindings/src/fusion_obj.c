@@ -124,9 +124,9 @@ static PyMethodDef fusion_methods[] = {
     {"vals", (PyCFunction)fusion_vals, METH_NOARGS, "vals($self, /)\n--\n\nEvery value of the fusion, in creation order."},
     {"exprs", (PyCFunction)fusion_exprs, METH_NOARGS, "exprs($self, /)\n--\n\nEvery expression, in creation (topological) order."},
     {"add_input", (PyCFunction)(void (*)(void))fusion_add_input, METH_FASTCALL | METH_KEYWORDS,
-     "add_input($self, val, /)\n--\n\nMark a value without a definition as an input."},
+     "add_input($self, val)\n--\n\nMark a value without a definition as an input."},
     {"add_output", (PyCFunction)(void (*)(void))fusion_add_output, METH_FASTCALL | METH_KEYWORDS,
-     "add_output($self, val, /)\n--\n\nMark a tensor as an output (once)."},
+     "add_output($self, val)\n--\n\nMark a tensor as an output (once)."},
     {"print_math", (PyCFunction)fusion_print_math, METH_NOARGS,
      "print_math($self, /)\n--\n\nThe fusion in nvFuser's textual form."},
     {NULL, NULL, 0, NULL},
@@ -215,8 +215,28 @@ static int guard_traverse(GuardObject *g, visitproc visit, void *arg)
     return 0;
 }
 
+/* A guard dropped while entered (its __exit__ never ran, e.g. when calling
+ * it failed) must not leave this thread's active fusion pointing at a
+ * fusion it no longer keeps alive: restore the one it replaced. */
+static void guard_deactivate(GuardObject *g)
+{
+    cfb_state *st;
+    PyObject *et, *ev, *tb;
+    if (!g->entered)
+        return;
+    g->entered = 0;
+    PyErr_Fetch(&et, &ev, &tb);
+    st = cfb_state_of_obj((PyObject *)g);
+    if (st && cfb_active_fusion(st) == (FusionObject *)g->fusion &&
+        cfb_set_active_fusion(st, (FusionObject *)g->prev) < 0)
+        PyErr_WriteUnraisable((PyObject *)g);
+    PyErr_Clear();
+    PyErr_Restore(et, ev, tb);
+}
+
 static int guard_clear(GuardObject *g)
 {
+    guard_deactivate(g);
     Py_CLEAR(g->fusion);
     Py_CLEAR(g->prev);
     return 0;
