@@ -2,6 +2,8 @@
  * conversion routines (not part of the public API). */
 #include "module.h"
 
+#include "cfuser/alloc.h"
+
 static PyObject *t_as_int64_list(PyObject *mod, PyObject *obj)
 {
     int64_t buf[16], *heap = NULL;
@@ -97,6 +99,36 @@ static PyObject *t_alloc_output(PyObject *mod, PyObject *args)
     return cfb_alloc_output(&st->dl, fw, &spec, &data);
 }
 
+/* Install core's allocator from a capsule named "cfuser.cf_allocator"
+ * holding a cf_allocator* (core copies the struct), or restore the default
+ * with None. Core's contract: only while no other core call is in flight. */
+static PyObject *t_set_core_allocator(PyObject *mod, PyObject *obj)
+{
+    const cf_allocator *a;
+    (void)mod;
+    if (obj == Py_None) {
+        cf_set_allocator(NULL);
+        Py_RETURN_NONE;
+    }
+    if (!PyCapsule_CheckExact(obj))
+        return PyErr_Format(PyExc_TypeError, "set_core_allocator() argument must be a capsule "
+                            "'cfuser.cf_allocator' or None, not '%.100s'", Py_TYPE(obj)->tp_name);
+    if (!PyCapsule_IsValid(obj, "cfuser.cf_allocator")) {
+        const char *name = PyCapsule_GetName(obj);
+        PyErr_Clear();
+        return PyErr_Format(PyExc_ValueError, "set_core_allocator() expected a capsule named "
+                            "'cfuser.cf_allocator', got '%.100s'", name ? name : "(null)");
+    }
+    a = (const cf_allocator *)PyCapsule_GetPointer(obj, "cfuser.cf_allocator");
+    if (!a)
+        return NULL;
+    if (!a->malloc || !a->realloc || !a->free)
+        return PyErr_Format(PyExc_ValueError, "set_core_allocator(): the cf_allocator lacks "
+                            "malloc, realloc or free");
+    cf_set_allocator(a);
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef testing_defs[] = {
     {"as_int64_list", (PyCFunction)t_as_int64_list, METH_O,
      "as_int64_list(obj, /)\n--\n\nConvert obj through the shared sequence routine (as define_tensor's 'shape')."},
@@ -104,6 +136,9 @@ static PyMethodDef testing_defs[] = {
      "import_tensor(obj, /)\n--\n\nImport obj through DLPack: (dtype, shape, strides, device, data_ptr)."},
     {"alloc_output", (PyCFunction)t_alloc_output, METH_VARARGS,
      "alloc_output(framework, dtype, shape, /)\n--\n\nAllocate an output tensor as execute() does."},
+    {"set_core_allocator", (PyCFunction)t_set_core_allocator, METH_O,
+     "set_core_allocator(capsule, /)\n--\n\nInstall core's allocator from a capsule 'cfuser.cf_allocator' "
+     "(a cf_allocator*); None restores the default."},
     {NULL, NULL, 0, NULL},
 };
 
