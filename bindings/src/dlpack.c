@@ -622,6 +622,8 @@ static PyObject *call_dlpack(cfb_dlpack_state *st, PyObject *obj,
     }
     if (cap)
         return cap;
+    if (PyErr_ExceptionMatches(PyExc_MemoryError))
+        return NULL; /* out of memory is not the producer's fault */
     if (PyErr_ExceptionMatches(PyExc_AttributeError) &&
         !PyObject_HasAttr(obj, st->str_dlpack)) {
         PyErr_Clear();

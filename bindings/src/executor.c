@@ -11,6 +11,12 @@ static PyObject *cache_new(PyTypeObject *tp, PyObject *args, PyObject *kw)
     cf_status s;
     if (!st || !PyArg_ParseTupleAndKeywords(args, kw, "O|O:FusionExecutorCache", names, &fusion, &auto_schedule))
         return NULL;
+    if (auto_schedule && !PyBool_Check(auto_schedule))
+        return PyErr_Format(PyExc_TypeError, "FusionExecutorCache() argument 'auto_schedule' must be bool, not '%.100s'", Py_TYPE(auto_schedule)->tp_name);
+    if (auto_schedule == Py_False) {
+        cfb_raise_fmt(st, CF_ERR_UNSUPPORTED, "FusionExecutorCache(): auto_schedule=False (manual scheduling) is not supported yet");
+        return NULL;
+    }
     if (!PyObject_TypeCheck(fusion, st->Fusion))
         return PyErr_Format(PyExc_TypeError, "FusionExecutorCache() argument 'fusion' must be a cfuser.Fusion, not '%.100s'", Py_TYPE(fusion)->tp_name);
     c = (CacheObject *)tp->tp_alloc(tp, 0);
@@ -62,9 +68,25 @@ static PyObject *cache_repr(CacheObject *c)
     return PyUnicode_FromFormat("<cfuser.FusionExecutorCache: %d compiled kernel%s>", n, n == 1 ? "" : "s");
 }
 
+/* 1 when o has __dlpack__, 0 when it has not, -1 with the exception of the
+ * lookup (a MemoryError must not read as "no attribute"). */
+static int has_dlpack(cfb_state *st, PyObject *o)
+{
+    PyObject *attr = PyObject_GetAttr(o, st->dl.str_dlpack);
+    if (attr) {
+        Py_DECREF(attr);
+        return 1;
+    }
+    if (!PyErr_ExceptionMatches(PyExc_AttributeError))
+        return -1;
+    PyErr_Clear();
+    return 0;
+}
+
 /* Convert one execute() input: a tensor (DLPack) or a Python number. */
 static int convert_input(cfb_state *st, PyObject *o, Py_ssize_t i, cf_arg *a, cfb_hold *hold, cfb_framework *fw)
 {
+    int has;
     a->is_tensor = false;
     if (PyBool_Check(o)) {
         a->scalar.dtype = CF_DTYPE_BOOL;
@@ -86,7 +108,9 @@ static int convert_input(cfb_state *st, PyObject *o, Py_ssize_t i, cf_arg *a, cf
         a->scalar.v.f = PyFloat_AS_DOUBLE(o);
         return 0;
     }
-    if (!PyObject_HasAttr(o, st->dl.str_dlpack)) {
+    if ((has = has_dlpack(st, o)) < 0)
+        return -1;
+    if (!has) {
         /* numpy scalars and other number types */
         if (PyIndex_Check(o)) {
             PyObject *idx = PyNumber_Index(o);
@@ -140,7 +164,10 @@ static int parse_device(cfb_state *st, PyObject *o, int *device)
             return 0;
         }
     }
-    cfb_raise_fmt(st, CF_ERR_VALUE, "execute(): argument 'device' must be None, an int, 'cpu' or 'cuda[:k]', not %R", o);
+    if (PyUnicode_Check(o))
+        cfb_raise_fmt(st, CF_ERR_VALUE, "execute(): argument 'device' must be 'cpu' or 'cuda[:k]', not %R", o);
+    else
+        PyErr_Format(PyExc_TypeError, "execute() argument 'device' must be None, an int or a str, not '%.100s'", Py_TYPE(o)->tp_name);
     return -1;
 }
 
@@ -161,10 +188,18 @@ static PyObject *cache_execute(CacheObject *c, PyObject *const *args, Py_ssize_t
     int nout;
     if (!st || cfb_parse("execute", args, nargs, kwnames, names, 4, 1, 1, p) < 0 || parse_device(st, p[1], &opt.device) < 0)
         return NULL;
-    for (i = 2; i < 4; i++)
-        if (p[i] && !PyList_Check(p[i]) && !PyTuple_Check(p[i]))
+    for (i = 2; i < 4; i++) {
+        Py_ssize_t k;
+        if (!p[i])
+            continue;
+        if (!PyList_Check(p[i]) && !PyTuple_Check(p[i]))
             return PyErr_Format(PyExc_TypeError, "execute() argument '%s' must be a list of option names, not '%.100s'",
                                 names[i], Py_TYPE(p[i])->tp_name);
+        for (k = 0; k < PySequence_Fast_GET_SIZE(p[i]); k++)
+            if (!PyUnicode_Check(PySequence_Fast_GET_ITEM(p[i], k)))
+                return PyErr_Format(PyExc_TypeError, "execute() argument '%s': item %zd must be a str, not '%.100s'",
+                                    names[i], k, Py_TYPE(PySequence_Fast_GET_ITEM(p[i], k))->tp_name);
+    }
     if (!(seq = PySequence_Fast(p[0], "execute() argument 'inputs' must be a list or tuple of tensors and numbers")))
         return NULL;
     n = PySequence_Fast_GET_SIZE(seq);
@@ -233,7 +268,9 @@ static PyMethodDef cache_methods[] = {
      "execute($self, inputs, /, *, device=None, _enable_options=(), _disable_options=())\n--\n\n"
      "Run the fusion on inputs (tensors through DLPack, numbers for symbolic scalars).\n\n"
      "Parameters\n----------\ninputs : list\n    Tensors (torch, numpy or any DLPack producer) and numbers, in input order.\n"
-     "device : int or str, optional\n    Where to run; by default the inputs' device.\n\n"
+     "device : int or str, optional\n    Where to run; by default the inputs' device.\n"
+     "_enable_options, _disable_options : list of str\n    nvFuser's debug options; accepted for compatibility "
+     "and checked to be lists of str, cfuser has none of them.\n\n"
      "Returns\n-------\nlist\n    The outputs, in the framework of the inputs (torch if any input is torch, else numpy).\n"},
     {"fusion", (PyCFunction)cache_fusion, METH_NOARGS, "fusion($self, /)\n--\n\nThe Fusion this cache executes."},
     {"num_kernels", (PyCFunction)cache_num_kernels, METH_NOARGS,
@@ -242,7 +279,8 @@ static PyMethodDef cache_methods[] = {
 };
 
 static PyType_Slot cache_slots[] = {
-    {Py_tp_doc, "FusionExecutorCache(fusion, auto_schedule=True)\n--\n\nCompiles and runs a fusion, one kernel per input signature."},
+    {Py_tp_doc, "FusionExecutorCache(fusion, auto_schedule=True)\n--\n\nCompiles and runs a fusion, one kernel per input signature.\n\n"
+     "cfuser always schedules automatically; auto_schedule=False raises UnsupportedError."},
     {Py_tp_new, cache_new},
     {Py_tp_dealloc, cache_dealloc},
     {Py_tp_traverse, cache_traverse},
