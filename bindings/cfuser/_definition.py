@@ -50,7 +50,7 @@ class FusionDefinition:
         self,
         shape: Optional[Sequence[int]] = None,
         contiguity: Any = None,
-        dtype: Optional[_C.DataType] = None,
+        dtype: _C.DataType = _C.DataType.Float,
         is_cpu: bool = False,
         stride_order: Optional[Sequence[int]] = None,
         sizes: Optional[Sequence[int]] = None,
@@ -92,7 +92,12 @@ class FusionDefinition:
         fec = self._fec
         if fec is None:
             fec = self._fec = _C.FusionExecutorCache(self._fusion)
-        return fec.execute(inputs, device=device)
+        return fec.execute(
+            inputs,
+            device=device,
+            _enable_options=list(_enable_options),
+            _disable_options=list(_disable_options),
+        )
 
     def print_math(self) -> str:
         """The fusion in nvFuser's textual form."""

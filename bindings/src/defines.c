@@ -64,11 +64,13 @@ static PyObject *define_tensor(PyObject *mod, PyObject *const *args, Py_ssize_t 
         return cfb_raise_fmt(st, CF_ERR_VALUE, "define_tensor(): no active fusion; call it inside 'with FusionDefinition() as fd:' or a FusionGuard");
     if (p[2] && p[2] != Py_None && cfb_dtype(st, p[2], "define_tensor", "dtype", &dt) < 0)
         return NULL;
-    if (p[5]) { /* sizes=/strides= form: concrete sizes, contiguity from strides */
-        if (p[0])
+    if (p[5] && p[5] != Py_None) { /* sizes=/strides= form: concrete sizes, contiguity from strides */
+        if (p[0] && p[0] != Py_None)
             return PyErr_Format(PyExc_TypeError, "define_tensor() takes 'shape' or 'sizes', not both");
         if (dims_list(st, p[5], "sizes", shape, &n) < 0)
             return NULL;
+        if (p[6] == Py_None)
+            p[6] = NULL;
         if (p[6] && dims_list(st, p[6], "strides", strides, &nst) < 0)
             return NULL;
         if (p[6] && nst != n)
@@ -84,8 +86,10 @@ static PyObject *define_tensor(PyObject *mod, PyObject *const *args, Py_ssize_t 
             contig[d] = shape[d] == 1 ? -1 : (!p[6] || strides[d] == expect);
         }
     } else {
-        if (!p[0])
-            return PyErr_Format(PyExc_TypeError, "define_tensor() missing required argument 'shape' (pos 1)");
+        if (!p[0] || p[0] == Py_None)
+            return PyErr_Format(PyExc_TypeError, "define_tensor() missing required argument 'shape' (pos 1) (or give 'sizes')");
+        if (p[6] && p[6] != Py_None)
+            return PyErr_Format(PyExc_TypeError, "define_tensor() argument 'strides' needs 'sizes' (the sizes= and strides= form)");
         if (dims_list(st, p[0], "shape", shape, &n) < 0)
             return NULL;
         if (bool_list(st->errors[CF_ERR_VALUE], p[1] ? p[1] : Py_True, n, contig) < 0)
@@ -98,7 +102,7 @@ static PyObject *define_tensor(PyObject *mod, PyObject *const *args, Py_ssize_t 
             have_order = no > 0;
         }
     }
-    if (p[3] && p[3] != Py_True && p[3] != Py_False)
+    if (p[3] && p[3] != Py_True && p[3] != Py_False && p[3] != Py_None)
         return PyErr_Format(PyExc_TypeError, "define_tensor() argument 'is_cpu' must be bool, not '%.100s'", Py_TYPE(p[3])->tp_name);
     s = cf_define_tensor(fo->f, n, shape, contig, dt, have_order ? order : NULL, &out);
     if (s)
@@ -157,10 +161,10 @@ static PyObject *active_fusion(PyObject *mod, PyObject *unused)
 
 PyMethodDef cfb_module_functions[] = {
     {"define_tensor", (PyCFunction)(void (*)(void))define_tensor, METH_FASTCALL | METH_KEYWORDS,
-     "define_tensor(shape=None, contiguity=None, dtype=DataType.Float, is_cpu=False, stride_order=None, sizes=None, strides=None)\n--\n\n"
+     "define_tensor(shape=None, contiguity=None, dtype=None, is_cpu=False, stride_order=None, sizes=None, strides=None)\n--\n\n"
      "Define a tensor input of the active fusion.\n\nParameters\n----------\nshape : sequence of int\n"
      "    -1 for a symbolic size, 1 for a broadcast dim, n >= 0 for a fixed size.\ncontiguity : bool or sequence of bool/None\n"
-     "    Per-dim contiguity (a hint).\ndtype : DataType\n    Element type.\nis_cpu : bool\n    A CPU scalar tensor (accepted for compatibility).\n"
+     "    Per-dim contiguity (a hint).\ndtype : DataType, optional\n    Element type; None means DataType.Float.\nis_cpu : bool\n    A CPU scalar tensor (accepted for compatibility).\n"
      "stride_order : sequence of int\n    Order of the strides (nvFuser's meaning).\nsizes, strides : sequence of int\n"
      "    Alternative form: concrete sizes and strides.\n\nReturns\n-------\nTensorView\n"},
     {"define_scalar", (PyCFunction)(void (*)(void))define_scalar, METH_FASTCALL | METH_KEYWORDS,

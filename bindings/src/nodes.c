@@ -142,7 +142,7 @@ static PyObject *node_text(NodeObject *n, int repr)
         cf_scalar c;
         cf_val_name(f, n->id, nm, sizeof nm);
         if (!cf_val_constant(f, n->id, &c))
-            res = PyUnicode_FromFormat("<cfuser.Scalar %s: %s, symbolic>", nm, cf_dtype_pyname(cf_val_dtype(f, n->id)));
+            res = PyUnicode_FromFormat("<cfuser.Scalar %s>", nm);
         else if (cf_dtype_is_float(c.dtype)) {
             char num[40];
             PyOS_snprintf(num, sizeof num, "%.17g", c.v.f);

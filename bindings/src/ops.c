@@ -252,11 +252,19 @@ static PyObject *op_broadcast(PyObject *mod, PyObject *const *args, Py_ssize_t n
     }
     for (i = 0; i < n; i++) {
         PyObject *b = PySequence_Fast_GET_ITEM(seq, i);
-        if (!PyBool_Check(b)) {
+        /* numpy's bool scalars count as bools too */
+        if (!PyBool_Check(b) && strncmp(Py_TYPE(b)->tp_name, "numpy.bool", 10) != 0) {
             Py_DECREF(seq);
             return PyErr_Format(PyExc_TypeError, "broadcast() argument 'is_broadcast_dim': item %zd must be a bool, not '%.100s'", i, Py_TYPE(b)->tp_name);
         }
-        flags[i] = b == Py_True;
+        {
+            int t = PyObject_IsTrue(b);
+            if (t < 0) {
+                Py_DECREF(seq);
+                return NULL;
+            }
+            flags[i] = t != 0;
+        }
     }
     Py_DECREF(seq);
     m = cf_fusion_mark_take(fo->f);
@@ -426,13 +434,13 @@ static PyMethodDef op_defs[] = {
               "dtype : DataType\n    The dtype.\n\nReturns\n-------\nTensorView\n")
     DEF(iota, "iota(length, start=None, step=None, dtype=None)\n--\n\nstart, start + step, ... (length values).\n\n"
               "Parameters\n----------\nlength : int or Scalar\n    Number of values.\nstart : number or Scalar, optional\n    First value (0).\n"
-              "step : number or Scalar, optional\n    Increment (1).\ndtype : DataType, optional\n    Int (the default), Int32, Float or Double.\n\nReturns\n-------\nTensorView\n")
+              "step : number or Scalar, optional\n    Increment (1).\ndtype : DataType, optional\n    Int, Int32, Float or Double; None means DataType.Int.\n\nReturns\n-------\nTensorView\n")
     {NULL, NULL, 0, NULL},
 };
 
 int cfb_init_ops(PyObject *m, cfb_state *st)
 {
-    PyObject *ops = PyModule_New("cfuser.ops"), *name = NULL;
+    PyObject *ops = PyModule_New("cfuser._C.ops"), *name = NULL;
     PyMethodDef *d;
     (void)st;
     if (!ops)
