@@ -479,3 +479,29 @@ Test(cpu_pointwise, kernel_tables_agree)
     cr_assert_not_null(cf_cpu_kernels());
 #endif
 }
+
+/* float tanh is computed by formula, not by a library call: bound its error
+ * in ulps over a dense sweep, tiny values and both branch sides. */
+Test(cpu_pointwise, tanh_float_accuracy)
+{
+    enum { M = 200003 };
+    float *x = malloc(M * sizeof(float)), *y = malloc(M * sizeof(float));
+    const void *in[4] = {x, NULL, NULL, NULL};
+    for (int i = 0; i < M; i++) x[i] = -10.0f + 20.0f * (float)i / (float)M;
+    x[0] = 1e-30f;
+    x[1] = -3e-8f;
+    x[2] = 0.5499999f;
+    x[3] = 0.55f;
+    x[4] = 9.5f;
+    const cf_kernels *tabs[2] = {&cf_kernels_generic, cf_cpu_kernels()};
+    for (int k = 0; k < 2; k++) {
+        cr_assert_eq(tabs[k]->pw[CF_REP_F32](CF_OP_TANH, M, y, in), CF_OK);
+        for (int i = 0; i < M; i++) {
+            double want = tanh((double)x[i]);
+            double ulp = ldexp(1.0, ilogb((float)want) - 23);
+            cr_assert(fabs(y[i] - want) <= 3 * ulp, "tanh(%.9g) = %.9g, want %.9g", x[i], y[i], want);
+        }
+    }
+    free(x);
+    free(y);
+}

@@ -254,15 +254,29 @@ void cf_normalize(cf_dtype t, void *buf, int64_t n)
 
 void cf_fill_scalar(const cf_scalar *s, cf_dtype dst, int64_t n, void *out)
 {
+    if (n <= 0)
+        return;
     if (cf_dtype_is_float(s->dtype)) {
         double v = s->v.f;
-        cf_cvt_load(CF_DTYPE_DOUBLE, &v, 0, n, dst, out);
+        cf_cvt_load(CF_DTYPE_DOUBLE, &v, 1, 1, dst, out);
     } else if (s->dtype == CF_DTYPE_BOOL) {
         uint8_t v = s->v.b ? 1 : 0;
-        cf_cvt_load(CF_DTYPE_BOOL, &v, 0, n, dst, out);
+        cf_cvt_load(CF_DTYPE_BOOL, &v, 1, 1, dst, out);
     } else {
         int64_t v = s->v.i;
-        cf_cvt_load(CF_DTYPE_INT, &v, 0, n, dst, out);
+        cf_cvt_load(CF_DTYPE_INT, &v, 1, 1, dst, out);
+    }
+    cf_splat(out, cf_rep_size(cf_rep_of(dst)), n);
+}
+
+void cf_splat(void *buf, int rsz, int64_t n)
+{
+    if (rsz == 4) {
+        float *f = buf, v = f[0];
+        for (int64_t i = 1; i < n; i++) f[i] = v;
+    } else {
+        int64_t *w = buf, v = w[0];
+        for (int64_t i = 1; i < n; i++) w[i] = v;
     }
 }
 
@@ -292,6 +306,16 @@ void cf_ndview_make(cf_ndview *v, void *data, cf_dtype dtype, int ndim,
         nd++;
     }
     v->ndim = nd;
+}
+
+char *cf_nd_addr(const cf_ndview *v, int64_t lin)
+{
+    int64_t off = 0;
+    for (int d = v->ndim - 1; d >= 0; d--) {
+        off += (lin % v->shape[d]) * v->strides[d];
+        lin /= v->shape[d];
+    }
+    return v->data + off * (int64_t)cf_dtype_size(v->dtype);
 }
 
 int cf_ndview_dense(const cf_ndview *v)

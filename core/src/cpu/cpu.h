@@ -71,6 +71,8 @@ void cf_cvt_rep(cf_dtype src, const void *in, int64_t n, cf_dtype dst, void *out
 void cf_normalize(cf_dtype t, void *buf, int64_t n);
 /* Fill n elements of dst's representation with a scalar converted to dst. */
 void cf_fill_scalar(const cf_scalar *s, cf_dtype dst, int64_t n, void *out);
+/* Copy element 0 of buf (rsz bytes each) to elements 1..n-1. */
+void cf_splat(void *buf, int rsz, int64_t n);
 
 /* Elements [start, start + n) of v in row-major order, to dst's rep. */
 void cf_nd_gather(const cf_ndview *v, int64_t start, int64_t n, cf_dtype dst,
@@ -82,6 +84,8 @@ void cf_nd_scatter(const cf_ndview *v, int64_t start, int64_t n, cf_dtype src,
  * dropped, adjacent axes merged where contiguous with each other. */
 void cf_ndview_make(cf_ndview *v, void *data, cf_dtype dtype, int ndim,
                     const int64_t *shape, const int64_t *strides);
+/* Address of element lin (row-major) of v. */
+char *cf_nd_addr(const cf_ndview *v, int64_t lin);
 /* True when v covers its index space as one dense run (stride 1). */
 int cf_ndview_dense(const cf_ndview *v);
 

@@ -484,7 +484,14 @@ static cf_status lay_out(cf_cpu_plan *pl)
                           ? CF_DTYPE_BOOL
                           : st->cdt;
             ish = st->row ? rs : sg->shape;
-            for (int j = 0; j < ins->nin; j++) make_in(pl, &st->in[j], ins->in[j], st->cdt, nd, ish);
+            for (int j = 0; j < ins->nin; j++) {
+                make_in(pl, &st->in[j], ins->in[j], st->cdt, nd, ish);
+                if (st->in[j].kind == OPND_SCALAR) {
+                    /* A block of the constant, filled once per thread. */
+                    st->in[j].off = sg->scratch;
+                    sg->scratch += sg->gsz;
+                }
+            }
             for (int j = 0; j < ins->nout; j++) make_out(pl, &st->out[j], ins->out[j], st->rdt);
             rc = check_kernel(pl, st);
             if (rc != CF_OK)

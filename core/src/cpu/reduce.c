@@ -89,6 +89,7 @@ typedef struct red_ctx {
     cf_acc *parts;         /* row mode with nparts > 1: kcount * nparts partials */
     double *means;         /* row mode with nparts > 1: per output */
     int pass;              /* row mode with nparts > 1: 0 sums, 1 squares */
+    int col_in_place;      /* column mode: rows are read where they are */
     char *scratch;
     size_t per_thread;
 } red_ctx;
@@ -172,8 +173,13 @@ static void col_task(void *vctx, int tid, int64_t begin, int64_t end)
         cf_acc id = cf_red_identity(op, a->cdt, a->out[0].dtype);
         for (int64_t i = 0; i < n; i++) acc[i] = id;
         for (int64_t ri = 0; ri < c->rcount; ri++) {
-            cf_nd_gather(&c->in, (ko * c->rcount + ri) * c->ncol + c0, n, a->cdt, buf);
-            a->k->colred[c->r](op, n, buf, acc);
+            int64_t at = (ko * c->rcount + ri) * c->ncol + c0;
+            const void *x = buf;
+            if (c->col_in_place)
+                x = cf_nd_addr(&c->in, at);
+            else
+                cf_nd_gather(&c->in, at, n, a->cdt, buf);
+            a->k->colred[c->r](op, n, x, acc);
         }
         if (!c->is_var) {
             /* In place: element i of the rep is no larger than acc[i]. */
@@ -260,6 +266,11 @@ cf_status cf_reduce_generic(const cf_red_args *a)
         st[n++] = 1;
         cf_ndview_make(&c.in, a->data, a->dtype, n, sh, st);
         c.ncol = a->shape[last];
+        /* The innermost (collapsed) axis holds whole rows of `last`, so a
+         * block of a row never straddles it. */
+        c.col_in_place = a->dtype == a->cdt && cf_dtype_is_native(a->dtype) &&
+                         c.in.ndim > 0 && c.in.strides[c.in.ndim - 1] == 1 &&
+                         c.in.shape[c.in.ndim - 1] % c.ncol == 0;
         items = (c.kcount / c.ncol) * ((c.ncol + BLK - 1) / BLK);
     } else {
         int n = 0;

@@ -15,24 +15,13 @@ typedef struct seg_ctx {
     char *scratch;
 } seg_ctx;
 
-static void splat(void *buf, int rsz, int64_t n)
-{
-    if (rsz == 4) {
-        float *f = buf;
-        for (int64_t i = 1; i < n; i++) f[i] = f[0];
-    } else {
-        int64_t *v = buf;
-        for (int64_t i = 1; i < n; i++) v[i] = v[0];
-    }
-}
-
 static const void *load(const cf_opnd *o, cf_dtype cdt, char *scr, void *gbuf,
                         int64_t start, int64_t n)
 {
     switch (o->kind) {
     case OPND_SCALAR:
-        cf_fill_scalar(&o->sc, cdt, n, gbuf);
-        return gbuf;
+        /* Filled once per thread when the segment starts. */
+        return scr + o->off;
     case OPND_MEM:
         if (o->in_place)
             return o->v.data + start * (int64_t)cf_dtype_size(o->dtype);
@@ -47,7 +36,7 @@ static const void *load(const cf_opnd *o, cf_dtype cdt, char *scr, void *gbuf,
         if (n <= 0)
             return gbuf;
         cf_cvt_rep(o->dtype, scr + o->off, 1, cdt, gbuf);
-        splat(gbuf, cf_rep_size(cf_rep_of(cdt)), n);
+        cf_splat(gbuf, cf_rep_size(cf_rep_of(cdt)), n);
         return gbuf;
     }
 }
@@ -144,6 +133,10 @@ static void seg_task(void *vctx, int tid, int64_t begin, int64_t end)
     const cf_kernels *k = c->pl->k;
     const cf_step *steps = c->pl->steps + sg->first_step;
     char *scr = c->scratch + (size_t)tid * sg->scratch;
+    for (int s = 0; s < sg->nsteps; s++)
+        for (int j = 0; j < steps[s].nin; j++)
+            if (steps[s].in[j].kind == OPND_SCALAR)
+                cf_fill_scalar(&steps[s].in[j].sc, steps[s].cdt, sg->len, scr + steps[s].in[j].off);
     for (int64_t it = begin; it < end; it++) {
         if (sg->kind == SEG_PW) {
             int64_t start = it * sg->len;
