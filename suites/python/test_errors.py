@@ -307,6 +307,14 @@ def fd_reshape():
     return fd
 
 
+def fd_symbolic_size(op):
+    with cfuser.FusionDefinition() as fd:
+        n = fd.define_scalar(dtype=D.Int)
+        out = fd.ops.full([n, 2], 1.0, D.Float) if op == "full" else fd.ops.iota(n)
+        fd.add_output(out)
+    return fd
+
+
 def fd_to_bfloat16():
     with cfuser.FusionDefinition() as fd:
         x = fd.define_tensor(shape=[-1], dtype=D.Float)
@@ -356,6 +364,8 @@ EXEC = [
     ExecCase("reshape-count-at-runtime", fd_reshape, lambda: [f32(2, 3)], [f32(1, 5)], E.InvalidArgumentError, ("reshape",)),
     ExecCase("big-endian-input", fd_add, lambda: [np.ones(3, ">f4"), f32(3)], [f32(3), f32(3)], (TypeError, ValueError), ()),
     ExecCase("bfloat16-output-from-numpy", fd_to_bfloat16, lambda: [f32(3)], [torch.ones(3)], E.Error, ("bfloat16", "torch")),
+    ExecCase("negative-symbolic-size-full", lambda: fd_symbolic_size("full"), lambda: [-3], [3], E.InvalidArgumentError, ("execute", "-3")),
+    ExecCase("negative-symbolic-size-iota", lambda: fd_symbolic_size("iota"), lambda: [-3], [3], E.InvalidArgumentError, ("execute", "-3")),
     ExecCase("complex-input", fd_add, lambda: [np.ones(3, np.complex64), f32(3)], [f32(3), f32(3)], TypeError, ("execute",)),
 ]
 
@@ -451,3 +461,29 @@ def test_size_overflow(fn):
 
 def test_table_size():
     assert len(IN_FUSION) + len(FREE) + len(EXEC) >= 60
+
+
+@pytest.mark.parametrize(
+    "device,exc,frag",
+    [
+        ("cuda:0", cfuser.DeviceError, "cuda"),
+        (0, cfuser.DeviceError, "cuda"),
+        ("tpu", cfuser.InvalidArgumentError, "device"),
+        ("cuda:x", cfuser.InvalidArgumentError, "device"),
+        ("cuda:", cfuser.InvalidArgumentError, "device"),
+        ("cuda:1x", cfuser.InvalidArgumentError, "device"),
+        ("cuda:-1", cfuser.InvalidArgumentError, "device"),
+        ("cuda:99999999999999999999", (cfuser.InvalidArgumentError, OverflowError), "device"),
+        (-2, cfuser.InvalidArgumentError, "device"),
+        (2**70, OverflowError, "device"),
+    ],
+)
+def test_execute_device_mismatch(device, exc, frag):
+    """CPU inputs with a CUDA device requested, or a device string that names
+    no device: a clean error naming the device."""
+    fd = fd_add()
+    fec = cfuser.FusionExecutorCache(fd.fusion)
+    with pytest.raises(Exception) as ei:
+        fec.execute([f32(2), f32(2)], device=device)
+    check_exception(ei.value, exc, ("execute", frag))
+    np.testing.assert_array_equal(fec.execute([f32(2), f32(2)], device="cpu")[0], np.full(2, 2.0, np.float32))

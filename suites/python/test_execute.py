@@ -576,3 +576,46 @@ def test_large_chain_multithreaded(rng):
     (out,) = fd.execute([a, b])
     x64, y64 = a.astype(np.float64), b.astype(np.float64)
     np.testing.assert_allclose(out, np.maximum(np.tanh(x64 * y64 + 1) * 0.5 + x64, 0), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("npt,dtp", INT_TYPES)
+def test_shift_counts_at_or_beyond_width_match_torch(npt, dtp):
+    bits = np.iinfo(npt).bits
+    a = np.array([1, -8, 5, 3, -1, 7], npt)
+    b = np.array([bits, bits, bits + 6, bits - 1, bits + 1, 0], npt)
+    ta, tb = torch.from_numpy(a), torch.from_numpy(b)
+    np.testing.assert_array_equal(binop("bitwise_left_shift", a, b, dtp), torch.bitwise_left_shift(ta, tb).numpy())
+    np.testing.assert_array_equal(binop("bitwise_right_shift", a, b, dtp), torch.bitwise_right_shift(ta, tb).numpy())
+
+
+def test_cache_notices_a_changed_fusion():
+    fd = cfuser.FusionDefinition()
+    with fd:
+        x = fd.define_tensor(shape=[-1], dtype=DataType.Float)
+        fd.add_output(fd.ops.neg(x))
+    a = np.arange(3, dtype=np.float32)
+    fec = cfuser.FusionExecutorCache(fd.fusion)
+    assert len(fec.execute([a])) == 1
+    with cfuser.FusionGuard(fd.fusion):
+        fd.fusion.add_output(cfuser.ops.mul(x, 10.0))
+    o = fec.execute([a])
+    assert len(o) == 2
+    np.testing.assert_array_equal(o[1], a * 10)
+    with fd:
+        y = fd.define_tensor(shape=[-1], dtype=DataType.Float)
+        fd.add_output(fd.ops.add(x, y))
+    for runner in (fec.execute, fd.execute):
+        o = runner([a, a + 1])
+        assert len(o) == 3
+        np.testing.assert_array_equal(o[2], 2 * a + 1)
+
+
+def test_input_as_output():
+    with cfuser.FusionDefinition() as fd:
+        x = fd.define_tensor(shape=[-1], dtype=DataType.Float)
+        fd.add_output(x)
+        fd.add_output(fd.ops.neg(x))
+    a = np.arange(4, dtype=np.float32)
+    o0, o1 = fd.execute([a])
+    np.testing.assert_array_equal(o0, a)
+    np.testing.assert_array_equal(o1, -a)

@@ -534,3 +534,28 @@ def test_many_fusions_created_and_dropped():
         del f, x
     gc.collect()
     assert count_live(cfuser.Fusion) == base
+
+
+def test_exception_inside_definition_leaves_no_active_fusion():
+    with pytest.raises(KeyError):
+        with cfuser.FusionDefinition() as fd:
+            fd.define_tensor(shape=[-1], dtype=DataType.Float)
+            raise KeyError("inside")
+    with pytest.raises(cfuser.Error, match="no active fusion"):
+        cfuser.define_tensor(shape=[-1], dtype=DataType.Float)
+    assert len(fd.fusion.inputs()) == 1
+
+
+def test_nested_definitions_use_the_innermost():
+    with cfuser.FusionDefinition() as outer:
+        a = cfuser.define_tensor(shape=[-1], dtype=DataType.Float)
+        with cfuser.FusionDefinition() as inner:
+            b = cfuser.define_tensor(shape=[-1], dtype=DataType.Float)
+            inner.add_output(cfuser.ops.neg(b))
+        c = cfuser.define_tensor(shape=[-1], dtype=DataType.Float)
+        outer.add_output(cfuser.ops.add(a, c))
+    assert [v is w for v, w in zip(outer.fusion.inputs(), [a, c])] == [True, True]
+    assert len(inner.fusion.inputs()) == 1 and inner.fusion.inputs()[0] is b
+    one = np.ones(2, np.float32)
+    np.testing.assert_array_equal(outer.execute([one, one])[0], 2 * one)
+    np.testing.assert_array_equal(inner.execute([one])[0], -one)

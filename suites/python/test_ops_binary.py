@@ -344,3 +344,14 @@ def test_same_tensor_both_operands(rng):
         fd.add_output(fd.ops.mul(x, x))
     (out,) = fd.execute([a])
     np.testing.assert_allclose(out, a * a, rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "op,dtype", [(op, d) for op in BINARY for d in ("Float", "Double", "Int32", "Int") if d in dtypes_for(op)]
+)
+def test_binary_large(op, dtype, rng):
+    """Long arrays take the vectorized, multithreaded path; a ragged length
+    leaves a tail."""
+    a, b = operands(op, dtype, rng, shape=(50003,))
+    _, out = run_binary(op, dtype, dtype, a, b)
+    assert_close(out, reference(op, a, b, dtype), result_dtype(op, dtype))

@@ -202,3 +202,14 @@ def test_unary_on_scalar_val(op):
     (out,) = fd.execute([np.zeros(2), v])
     expect = {"exp": np.exp(0.75), "neg": -0.75, "isnan": 0.0, "bitwise_not": float(~3)}[op]
     np.testing.assert_allclose(out, [expect, expect], rtol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", ["Float", "Double", "Half"])
+@pytest.mark.parametrize("op", [o for o in sorted(UNARY) if UNARY[o][2] != "INTBOOL"])
+def test_unary_large(op, dtype, rng):
+    """Long arrays take the vectorized, multithreaded path; a ragged length
+    leaves a tail."""
+    lo, hi = UNARY[op][1]
+    a = random_array(rng, (70001,), dtype, lo, hi)
+    out = run_unary(op, dtype, a)
+    assert_close(out, reference(op, a, dtype), result_dtype(op, dtype))
