@@ -65,7 +65,12 @@ def convert_ints():
 
 
 def error_path():
+    # The binding's own error path, called directly: going through the
+    # Python-level fd.execute would also sweep CPython 3.11's frame unwinding,
+    # which loses the in-flight exception (SystemError "error return without
+    # exception set") when the frame object of a function unwinding with an
+    # exception cannot be allocated; that happens with no cfuser code involved.
     try:
-        _fd.execute([_xn])
+        _fec.execute([_xn])
     except ValueError:
         pass
