@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# ci/gpu.sh - build, test and benchmark the CUDA backend on a GPU machine in
+# one go; the benchmark table is printed last.
+#
+#   ci/gpu.sh [RESULTS_DIR]      (or CFUSER_GPU_RESULTS=dir)
+#
+# Optional: CFUSER_GPU_DEPS=dir holding lib/ and include/ of libraries the
+# machine lacks (SLEEF, which the CPU executor, our reference, links).
+set -u -o pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+RES=${1:-${CFUSER_GPU_RESULTS:-$ROOT/build-gpu/results}}
+BUILD=$ROOT/build-gpu
+mkdir -p "$RES" "$BUILD"
+LOG=$RES/gpu_log.txt
+: >"$LOG"
+say() { echo "== $*" | tee -a "$LOG"; }
+
+EXTRA_CFLAGS=() EXTRA_LIBS=()
+if [ -n "${CFUSER_GPU_DEPS:-}" ]; then
+  D=$(cd "$CFUSER_GPU_DEPS" && pwd)
+  mkdir -p "$BUILD/pkgconfig"
+  printf 'Name: SLEEF\nDescription: SLEEF\nVersion: 3.5.1\nCflags: -I%s/include\nLibs: -L%s/lib -lsleef\n' \
+    "$D" "$D" >"$BUILD/pkgconfig/sleef.pc"
+  export PKG_CONFIG_PATH="$BUILD/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
+  export LD_LIBRARY_PATH="$D/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+  EXTRA_CFLAGS+=(-I"$D/include") EXTRA_LIBS+=(-L"$D/lib")
+fi
+nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>&1 | tee -a "$LOG"
+
+say "build libcfuser (CMake)"
+LIB=$BUILD/core/libcfuser_static.a
+if ! { cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release \
+         -DPython3_EXECUTABLE="$(command -v python3)" -DCFUSER_BUILD_TESTS=OFF \
+         -DCFUSER_BUILD_HARNESS=OFF -DCFUSER_CUDA=ON >>"$LOG" 2>&1 &&
+       cmake --build "$BUILD" -j"$(nproc)" --target cfuser_static >>"$LOG" 2>&1; }; then
+  say "CMake build failed (see log); compiling core directly"
+  mkdir -p "$BUILD/direct" && rm -f "$BUILD/direct"/*.o
+  for f in "$ROOT"/core/src/*.c "$ROOT"/core/src/ir/*.c "$ROOT"/core/src/cpu/*.c "$ROOT"/core/src/cuda/*.c; do
+    o=$BUILD/direct/$(echo "${f#$ROOT/}" | tr / _).o
+    flags=(-std=c11 -O2 -fopenmp -D_GNU_SOURCE -DCFUSER_BUILDING=1 -DCFUSER_WITH_CUDA=1)
+    case $f in *avx2*) flags+=(-mavx2 -mfma) ;; *avx512*) flags+=(-mavx512f -mavx512bw -mavx512vl -mavx512dq -mfma) ;; esac
+    cc "${flags[@]}" "${EXTRA_CFLAGS[@]}" -I"$ROOT/core/include" -I"$ROOT/core/src" \
+       -isystem /usr/local/cuda/include -c "$f" -o "$o" >>"$LOG" 2>&1 || say "skip $f"
+  done
+  LIB=$BUILD/direct/libcfuser_direct.a
+  rm -f "$LIB" && ar rcs "$LIB" "$BUILD"/direct/*.o
+fi
+
+say "build suites/gpu/gpu_test"
+cc -std=c11 -O2 -g -D_GNU_SOURCE "${EXTRA_CFLAGS[@]}" -I"$ROOT/core/include" -I"$ROOT/core/src" \
+   -isystem /usr/local/cuda/include "$ROOT/suites/gpu/gpu_test.c" "$LIB" \
+   "${EXTRA_LIBS[@]}" -lsleef -fopenmp -lm -ldl -lpthread -o "$BUILD/gpu_test" 2>&1 | tee -a "$LOG"
+T=$BUILD/gpu_test
+[ -x "$T" ] || { say "gpu_test did not build"; exit 1; }
+
+export XDG_CACHE_HOME=$BUILD/cache
+rm -rf "$XDG_CACHE_HOME"
+say "GPU tests (every op and dtype vs the CPU executor)"
+"$T" 2>&1 | tee "$RES/gpu_test.txt" | grep -v '^PASS' | tail -60
+TEST_RC=${PIPESTATUS[0]}
+
+say "compile and disk-cache times"
+rm -rf "$BUILD/probe-cache"
+XDG_CACHE_HOME=$BUILD/probe-cache "$T" --probe 2>&1 | sed 's/^/cold (NVRTC): /' | tee -a "$LOG"
+XDG_CACHE_HOME=$BUILD/probe-cache "$T" --probe 2>&1 | sed 's/^/warm (disk cache, fresh process): /' | tee -a "$LOG"
+
+SAN=compute-sanitizer
+command -v $SAN >/dev/null || SAN=/usr/local/cuda/bin/compute-sanitizer
+if [ -x "$(command -v $SAN)" ]; then
+  for tool in memcheck racecheck; do
+    say "compute-sanitizer --tool $tool"
+    $SAN --tool $tool --error-exitcode 9 "$T" --only "${CFUSER_SAN_FILTER:-}" \
+      >"$RES/san_$tool.txt" 2>&1
+    echo "rc=$? $(grep -E 'ERROR SUMMARY|RACECHECK SUMMARY|cases' "$RES/san_$tool.txt" | tr '\n' ' ')" | tee -a "$LOG"
+  done
+else
+  say "compute-sanitizer not found"
+fi
+
+say "benchmarks"
+"$T" --bench 2>&1 | tee "$RES/bench.txt"
+exit $TEST_RC

@@ -1,0 +1,87 @@
+/* cfuser/cuda.h - the CUDA executor: run-time compiled fused kernels.
+ *
+ * The driver (libcuda.so.1) and NVRTC (libnvrtc.so.13, .so.12 or .so) are
+ * opened with dlopen on first use; libcfuser has no link-time dependency on
+ * either, so it loads and runs its CPU path on machines without a GPU. Every
+ * function here that needs a missing library returns CF_ERR_DEVICE with a
+ * message that names the files it tried.
+ *
+ * cf_cuda_execute runs a lowered program (program.h) with device pointers:
+ * it splits the program into kernels (pointwise, inner/outer reductions,
+ * persistent normalisations), generates CUDA C for each, compiles it with
+ * NVRTC for the device's exact architecture, caches the machine code in
+ * memory and on disk, and launches the kernels asynchronously on the caller's
+ * stream.
+ *
+ * Environment:
+ *   CFUSER_DISABLE_KERNEL_CACHE=1   no on-disk kernel cache
+ *   XDG_CACHE_HOME                  disk cache under $XDG_CACHE_HOME/cfuser
+ *                                   (default ~/.cache/cfuser, mode 0700)
+ *   CFUSER_CUDA_DUMP_DIR            where generated sources are written when
+ *                                   NVRTC fails (default: the system's
+ *                                   temporary directory)
+ */
+#ifndef CFUSER_CUDA_H
+#define CFUSER_CUDA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cfuser/program.h"
+#include "cfuser/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* CF_OK when the driver and NVRTC load and at least one device exists;
+ * otherwise CF_ERR_DEVICE, with the reason copied into why (when why is
+ * not NULL and cap > 0) and in the error record. Thread safe; the libraries
+ * are loaded once per process. */
+cf_status cf_cuda_available(char *why, size_t cap);
+
+/* Number of CUDA devices (0 when the driver is missing). */
+int cf_cuda_device_count(void);
+
+/* What a device is. */
+typedef struct cf_cuda_device_info {
+    char name[128];
+    int ordinal;
+    int cc_major, cc_minor;      /* compute capability, e.g. 9.0           */
+    int sm_count;                /* multiprocessors                        */
+    int max_threads_per_sm;
+    int max_smem_per_block;      /* opt-in limit, bytes                    */
+    int l2_bytes;
+    size_t total_mem;            /* bytes                                  */
+    int driver_version;          /* e.g. 13000                             */
+    int nvrtc_major, nvrtc_minor;
+} cf_cuda_device_info;
+
+cf_status cf_cuda_device_info_get(int device, cf_cuda_device_info *out);
+
+/* Run p on CUDA device `device`. The slot contract is cf_cpu_execute's
+ * (program.h), except that the data of INPUT and OUTPUT slots are device
+ * pointers of that device. Work is queued on `stream` (a CUstream; NULL is
+ * the legacy default stream) and this returns without waiting for it, unless
+ * a failure must be reported. Intermediates the program needs are allocated
+ * stream-ordered on the same stream. Safe to call from many threads. */
+cf_status cf_cuda_execute(const cf_program *p, cf_slot_value *vals,
+                          int device, void *stream);
+
+/* Device memory helpers (used by tests and benchmarks). Pointers are device
+ * pointers of the current device set by the last call naming `device`. */
+cf_status cf_cuda_malloc(int device, size_t bytes, void **out);
+cf_status cf_cuda_free(int device, void *ptr);
+cf_status cf_cuda_memcpy_htod(int device, void *dst, const void *src,
+                              size_t bytes);
+cf_status cf_cuda_memcpy_dtoh(int device, void *dst, const void *src,
+                              size_t bytes);
+cf_status cf_cuda_memcpy_dtod(int device, void *dst, const void *src,
+                              size_t bytes, void *stream);
+/* Wait for all work queued on the device (stream NULL) or on one stream. */
+cf_status cf_cuda_synchronize(int device, void *stream);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

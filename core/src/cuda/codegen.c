@@ -1,0 +1,1450 @@
+/* cuda/codegen.c - CUDA C for each segment of a program.
+ *
+ * Three schedules:
+ *  pointwise  a flat, grid-stride loop over the iteration domain (adjacent
+ *             axes that every access walks contiguously are merged), V
+ *             elements per thread with 16-byte vector loads and stores for
+ *             the accesses that are contiguous and aligned, one load per
+ *             vector for broadcast ones, and element loads otherwise.
+ *  row        reductions over the innermost axes: TX threads per row, TY
+ *             rows per block; phases separated by reductions; when the row
+ *             fits, its loads stay in registers across phases (persistent:
+ *             softmax, layernorm, rmsnorm read their input once), otherwise
+ *             each phase streams it again. Warp shuffles, then shared memory.
+ *  column     reductions over outer axes: a thread per output (TX), TY
+ *             threads splitting the reduced range, combined in shared memory.
+ * Accumulation is in cdtype (float for half/bfloat16 data); var/var_mean
+ * use Welford's update and Chan's combination.
+ *
+ * Sizes and strides are kernel parameters (one block of 64-bit words), so a
+ * new shape with the same layout pattern reuses the compiled module; strides
+ * of 0 and 1 are built into the source, since they decide the access mode.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cuda/codegen.h"
+#include "cuda/sbuf.h"
+#include "cuda/segment.h"
+#include "cfuser/alloc.h"
+#include "cfuser/dtype.h"
+#include "cfuser/status.h"
+
+#define MAXD 16
+#define MAXACC 64
+#define MAXW 400
+
+enum { K_LOAD, K_STORE, K_IOTA, K_RESHAPE };
+enum { M_VEC, M_BCAST, M_GATHER };
+
+typedef struct acc {
+    int kind, slot, buf, instr;
+    cf_dtype dt;
+    int64_t st[MAXD];
+    int mode;
+    bool full;
+    int rnd;
+    int64_t rsh[CF_MAX_DIMS], rst[CF_MAX_DIMS];
+} acc_t;
+
+typedef struct gen {
+    cf_segs *S;
+    const cf_program *p;
+    const cf_slot_value *v;
+    const cf_cuda_device_info *dev;
+    cf_sbuf *b;
+    int *bufidx;
+    /* the segment being generated */
+    int gi;
+    cf_seg *g;
+    int nd, nout;                 /* dims; the first nout are outer       */
+    int64_t dsz[MAXD];
+    int dcls[MAXD];
+    acc_t a[MAXACC];
+    int na;
+    int *lacc;                    /* slot -> load access, -1              */
+    int *lvl;
+    uint8_t *full;
+    uint8_t *need;
+    cf_pword w[MAXW];
+    int nw;
+    int V, TX, TY, ITEMS;
+    bool persist, col, big;
+    uint8_t loaded[MAXACC];
+    const char *jx;               /* element suffix of load arrays        */
+} gen_t;
+
+static cf_status too_big(void)
+{
+    return cf_error_set(CF_ERR_UNSUPPORTED, "cuda",
+                        "fusion too large for one CUDA kernel (more than "
+                        "%d accesses or %d axes)", MAXACC, MAXD);
+}
+
+static int word(gen_t *G, int kind, int ref, int64_t value)
+{
+    for (int i = 0; i < G->nw; i++)
+        if (G->w[i].kind == kind && G->w[i].ref == ref &&
+            G->w[i].value == value)
+            return i;
+    if (G->nw >= MAXW)
+        return -1;
+    G->w[G->nw] = (cf_pword){(uint8_t)kind, ref, value};
+    return G->nw++;
+}
+
+/* "(I)p.w[k]" for a run-time integer; literals for 0 and 1. */
+static void ival(gen_t *G, char *o, size_t cap, int64_t x)
+{
+    if (x == 0 || x == 1) {
+        snprintf(o, cap, "%d", (int)x);
+        return;
+    }
+    int k = word(G, CF_PW_CONST, -1, x);
+    snprintf(o, cap, "((I)p.w[%d])", k < 0 ? 0 : k);
+}
+
+static bool is_scalar_slot(const cf_program *p, int s)
+{
+    return p->slots[s].role == CF_SLOT_CONST ||
+           p->slots[s].role == CF_SLOT_SCALAR;
+}
+
+static double scalar_as_double(cf_scalar x)
+{
+    if (cf_dtype_is_float(x.dtype))
+        return x.v.f;
+    if (cf_dtype_is_bool(x.dtype))
+        return x.v.b ? 1.0 : 0.0;
+    return (double)x.v.i;
+}
+
+static int64_t scalar_as_int(cf_scalar x)
+{
+    if (cf_dtype_is_float(x.dtype))
+        return (int64_t)x.v.f;
+    if (cf_dtype_is_bool(x.dtype))
+        return x.v.b;
+    return x.v.i;
+}
+
+/* Literal of a CONST slot in its register type. */
+static void const_text(char *o, size_t cap, cf_dtype t, cf_scalar x)
+{
+    if (t == CF_DTYPE_DOUBLE) {
+        double d = scalar_as_double(x);
+        uint64_t u;
+        memcpy(&u, &d, 8);
+        snprintf(o, cap, "__longlong_as_double(0x%llxLL)",
+                 (unsigned long long)u);
+    } else if (cf_dtype_is_float(t)) {
+        float f = (float)scalar_as_double(x);
+        if (t == CF_DTYPE_HALF)
+            f = cf_half_to_float(cf_float_to_half(f));
+        else if (t == CF_DTYPE_BFLOAT16)
+            f = cf_bf16_to_float(cf_float_to_bf16(f));
+        uint32_t u;
+        memcpy(&u, &f, 4);
+        snprintf(o, cap, "__int_as_float(0x%x)", (unsigned)u);
+    } else if (t == CF_DTYPE_BOOL) {
+        snprintf(o, cap, "%s", scalar_as_int(x) ? "true" : "false");
+    } else if (t == CF_DTYPE_INT32) {
+        snprintf(o, cap, "((int)0x%xu)", (unsigned)(int32_t)scalar_as_int(x));
+    } else {
+        snprintf(o, cap, "((i64)0x%llxULL)",
+                 (unsigned long long)scalar_as_int(x));
+    }
+}
+
+/* Expression of slot x's value at the current element. */
+static void vexpr(gen_t *G, int x, char *o, size_t cap)
+{
+    const cf_program *p = G->p;
+    cf_dtype t = p->slots[x].dtype;
+    if (p->slots[x].role == CF_SLOT_CONST) {
+        const_text(o, cap, t, p->slots[x].value);
+        return;
+    }
+    if (p->slots[x].role == CF_SLOT_SCALAR) {
+        int k = word(G, CF_PW_SCALAR, x, 0);
+        if (cf_dtype_is_float(t)) {
+            char e[64];
+            snprintf(e, sizeof e, "__longlong_as_double(p.w[%d])", k);
+            cf_cg_to_slot(o, cap, t, e);
+        } else if (t == CF_DTYPE_BOOL) {
+            snprintf(o, cap, "(p.w[%d]!=0)", k);
+        } else {
+            snprintf(o, cap, "((%s)p.w[%d])", cf_cg_regty(t), k);
+        }
+        return;
+    }
+    int ai = G->lacc[x];
+    if (ai >= 0) {
+        acc_t *a = &G->a[ai];
+        if (a->kind == K_IOTA) {
+            snprintf(o, cap, "v%d", x);
+        } else if (!a->full && G->g->has_red) {
+            snprintf(o, cap, "L%d", ai);
+        } else if (a->mode == M_BCAST) {
+            snprintf(o, cap, "L%d%s", ai, G->persist ? "[k][0]" : "[0]");
+        } else {
+            snprintf(o, cap, "L%d%s", ai, G->jx);
+        }
+        return;
+    }
+    snprintf(o, cap, "v%d", G->S->root[x]);
+}
+
+/* --- accesses ------------------------------------------------------------ */
+static int dim_of_class(gen_t *G, int c)
+{
+    for (int i = 0; i < G->nd; i++)
+        if (G->dcls[i] == c)
+            return i;
+    return -1;
+}
+
+static cf_status set_strides(gen_t *G, acc_t *a, int slot, const int64_t *st)
+{
+    for (int d = 0; d < G->p->slots[slot].ndim; d++) {
+        int c = G->S->cls[slot][d];
+        if (c < 0)
+            continue;
+        int i = dim_of_class(G, cf_seg_find(G->S, c));
+        if (i < 0)
+            return cf_error_set(CF_ERR_RUNTIME, "cuda",
+                                "internal: an axis of slot %d is outside "
+                                "its kernel's domain", slot);
+        a->st[i] += st[d];
+    }
+    return CF_OK;
+}
+
+static cf_status add_load(gen_t *G, int x)
+{
+    if (is_scalar_slot(G->p, x) || G->lacc[x] >= 0)
+        return CF_OK;
+    if (!G->S->gview[x] && G->S->pseg[G->S->root[x]] == G->gi)
+        return CF_OK; /* computed here */
+    if (G->na >= MAXACC)
+        return too_big();
+    acc_t *a = &G->a[G->na];
+    memset(a, 0, sizeof *a);
+    a->kind = K_LOAD;
+    a->slot = x;
+    a->instr = -1;
+    a->dt = G->p->slots[x].dtype;
+    int64_t st[CF_MAX_DIMS];
+    int base = x;
+    if (G->S->gview[x]) {
+        base = G->S->gbase[x];
+        memcpy(st, G->S->gst[x], sizeof st);
+    } else {
+        cf_seg_storage_strides(G->S, x, st);
+    }
+    a->buf = G->bufidx[base];
+    cf_status s = set_strides(G, a, x, st);
+    if (s)
+        return s;
+    G->lacc[x] = G->na++;
+    return CF_OK;
+}
+
+static cf_status add_special(gen_t *G, int instr)
+{
+    const cf_prog_instr *in = &G->p->instrs[instr];
+    int o = in->out[0];
+    if (G->na >= MAXACC)
+        return too_big();
+    acc_t *a = &G->a[G->na];
+    memset(a, 0, sizeof *a);
+    a->slot = o;
+    a->instr = instr;
+    a->buf = -1;
+    a->dt = G->p->slots[o].dtype;
+    int64_t st[CF_MAX_DIMS];
+    int nd = G->p->slots[o].ndim;
+    int64_t acc = 1;
+    for (int d = nd - 1; d >= 0; d--) {
+        st[d] = acc;
+        acc *= G->v[o].shape[d] > 0 ? G->v[o].shape[d] : 1;
+    }
+    if (in->op == CF_OP_IOTA) {
+        a->kind = K_IOTA;
+    } else {
+        int x = in->in[0];
+        a->kind = K_RESHAPE;
+        a->dt = G->p->slots[x].dtype;
+        int base = G->S->gview[x] ? G->S->gbase[x] : x;
+        a->buf = G->bufidx[base];
+        a->rnd = G->p->slots[x].ndim;
+        for (int d = 0; d < a->rnd; d++)
+            a->rsh[d] = G->v[x].shape[d];
+        if (G->S->gview[x])
+            memcpy(a->rst, G->S->gst[x], sizeof a->rst);
+        else
+            cf_seg_storage_strides(G->S, x, a->rst);
+    }
+    cf_status s = set_strides(G, a, o, st);
+    if (s)
+        return s;
+    G->lacc[o] = G->na++;
+    return CF_OK;
+}
+
+static cf_status add_store(gen_t *G, int x)
+{
+    if (G->na >= MAXACC)
+        return too_big();
+    acc_t *a = &G->a[G->na];
+    memset(a, 0, sizeof *a);
+    a->kind = K_STORE;
+    a->slot = x;
+    a->instr = -1;
+    a->dt = G->p->slots[x].dtype;
+    a->buf = G->bufidx[x];
+    int64_t st[CF_MAX_DIMS];
+    cf_seg_storage_strides(G->S, x, st);
+    cf_status s = set_strides(G, a, x, st);
+    if (s)
+        return s;
+    G->na++;
+    return CF_OK;
+}
+
+/* --- domain -------------------------------------------------------------- */
+static cf_status build_domain(gen_t *G)
+{
+    cf_segs *S = G->S;
+    cf_seg *g = G->g;
+    int ref = g->ref;
+    G->nd = 0;
+    int outer[MAXD], inner[MAXD], no = 0, ni = 0;
+    if (ref >= 0) {
+        for (int d = 0; d < G->p->slots[ref].ndim; d++) {
+            int c = S->cls[ref][d];
+            if (c < 0)
+                continue;
+            c = cf_seg_find(S, c);
+            if (no + ni >= MAXD)
+                return too_big();
+            if (g->has_red && ((g->red >> c) & 1))
+                inner[ni++] = c;
+            else
+                outer[no++] = c;
+        }
+    }
+    for (int i = 0; i < no; i++)
+        G->dcls[G->nd++] = outer[i];
+    for (int i = 0; i < ni; i++)
+        G->dcls[G->nd++] = inner[i];
+    G->nout = no;
+    for (int i = 0; i < G->nd; i++)
+        G->dsz[i] = S->csize[G->dcls[i]];
+    return CF_OK;
+}
+
+/* Merge adjacent dims of one group that every access walks as one. */
+static void collapse(gen_t *G)
+{
+    for (int i = G->nd - 2; i >= 0; i--) {
+        if (i + 1 == G->nout)
+            continue; /* never across outer/inner */
+        bool ok = true;
+        for (int k = 0; k < G->na && ok; k++)
+            ok = G->a[k].st[i] == G->a[k].st[i + 1] * G->dsz[i + 1];
+        if (!ok)
+            continue;
+        G->dsz[i] *= G->dsz[i + 1];
+        for (int k = 0; k < G->na; k++)
+            G->a[k].st[i] = G->a[k].st[i + 1];
+        for (int j = i + 1; j + 1 < G->nd; j++) {
+            G->dsz[j] = G->dsz[j + 1];
+            G->dcls[j] = G->dcls[j + 1];
+            for (int k = 0; k < G->na; k++)
+                G->a[k].st[j] = G->a[k].st[j + 1];
+        }
+        G->nd--;
+        if (i < G->nout)
+            G->nout--;
+    }
+}
+
+static int64_t prod(const int64_t *x, int n)
+{
+    int64_t r = 1;
+    for (int i = 0; i < n; i++)
+        r *= x[i];
+    return r;
+}
+
+static bool need_64bit(gen_t *G)
+{
+    const int64_t lim = (int64_t)1 << 30;
+    if (prod(G->dsz, G->nd) >= lim)
+        return true;
+    for (int k = 0; k < G->na; k++) {
+        int64_t m = 0;
+        for (int i = 0; i < G->nd; i++)
+            m += (G->dsz[i] > 0 ? G->dsz[i] - 1 : 0) *
+                 (G->a[k].st[i] < 0 ? -G->a[k].st[i] : G->a[k].st[i]);
+        for (int d = 0; d < G->a[k].rnd; d++)
+            m += (G->a[k].rsh[d] > 0 ? G->a[k].rsh[d] - 1 : 0) *
+                 G->a[k].rst[d];
+        if (m >= lim)
+            return true;
+    }
+    return false;
+}
+
+static size_t esize(cf_dtype t)
+{
+    return cf_dtype_size(t);
+}
+
+/* Choose V and each access's mode along the innermost dim `in`. */
+static void choose_vec(gen_t *G, int in, bool allow)
+{
+    size_t emax = 0;
+    for (int k = 0; k < G->na; k++) {
+        acc_t *a = &G->a[k];
+        if ((a->kind == K_LOAD || a->kind == K_STORE) && a->st[in] == 1 &&
+            esize(a->dt) > emax)
+            emax = esize(a->dt);
+    }
+    int V = 1;
+    if (allow && in >= 0 && emax > 0) {
+        V = (int)(16 / emax);
+        if (V > 8)
+            V = 8;
+        while (V > 1 && G->dsz[in] % V != 0)
+            V /= 2;
+    }
+    G->V = V;
+    for (int k = 0; k < G->na; k++) {
+        acc_t *a = &G->a[k];
+        a->mode = M_GATHER;
+        if (in < 0)
+            continue;
+        if (a->kind != K_LOAD && a->kind != K_STORE)
+            continue;
+        if (a->st[in] == 0) {
+            a->mode = M_BCAST;
+            continue;
+        }
+        if (a->st[in] != 1 || V == 1)
+            continue;
+        bool ok = true;
+        int slot = a->slot;
+        int base = a->kind == K_LOAD && G->S->gview[slot] ? G->S->gbase[slot]
+                                                           : slot;
+        const cf_program *p = G->p;
+        if (p->slots[base].role == CF_SLOT_INPUT ||
+            p->slots[base].role == CF_SLOT_OUTPUT)
+            ok = ((uintptr_t)G->v[base].data % ((uintptr_t)V * esize(a->dt))) == 0;
+        for (int i = 0; i < G->nd && ok; i++)
+            if (i != in && a->st[i] % V != 0)
+                ok = false;
+        if (ok)
+            a->mode = M_VEC;
+    }
+}
+
+/* --- emission helpers ---------------------------------------------------- */
+#define E(...) cf_sb_printf(G->b, __VA_ARGS__)
+
+static void emit_buffers(gen_t *G)
+{
+    for (int k = 0; k < G->na; k++) {
+        acc_t *a = &G->a[k];
+        if (a->buf < 0)
+            continue;
+        int w = word(G, CF_PW_PTR, a->buf, 0);
+        const char *ty = cf_cg_stty(a->dt);
+        const char *c = a->kind == K_STORE ? "" : "const ";
+        E(" %s%s*__restrict__ B%d=(%s%s*)p.w[%d];\n", c, ty, k, c, ty, w);
+    }
+}
+
+/* offset of access k from coordinates c<first..last-1> into `name` */
+static void emit_offset(gen_t *G, int k, int first, int last,
+                        const char *name, const char *base)
+{
+    char s[64];
+    E(" I %s=%s", name, base);
+    for (int i = first; i < last; i++) {
+        int64_t st = G->a[k].st[i];
+        if (st == 0)
+            continue;
+        ival(G, s, sizeof s, st);
+        if (st == 1)
+            E("+c%d", i);
+        else
+            E("+c%d*%s", i, s);
+    }
+    E(";\n");
+}
+
+/* unravel index expression `idx` into c<first..last-1> */
+static void emit_unravel(gen_t *G, const char *idx, int first, int last)
+{
+    char s[64];
+    if (last - first == 1) {
+        E(" const I c%d=%s;\n", first, idx);
+        return;
+    }
+    E(" I t_%d=%s;\n", first, idx);
+    for (int i = last - 1; i > first; i--) {
+        ival(G, s, sizeof s, G->dsz[i]);
+        E(" const I c%d=t_%d%%%s; t_%d/=%s;\n", i, first, s, first, s);
+    }
+    E(" const I c%d=t_%d;\n", first, first);
+}
+
+/* element load of access k at offset expression off into dst */
+static void emit_elem_load(gen_t *G, int k, const char *off, const char *dst)
+{
+    acc_t *a = &G->a[k];
+    char e[128], c[192];
+    if (a->kind == K_RESHAPE) {
+        char s[64];
+        E(" {I t=%s; I so=0;", off);
+        for (int d = a->rnd - 1; d >= 0; d--) {
+            if (d > 0) {
+                ival(G, s, sizeof s, a->rsh[d]);
+                char st[64];
+                ival(G, st, sizeof st, a->rst[d]);
+                E(" so+=(t%%%s)*%s; t/=%s;", s, st, s);
+            } else {
+                ival(G, s, sizeof s, a->rst[d]);
+                E(" so+=t*%s;", s);
+            }
+        }
+        snprintf(e, sizeof e, "B%d[so]", k);
+        cf_cg_load_conv(c, sizeof c, a->dt, e);
+        E(" %s=%s;}\n", dst, c);
+        return;
+    }
+    snprintf(e, sizeof e, "B%d[%s]", k, off);
+    cf_cg_load_conv(c, sizeof c, a->dt, e);
+    E(" %s=%s;\n", dst, c);
+}
+
+/* --- instructions -------------------------------------------------------- */
+static bool nontrivial_red(gen_t *G, const cf_prog_instr *in)
+{
+    if (!cf_op_is_reduction(in->op))
+        return false;
+    return (cf_seg_mask(G->S, in->in[0]) & ~cf_seg_mask(G->S, in->out[0])) !=
+           0;
+}
+
+static cf_status emit_instr(gen_t *G, int i)
+{
+    const cf_prog_instr *in = &G->p->instrs[i];
+    int o = in->out[0];
+    cf_dtype ot = G->p->slots[o].dtype;
+    char args[4][200], conv[4][240], ex[1400], fin[1500];
+    const char *ap[4];
+    if (in->op == CF_OP_IOTA) {
+        /* v<o> defined by the access code (offset-based) */
+        return CF_OK;
+    }
+    for (int k = 0; k < in->nin; k++) {
+        vexpr(G, in->in[k], args[k], sizeof args[k]);
+        cf_dtype ct = in->cdtype;
+        if (in->op == CF_OP_WHERE && k == 0)
+            snprintf(conv[k], sizeof conv[k], "%.199s", args[k]);
+        else if (in->op == CF_OP_CAST || in->op == CF_OP_SET ||
+                 in->op == CF_OP_FULL || in->op == CF_OP_COPY)
+            snprintf(conv[k], sizeof conv[k], "%.199s", args[k]);
+        else
+            snprintf(conv[k], sizeof conv[k], "((%s)%.199s)",
+                     cf_cg_regty(ct == CF_DTYPE_HALF ||
+                                         ct == CF_DTYPE_BFLOAT16
+                                     ? CF_DTYPE_FLOAT : ct),
+                     args[k]);
+        ap[k] = conv[k];
+    }
+    if (in->op == CF_OP_COPY) {
+        vexpr(G, o, args[0], sizeof args[0]);
+        cf_cg_to_slot(fin, sizeof fin, ot, args[0]);
+        E(" const %s v%d=%s;\n", cf_cg_regty(ot), o, fin);
+        return CF_OK;
+    }
+    if (in->op == CF_OP_FULL) {
+        cf_cg_to_slot(fin, sizeof fin, ot, ap[0]);
+        E(" const %s v%d=%s;\n", cf_cg_regty(ot), o, fin);
+        return CF_OK;
+    }
+    if (cf_op_is_reduction(in->op)) {
+        /* over size-1 axes only: the reduction of one element */
+        if (in->op == CF_OP_VAR || in->op == CF_OP_VAR_MEAN) {
+            char z[300];
+            snprintf(z, sizeof z, "((%s)0/((%s)1-(%s)%lld>0?(%s)1-(%s)%lld:"
+                     "(%s)0))", cf_cg_regty(in->cdtype),
+                     cf_cg_regty(in->cdtype), cf_cg_regty(in->cdtype),
+                     (long long)in->correction, cf_cg_regty(in->cdtype),
+                     cf_cg_regty(in->cdtype), (long long)in->correction,
+                     cf_cg_regty(in->cdtype));
+            cf_cg_to_slot(fin, sizeof fin, ot, z);
+            E(" const %s v%d=%s;\n", cf_cg_regty(ot), o, fin);
+            if (in->op == CF_OP_VAR_MEAN) {
+                int o2 = in->out[1];
+                cf_dtype t2 = G->p->slots[o2].dtype;
+                cf_cg_to_slot(fin, sizeof fin, t2, ap[0]);
+                E(" const %s v%d=%s;\n", cf_cg_regty(t2), o2, fin);
+            }
+            return CF_OK;
+        }
+        cf_cg_to_slot(fin, sizeof fin, ot, ap[0]);
+        E(" const %s v%d=%s;\n", cf_cg_regty(ot), o, fin);
+        return CF_OK;
+    }
+    if (cf_cg_op_text(ex, sizeof ex, in->op, in->cdtype, ap) != 0)
+        return cf_error_set(CF_ERR_UNSUPPORTED, "cuda",
+                            "op %s is not supported by the CUDA executor",
+                            cf_op_name(in->op) ? cf_op_name(in->op) : "?");
+    cf_cg_to_slot(fin, sizeof fin, ot, ex);
+    E(" const %s v%d=%s;\n", cf_cg_regty(ot), o, fin);
+    return CF_OK;
+}
+
+/* IOTA values: start + index * step, index from the access's offset. */
+static void emit_iota(gen_t *G, int k, const char *off)
+{
+    acc_t *a = &G->a[k];
+    const cf_prog_instr *in = &G->p->instrs[a->instr];
+    char s0[200], s1[200], e[600], fin[700];
+    const char *T = cf_cg_regty(in->cdtype == CF_DTYPE_HALF ||
+                                        in->cdtype == CF_DTYPE_BFLOAT16
+                                    ? CF_DTYPE_FLOAT : in->cdtype);
+    vexpr(G, in->in[0], s0, sizeof s0);
+    vexpr(G, in->in[1], s1, sizeof s1);
+    snprintf(e, sizeof e, "((%s)%s+(%s)(%s)*(%s)%s)", T, s0, T, off, T, s1);
+    cf_cg_to_slot(fin, sizeof fin, a->dt, e);
+    E(" const %s v%d=%s;\n", cf_cg_regty(a->dt), a->slot, fin);
+}
+
+static const char *red_functor(cf_opcode op)
+{
+    switch (op) {
+    case CF_OP_SUM: return "Sum";
+    case CF_OP_PROD: return "Prod";
+    case CF_OP_MAX: return "Max";
+    case CF_OP_MIN: return "Min";
+    default: return "Wel";
+    }
+}
+
+static void red_identity(char *o, size_t cap, cf_opcode op, cf_dtype t)
+{
+    bool f = cf_dtype_is_float(t) && t != CF_DTYPE_HALF &&
+             t != CF_DTYPE_BFLOAT16;
+    bool d = t == CF_DTYPE_DOUBLE;
+    const char *T = cf_cg_regty(t);
+    switch (op) {
+    case CF_OP_SUM: snprintf(o, cap, "(%s)0", T); return;
+    case CF_OP_PROD: snprintf(o, cap, "(%s)1", T); return;
+    case CF_OP_MAX: case CF_OP_MIN: {
+        bool mx = op == CF_OP_MAX;
+        if (f)
+            snprintf(o, cap, "%s%s", mx ? "-" : "",
+                     d ? "__longlong_as_double(0x7ff0000000000000LL)"
+                       : "__int_as_float(0x7f800000)");
+        else if (t == CF_DTYPE_BOOL)
+            snprintf(o, cap, "%s", mx ? "false" : "true");
+        else if (t == CF_DTYPE_INT32)
+            snprintf(o, cap, "(int)0x%xu", mx ? 0x80000000u : 0x7fffffffu);
+        else
+            snprintf(o, cap, "(i64)0x%llxULL",
+                     mx ? 0x8000000000000000ULL : 0x7fffffffffffffffULL);
+        return;
+    }
+    default: snprintf(o, cap, "Wf<%s>{(%s)0,(%s)0,(%s)0}", T, T, T, T);
+    }
+}
+
+/* --- pointwise kernel ---------------------------------------------------- */
+static void launch_dims(cf_kernel_launch *L, unsigned gx, unsigned bx,
+                        unsigned by)
+{
+    L->grid[0] = gx ? gx : 1;
+    L->grid[1] = L->grid[2] = 1;
+    L->block[0] = bx;
+    L->block[1] = by;
+    L->block[2] = 1;
+}
+
+static cf_status emit_values(gen_t *G, bool only_needed, int phase)
+{
+    for (int k = 0; k < G->g->ninstrs; k++) {
+        int i = G->g->instrs[k];
+        const cf_prog_instr *in = &G->p->instrs[i];
+        if (only_needed && !G->need[i])
+            continue;
+        if (!only_needed && G->g->has_red) {
+            /* row-level instructions of this phase */
+            if (G->full[in->out[0]] || nontrivial_red(G, in))
+                continue;
+            if (G->lvl[in->out[0]] != phase)
+                continue;
+        }
+        cf_status s = emit_instr(G, i);
+        if (s)
+            return s;
+    }
+    return CF_OK;
+}
+
+/* Does slot x (stored by this segment) get its value here? */
+static bool stored_here(gen_t *G, int x)
+{
+    cf_segs *S = G->S;
+    if (G->g->copy_slot >= 0)
+        return x == G->g->copy_slot;
+    return S->mat[x] && !S->gview[x] && !is_scalar_slot(G->p, x) &&
+           S->pseg[S->root[x]] == G->gi;
+}
+
+static cf_status gen_pointwise(gen_t *G, cf_kernel_launch *L)
+{
+    const int TPB = 256;
+    int in = G->nd - 1;
+    choose_vec(G, in, true);
+    int V = G->V;
+    int64_t total = prod(G->dsz, G->nd);
+    int64_t nv = total / V;
+    char s[64];
+    E("extern \"C\" __global__ void __launch_bounds__(%d) %s(const P%d "
+      "p){\n typedef %s I;\n",
+      TPB, L->name, G->gi, G->big ? "long long" : "int");
+    emit_buffers(G);
+    ival(G, s, sizeof s, nv);
+    E(" const I nv=%s;\n", s);
+    E(" for(I vi=(I)blockIdx.x*%d+threadIdx.x;vi<nv;vi+=(I)gridDim.x*%d){\n",
+      TPB, TPB);
+    E(" const I i0=vi*%d;\n", V);
+    if (G->nd > 0)
+        emit_unravel(G, "i0", 0, G->nd);
+    char on[16];
+    for (int k = 0; k < G->na; k++) {
+        snprintf(on, sizeof on, "o%d", k);
+        emit_offset(G, k, 0, G->nd, on, "0");
+    }
+    /* loads */
+    G->jx = "[j]";
+    for (int k = 0; k < G->na; k++) {
+        acc_t *a = &G->a[k];
+        if (a->kind == K_STORE || a->kind == K_IOTA)
+            continue;
+        const char *rt = cf_cg_regty(a->dt);
+        if (a->mode == M_BCAST) {
+            char dst[32];
+            snprintf(dst, sizeof dst, "L%d[0]", k);
+            char off[16];
+            snprintf(off, sizeof off, "o%d", k);
+            E(" %s L%d[1];", rt, k);
+            emit_elem_load(G, k, off, dst);
+            continue;
+        }
+        E(" %s L%d[%d];\n", rt, k, V);
+        if (a->mode == M_VEC) {
+            E(" {const V<%s,%d> x=*(const V<%s,%d>*)(B%d+o%d);\n #pragma "
+              "unroll\n for(int j=0;j<%d;j++){",
+              cf_cg_stty(a->dt), V, cf_cg_stty(a->dt), V, k, k, V);
+            char e[64], c[128];
+            snprintf(e, sizeof e, "x.v[j]");
+            cf_cg_load_conv(c, sizeof c, a->dt, e);
+            E("L%d[j]=%s;}}\n", k, c);
+        } else {
+            ival(G, s, sizeof s, in >= 0 ? a->st[in] : 0);
+            E(" #pragma unroll\n for(int j=0;j<%d;j++){", V);
+            char off[96], dst[32];
+            snprintf(off, sizeof off, "o%d+(I)j*%s", k, s);
+            snprintf(dst, sizeof dst, "L%d[j]", k);
+            emit_elem_load(G, k, off, dst);
+            E(" }\n");
+        }
+    }
+    /* stores' staging arrays */
+    for (int k = 0; k < G->na; k++)
+        if (G->a[k].kind == K_STORE)
+            E(" %s S%d[%d];\n", cf_cg_stty(G->a[k].dt), k, V);
+    E(" #pragma unroll\n for(int j=0;j<%d;j++){\n", V);
+    for (int k = 0; k < G->na; k++) {
+        if (G->a[k].kind != K_IOTA)
+            continue;
+        char off[96];
+        ival(G, s, sizeof s, in >= 0 ? G->a[k].st[in] : 0);
+        snprintf(off, sizeof off, "(o%d+(I)j*%s)", k, s);
+        emit_iota(G, k, off);
+    }
+    cf_status st = emit_values(G, false, 0);
+    if (st)
+        return st;
+    for (int k = 0; k < G->na; k++) {
+        if (G->a[k].kind != K_STORE)
+            continue;
+        char vx[200], c[260];
+        vexpr(G, G->a[k].slot, vx, sizeof vx);
+        cf_cg_store_conv(c, sizeof c, G->a[k].dt, vx);
+        E(" S%d[j]=%s;\n", k, c);
+    }
+    E(" }\n");
+    /* stores */
+    for (int k = 0; k < G->na; k++) {
+        acc_t *a = &G->a[k];
+        if (a->kind != K_STORE)
+            continue;
+        E(" if(1");
+        for (int i = 0; i < G->nd; i++)
+            if (a->st[i] == 0 && i != in)
+                E("&&c%d==0", i);
+        E("){");
+        if (a->mode == M_VEC) {
+            E("V<%s,%d> y;\n #pragma unroll\n for(int j=0;j<%d;j++)"
+              "y.v[j]=S%d[j];*(V<%s,%d>*)(B%d+o%d)=y;",
+              cf_cg_stty(a->dt), V, V, k, cf_cg_stty(a->dt), V, k, k);
+        } else if (a->mode == M_BCAST) {
+            E("if(c%d==0)B%d[o%d]=S%d[0];", in, k, k, k);
+        } else {
+            ival(G, s, sizeof s, in >= 0 ? a->st[in] : 0);
+            E("\n #pragma unroll\n for(int j=0;j<%d;j++)B%d[o%d+(I)j*%s]="
+              "S%d[j];", V, k, k, s, k);
+        }
+        E("}\n");
+    }
+    E(" }\n}\n");
+    int64_t blocks = (nv + TPB - 1) / TPB;
+    int64_t cap = (int64_t)G->dev->sm_count * (2048 / TPB) * 2;
+    if (blocks > cap)
+        blocks = cap;
+    launch_dims(L, (unsigned)blocks, TPB, 1);
+    L->smem = 0;
+    return CF_OK;
+}
+
+/* --- row and column reduction kernels ------------------------------------ */
+static int next_pow2(int64_t x)
+{
+    int r = 1;
+    while (r < x && r < (1 << 20))
+        r *= 2;
+    return r;
+}
+
+static int in_level(gen_t *G, int x)
+{
+    if (is_scalar_slot(G->p, x) || G->lacc[x] >= 0)
+        return 0;
+    return G->lvl[G->S->root[x]];
+}
+
+static bool in_full(gen_t *G, int x)
+{
+    if (is_scalar_slot(G->p, x))
+        return false;
+    if (G->lacc[x] >= 0)
+        return G->a[G->lacc[x]].full;
+    return G->full[G->S->root[x]];
+}
+
+/* Levels: a value after k reductions is available from phase k. */
+static int compute_levels(gen_t *G)
+{
+    int maxl = 0;
+    for (int k = 0; k < G->g->ninstrs; k++) {
+        const cf_prog_instr *in = &G->p->instrs[G->g->instrs[k]];
+        int l = 0;
+        bool f = false;
+        for (int j = 0; j < in->nin; j++) {
+            int li = in_level(G, in->in[j]);
+            if (li > l)
+                l = li;
+            f |= in_full(G, in->in[j]);
+        }
+        bool red = nontrivial_red(G, in);
+        if (red && l > maxl)
+            maxl = l;
+        for (int j = 0; j < in->nout; j++) {
+            int o = in->out[j];
+            G->lvl[o] = l + (red ? 1 : 0);
+            if (in->op == CF_OP_IOTA || in->op == CF_OP_COPY)
+                G->full[o] = G->a[G->lacc[o]].full;
+            else
+                G->full[o] = red ? 0 : (f || (cf_seg_mask(G->S, o) &
+                                              G->g->red) != 0);
+            if (G->lvl[o] > maxl)
+                maxl = G->lvl[o];
+        }
+    }
+    return maxl;
+}
+
+static void mark_need(gen_t *G, int x)
+{
+    if (is_scalar_slot(G->p, x) || G->lacc[x] >= 0)
+        return;
+    int r = G->S->root[x];
+    if (!G->full[r] || G->S->prod[r] < 0)
+        return;
+    G->need[G->S->prod[r]] = 1;
+}
+
+/* Is load access k read by the work of this phase? */
+static bool load_used(gen_t *G, int k)
+{
+    int slot = G->a[k].slot;
+    for (int j = 0; j < G->g->ninstrs; j++) {
+        int i = G->g->instrs[j];
+        const cf_prog_instr *in = &G->p->instrs[i];
+        bool red_here = nontrivial_red(G, in) && G->need[G->p->ninstrs + i];
+        if (!G->need[i] && !red_here)
+            continue;
+        for (int q = 0; q < in->nin; q++)
+            if (in->in[q] == slot || (G->lacc[in->in[q]] == k))
+                return true;
+    }
+    for (int q = 0; q < G->na; q++)
+        if (G->a[q].kind == K_STORE && G->a[q].full &&
+            G->need[G->p->ninstrs * 2 + q] && G->lacc[G->a[q].slot] == k)
+            return true;
+    return false;
+}
+
+static void emit_reduce_update(gen_t *G, int i)
+{
+    const cf_prog_instr *in = &G->p->instrs[i];
+    char x[200];
+    vexpr(G, in->in[0], x, sizeof x);
+    const char *T = cf_cg_regty(in->cdtype);
+    if (in->op == CF_OP_VAR || in->op == CF_OP_VAR_MEAN)
+        E(" if(ev)wpush(a%d,(%s)%s);\n", i, T, x);
+    else
+        E(" if(ev)a%d=%s()(a%d,(%s)%s);\n", i, red_functor(in->op), i, T, x);
+}
+
+static void emit_reduce_finish(gen_t *G, int i)
+{
+    const cf_prog_instr *in = &G->p->instrs[i];
+    const char *T = cf_cg_regty(in->cdtype);
+    char e[200], fin[300];
+    E(" a%d=%s<%d,%d>(a%d,%s(),sm);\n", i, G->col ? "colred" : "rowred",
+      G->TX, G->TY, i, red_functor(in->op));
+    cf_dtype t0 = G->p->slots[in->out[0]].dtype;
+    if (in->op == CF_OP_VAR || in->op == CF_OP_VAR_MEAN) {
+        snprintf(e, sizeof e, "wvar(a%d,(%s)%lld)", i, T,
+                 (long long)in->correction);
+        cf_cg_to_slot(fin, sizeof fin, t0, e);
+        E(" const %s v%d=%s;\n", cf_cg_regty(t0), in->out[0], fin);
+        if (in->op == CF_OP_VAR_MEAN) {
+            cf_dtype t1 = G->p->slots[in->out[1]].dtype;
+            snprintf(e, sizeof e, "wmean(a%d)", i);
+            cf_cg_to_slot(fin, sizeof fin, t1, e);
+            E(" const %s v%d=%s;\n", cf_cg_regty(t1), in->out[1], fin);
+        }
+        return;
+    }
+    snprintf(e, sizeof e, "a%d", i);
+    cf_cg_to_slot(fin, sizeof fin, t0, e);
+    E(" const %s v%d=%s;\n", cf_cg_regty(t0), in->out[0], fin);
+}
+
+static void emit_full_load(gen_t *G, int k, const char *jpre)
+{
+    acc_t *a = &G->a[k];
+    char s[64], dst[48], off[96];
+    int V = G->V, in = G->nd - 1;
+    E(" if(ev){\n");
+    if (a->mode == M_VEC) {
+        E(" const V<%s,%d> x=*(const V<%s,%d>*)(B%d+q%d);\n #pragma unroll\n"
+          " for(int j=0;j<%d;j++)", cf_cg_stty(a->dt), V, cf_cg_stty(a->dt),
+          V, k, k, V);
+        char c[128];
+        cf_cg_load_conv(c, sizeof c, a->dt, "x.v[j]");
+        E("L%d%s[j]=%s;\n", k, jpre, c);
+    } else if (a->mode == M_BCAST) {
+        snprintf(dst, sizeof dst, "L%d%s[0]", k, jpre);
+        snprintf(off, sizeof off, "q%d", k);
+        emit_elem_load(G, k, off, dst);
+    } else {
+        ival(G, s, sizeof s, a->st[in]);
+        E(" #pragma unroll\n for(int j=0;j<%d;j++){", V);
+        snprintf(dst, sizeof dst, "L%d%s[j]", k, jpre);
+        snprintf(off, sizeof off, "q%d+(I)j*%s", k, s);
+        emit_elem_load(G, k, off, dst);
+        E(" }\n");
+    }
+    E(" }\n");
+}
+
+static void emit_full_store(gen_t *G, int k)
+{
+    acc_t *a = &G->a[k];
+    char s[64];
+    int V = G->V, in = G->nd - 1;
+    E(" if(ev");
+    for (int i = 0; i < G->nd - 1; i++)
+        if (a->st[i] == 0)
+            E("&&c%d==0", i);
+    E("){");
+    if (a->mode == M_VEC) {
+        E("V<%s,%d> y;\n #pragma unroll\n for(int j=0;j<%d;j++)y.v[j]=S%d[j];"
+          "*(V<%s,%d>*)(B%d+q%d)=y;", cf_cg_stty(a->dt), V, V, k,
+          cf_cg_stty(a->dt), V, k, k);
+    } else if (a->mode == M_BCAST) {
+        E("if(c%d==0)B%d[q%d]=S%d[0];", in, k, k, k);
+    } else {
+        ival(G, s, sizeof s, a->st[in]);
+        E("\n #pragma unroll\n for(int j=0;j<%d;j++)B%d[q%d+(I)j*%s]=S%d[j];",
+          V, k, k, s, k);
+    }
+    E("}\n");
+}
+
+static cf_status emit_phase(gen_t *G, int ph)
+{
+    const cf_program *p = G->p;
+    cf_seg *g = G->g;
+    int ni = p->ninstrs;
+    cf_status st = emit_values(G, false, ph);
+    if (st)
+        return st;
+    /* row-level stores */
+    for (int k = 0; k < G->na; k++) {
+        acc_t *a = &G->a[k];
+        if (a->kind != K_STORE || a->full)
+            continue;
+        if (in_level(G, a->slot) != ph && g->copy_slot < 0)
+            continue;
+        char vx[200], c[260];
+        vexpr(G, a->slot, vx, sizeof vx);
+        cf_cg_store_conv(c, sizeof c, a->dt, vx);
+        E(" if(rv&&tx==0");
+        for (int i = 0; i < G->nout; i++)
+            if (a->st[i] == 0)
+                E("&&c%d==0", i);
+        E(")B%d[r%d]=%s;\n", k, k, c);
+    }
+    /* what the item loop of this phase computes */
+    memset(G->need, 0, (size_t)(2 * ni + G->na));
+    bool any = false;
+    for (int j = g->ninstrs - 1; j >= 0; j--) {
+        int i = g->instrs[j];
+        const cf_prog_instr *in = &p->instrs[i];
+        if (nontrivial_red(G, in) && in_level(G, in->in[0]) == ph) {
+            G->need[ni + i] = 1;
+            any = true;
+            mark_need(G, in->in[0]);
+        }
+    }
+    for (int k = 0; k < G->na; k++) {
+        acc_t *a = &G->a[k];
+        if (a->kind == K_STORE && a->full && in_level(G, a->slot) == ph) {
+            G->need[2 * ni + k] = 1;
+            any = true;
+            mark_need(G, a->slot);
+        }
+    }
+    for (int j = g->ninstrs - 1; j >= 0; j--) {
+        int i = g->instrs[j];
+        if (!G->need[i])
+            continue;
+        const cf_prog_instr *in = &p->instrs[i];
+        for (int q = 0; q < in->nin; q++)
+            mark_need(G, in->in[q]);
+    }
+    if (!any)
+        return CF_OK;
+    for (int j = 0; j < g->ninstrs; j++) {
+        int i = g->instrs[j];
+        if (!G->need[ni + i])
+            continue;
+        char id[200];
+        red_identity(id, sizeof id, p->instrs[i].op, p->instrs[i].cdtype);
+        if (p->instrs[i].op == CF_OP_VAR || p->instrs[i].op == CF_OP_VAR_MEAN)
+            E(" Wf<%s> a%d=%s;\n", cf_cg_regty(p->instrs[i].cdtype), i, id);
+        else
+            E(" %s a%d=%s;\n", cf_cg_regty(p->instrs[i].cdtype), i, id);
+    }
+    int V = G->V;
+    if (G->persist) {
+        E(" #pragma unroll\n for(int k=0;k<%d;k++){\n const I e=((I)k*%d+tx)*%d;"
+          "\n const bool ev=rv&&e<nin;\n", G->ITEMS, G->TX, V);
+        G->jx = "[k][j]";
+    } else if (G->col) {
+        E(" for(I e=(I)tx;rv&&e<nin;e+=%d){\n const bool ev=true;\n", G->TY);
+        G->jx = "[j]";
+    } else {
+        E(" for(I e=(I)tx*%d;rv&&e<nin;e+=(I)%d){\n const bool ev=true;\n", V,
+          G->TX * V);
+        G->jx = "[j]";
+    }
+    emit_unravel(G, "e", G->nout, G->nd);
+    char on[16], rn[16];
+    for (int k = 0; k < G->na; k++) {
+        if (!G->a[k].full)
+            continue;
+        snprintf(on, sizeof on, "q%d", k);
+        snprintf(rn, sizeof rn, "r%d", k);
+        emit_offset(G, k, G->nout, G->nd, on, rn);
+    }
+    for (int k = 0; k < G->na; k++) {
+        acc_t *a = &G->a[k];
+        if (!a->full || (a->kind != K_LOAD && a->kind != K_RESHAPE))
+            continue;
+        if (!load_used(G, k))
+            continue;
+        if (G->persist) {
+            if (G->loaded[k])
+                continue;
+            G->loaded[k] = 1;
+            emit_full_load(G, k, "[k]");
+        } else {
+            E(" %s L%d[%d]={};\n", cf_cg_regty(a->dt), k,
+              a->mode == M_BCAST ? 1 : V);
+            emit_full_load(G, k, "");
+        }
+    }
+    for (int k = 0; k < G->na; k++)
+        if (G->a[k].kind == K_STORE && G->need[2 * ni + k])
+            E(" %s S%d[%d];\n", cf_cg_stty(G->a[k].dt), k, V);
+    E(" #pragma unroll\n for(int j=0;j<%d;j++){\n", V);
+    char s[64];
+    for (int k = 0; k < G->na; k++) {
+        if (G->a[k].kind != K_IOTA || !G->a[k].full)
+            continue;
+        char off[96];
+        ival(G, s, sizeof s, G->a[k].st[G->nd - 1]);
+        snprintf(off, sizeof off, "(q%d+(I)j*%s)", k, s);
+        emit_iota(G, k, off);
+    }
+    if ((st = emit_values(G, true, ph)))
+        return st;
+    for (int j = 0; j < g->ninstrs; j++)
+        if (G->need[ni + g->instrs[j]])
+            emit_reduce_update(G, g->instrs[j]);
+    for (int k = 0; k < G->na; k++) {
+        if (G->a[k].kind != K_STORE || !G->need[2 * ni + k])
+            continue;
+        char vx[200], c[260];
+        vexpr(G, G->a[k].slot, vx, sizeof vx);
+        cf_cg_store_conv(c, sizeof c, G->a[k].dt, vx);
+        E(" S%d[j]=%s;\n", k, c);
+    }
+    E(" }\n");
+    for (int k = 0; k < G->na; k++)
+        if (G->a[k].kind == K_STORE && G->need[2 * ni + k])
+            emit_full_store(G, k);
+    E(" }\n");
+    for (int j = 0; j < g->ninstrs; j++)
+        if (G->need[ni + g->instrs[j]])
+            emit_reduce_finish(G, g->instrs[j]);
+    return CF_OK;
+}
+
+static cf_status gen_reduce(gen_t *G, cf_kernel_launch *L)
+{
+    int64_t nrow = prod(G->dsz, G->nout);
+    int64_t nin = prod(G->dsz + G->nout, G->nd - G->nout);
+    int nfull = 0;
+    for (int k = 0; k < G->na; k++) {
+        acc_t *a = &G->a[k];
+        a->full = false;
+        for (int i = G->nout; i < G->nd; i++)
+            a->full |= a->st[i] != 0;
+        if (a->kind == K_LOAD && a->full)
+            nfull++;
+    }
+    if (G->col) {
+        choose_vec(G, -1, false);
+        G->TX = nrow >= 32 ? 32 : next_pow2(nrow);
+        int ty = next_pow2(nin);
+        int cap = 256 / G->TX > 8 ? 256 / G->TX : 8;
+        if (cap > 1024 / G->TX)
+            cap = 1024 / G->TX;
+        G->TY = ty < cap ? ty : cap;
+        G->persist = false;
+    } else {
+        choose_vec(G, G->nd - 1, true);
+        int64_t nvec = nin / G->V;
+        int tx = next_pow2((nvec + 3) / 4);
+        if (tx > 1024)
+            tx = 1024;
+        int items = (int)((nvec + tx - 1) / tx);
+        G->persist = items >= 1 && items <= 16 &&
+                     (int64_t)items * G->V * (nfull > 0 ? nfull : 1) <= 96;
+        if (!G->persist) {
+            tx = nvec >= 4096 ? 512 : next_pow2(nvec);
+            if (tx < 32)
+                tx = 32;
+            if (tx > 512)
+                tx = 512;
+            items = 0;
+        }
+        G->TX = tx;
+        G->ITEMS = items;
+        G->TY = tx >= 128 ? 1 : 128 / tx;
+        int ny = next_pow2(nrow);
+        if (G->TY > ny)
+            G->TY = ny;
+    }
+    int smb = G->col ? G->TX * G->TY * 24
+                     : G->TY * (G->TX > 32 ? G->TX / 32 : 1) * 24;
+    if (smb < 16)
+        smb = 16;
+    char s[64];
+    E("extern \"C\" __global__ void __launch_bounds__(%d) %s(const P%d p){\n"
+      " typedef %s I;\n __shared__ alignas(16) unsigned char sm[%d];\n",
+      G->TX * G->TY, L->name, G->gi, G->big ? "long long" : "int", smb);
+    emit_buffers(G);
+    ival(G, s, sizeof s, nrow);
+    E(" const I nrow=%s;", s);
+    ival(G, s, sizeof s, nin);
+    E(" const I nin=%s;(void)nin;\n", s);
+    if (G->col)
+        E(" const I row=(I)blockIdx.x*%d+threadIdx.x;const int tx=threadIdx.y;"
+          "\n", G->TX);
+    else
+        E(" const I row=(I)blockIdx.x*%d+threadIdx.y;const int tx=threadIdx.x;"
+          "\n", G->TY);
+    E(" const bool rv=row<nrow;\n");
+    if (G->nout > 0)
+        emit_unravel(G, "row", 0, G->nout);
+    char on[16];
+    for (int k = 0; k < G->na; k++) {
+        snprintf(on, sizeof on, "r%d", k);
+        emit_offset(G, k, 0, G->nout, on, "0");
+    }
+    for (int k = 0; k < G->na; k++) {
+        acc_t *a = &G->a[k];
+        if (a->full)
+            continue;
+        if (a->kind == K_LOAD || a->kind == K_RESHAPE) {
+            char dst[16], off[16];
+            snprintf(dst, sizeof dst, "L%d", k);
+            snprintf(off, sizeof off, "r%d", k);
+            E(" %s L%d=0; if(rv)", cf_cg_regty(a->dt), k);
+            emit_elem_load(G, k, off, dst);
+        } else if (a->kind == K_IOTA) {
+            char off[16];
+            snprintf(off, sizeof off, "r%d", k);
+            emit_iota(G, k, off);
+        }
+    }
+    if (G->persist)
+        for (int k = 0; k < G->na; k++) {
+            acc_t *a = &G->a[k];
+            if (a->full && (a->kind == K_LOAD || a->kind == K_RESHAPE))
+                E(" %s L%d[%d][%d]={};\n", cf_cg_regty(a->dt), k, G->ITEMS,
+                  a->mode == M_BCAST ? 1 : G->V);
+        }
+    memset(G->loaded, 0, sizeof G->loaded);
+    int maxl = compute_levels(G);
+    for (int ph = 0; ph <= maxl; ph++) {
+        cf_status st = emit_phase(G, ph);
+        if (st)
+            return st;
+    }
+    E("}\n");
+    int64_t blocks = G->col ? (nrow + G->TX - 1) / G->TX
+                            : (nrow + G->TY - 1) / G->TY;
+    if (blocks > 0x7fffffff)
+        return cf_error_set(CF_ERR_UNSUPPORTED, "cuda",
+                            "too many rows (%lld) for one launch",
+                            (long long)nrow);
+    launch_dims(L, (unsigned)blocks, (unsigned)(G->col ? G->TX : G->TX),
+                (unsigned)G->TY);
+    L->smem = 0;
+    return CF_OK;
+}
+
+/* --- the plan ------------------------------------------------------------ */
+void cf_cuda_plan_free(cf_cuda_plan *plan)
+{
+    if (!plan)
+        return;
+    for (int i = 0; i < plan->nkernels; i++)
+        cf_free(plan->kernels[i].words);
+    cf_free(plan->kernels);
+    cf_free(plan->buffers);
+    cf_free(plan->source);
+    cf_free(plan->funcs);
+    cf_free(plan);
+}
+
+static cf_status gen_segment(gen_t *G, cf_kernel_launch *L, cf_sbuf *body,
+                             bool *skip)
+{
+    cf_status st;
+    G->na = 0;
+    G->nw = 0;
+    G->persist = false;
+    G->V = 1;
+    for (int x = 0; x < G->S->ns; x++)
+        G->lacc[x] = -1;
+    if ((st = build_domain(G)))
+        return st;
+    cf_seg *g = G->g;
+    if (g->copy_slot >= 0) {
+        if ((st = add_load(G, g->copy_slot)) || (st = add_store(G, g->copy_slot)))
+            return st;
+    } else {
+        for (int k = 0; k < g->ninstrs; k++) {
+            const cf_prog_instr *in = &G->p->instrs[g->instrs[k]];
+            if (in->op == CF_OP_IOTA || in->op == CF_OP_COPY) {
+                if ((st = add_special(G, g->instrs[k])))
+                    return st;
+                continue;
+            }
+            for (int q = 0; q < in->nin; q++)
+                if ((st = add_load(G, in->in[q])))
+                    return st;
+        }
+        for (int x = 0; x < G->S->ns; x++)
+            if (stored_here(G, x) && (st = add_store(G, x)))
+                return st;
+    }
+    /* COL when the innermost axis of the reference is not reduced */
+    G->col = false;
+    if (g->has_red && g->ref >= 0) {
+        int last = -1;
+        for (int d = 0; d < G->p->slots[g->ref].ndim; d++)
+            if (G->S->cls[g->ref][d] >= 0)
+                last = cf_seg_find(G->S, G->S->cls[g->ref][d]);
+        G->col = last >= 0 && !((g->red >> last) & 1);
+    }
+    collapse(G);
+    G->big = need_64bit(G);
+    int64_t total = prod(G->dsz, G->nd);
+    int64_t nrow = prod(G->dsz, G->nout);
+    *skip = g->has_red ? nrow == 0 : total == 0;
+    if (*skip)
+        return CF_OK;
+    cf_sbuf *saved = G->b;
+    G->b = body;
+    st = g->has_red ? gen_reduce(G, L) : gen_pointwise(G, L);
+    G->b = saved;
+    if (st)
+        return st;
+    if (G->nw >= MAXW)
+        return too_big();
+    L->nwords = G->nw;
+    L->words = cf_malloc((size_t)(G->nw > 0 ? G->nw : 1) * sizeof *L->words);
+    if (!L->words)
+        return cf_error_nomem("cuda");
+    memcpy(L->words, G->w, (size_t)G->nw * sizeof *L->words);
+    return CF_OK;
+}
+
+static cf_status plan_buffers(cf_segs *S, cf_cuda_plan *plan, int *bufidx)
+{
+    const cf_program *p = S->p;
+    plan->buffers = cf_calloc((size_t)(S->ns > 0 ? S->ns : 1),
+                              sizeof *plan->buffers);
+    if (!plan->buffers)
+        return cf_error_nomem("cuda");
+    for (int x = 0; x < S->ns; x++) {
+        bufidx[x] = -1;
+        int role = p->slots[x].role;
+        bool io = role == CF_SLOT_INPUT || role == CF_SLOT_OUTPUT;
+        bool temp = role == CF_SLOT_TEMP && S->mat[x] && !S->gview[x];
+        if (!io && !temp)
+            continue;
+        cf_plan_buffer *b = &plan->buffers[plan->nbuffers];
+        b->slot = x;
+        b->temp = temp;
+        if (temp) {
+            int64_t n = 1;
+            for (int d = 0; d < p->slots[x].ndim; d++)
+                n *= S->v[x].shape[d];
+            b->bytes = n * (int64_t)cf_dtype_size(p->slots[x].dtype);
+            if (b->bytes <= 0)
+                b->bytes = 16;
+        }
+        bufidx[x] = plan->nbuffers++;
+    }
+    return CF_OK;
+}
+
+cf_status cf_cuda_plan_build(const cf_program *p, const cf_slot_value *vals,
+                             const cf_cuda_device_info *info,
+                             cf_cuda_plan **out)
+{
+    cf_segs S;
+    cf_status st = cf_seg_build(&S, p, vals, false);
+    if (st)
+        return st;
+    gen_t *G = cf_calloc(1, sizeof *G);
+    cf_cuda_plan *plan = cf_calloc(1, sizeof *plan);
+    int *bufidx = cf_calloc((size_t)S.ns + 1, sizeof *bufidx);
+    int *lacc = cf_calloc((size_t)S.ns + 1, sizeof *lacc);
+    int *lvl = cf_calloc((size_t)S.ns + 1, sizeof *lvl);
+    uint8_t *full = cf_calloc((size_t)S.ns + 1, 1);
+    uint8_t *need = cf_calloc((size_t)(2 * p->ninstrs + MAXACC + 1), 1);
+    cf_sbuf src = {0}, body = {0};
+    if (!G || !plan || !bufidx || !lacc || !lvl || !full || !need) {
+        st = cf_error_nomem("cuda");
+        goto fail;
+    }
+    plan->kernels = cf_calloc((size_t)(S.nsegs > 0 ? S.nsegs : 1),
+                              sizeof *plan->kernels);
+    if (!plan->kernels) {
+        st = cf_error_nomem("cuda");
+        goto fail;
+    }
+    if ((st = plan_buffers(&S, plan, bufidx)))
+        goto fail;
+    G->S = &S;
+    G->p = p;
+    G->v = vals;
+    G->dev = info;
+    G->bufidx = bufidx;
+    G->lacc = lacc;
+    G->lvl = lvl;
+    G->full = full;
+    G->need = need;
+    G->b = &src;
+    cf_sb_printf(&src, "%s", cf_cuda_prelude);
+    for (int gi = 0; gi < S.nsegs; gi++) {
+        cf_kernel_launch *L = &plan->kernels[plan->nkernels];
+        memset(L, 0, sizeof *L);
+        snprintf(L->name, sizeof L->name, "cfk%d", gi);
+        G->gi = gi;
+        G->g = &S.segs[gi];
+        bool skip = false;
+        body.len = 0;
+        if (body.s)
+            body.s[0] = '\0';
+        if ((st = gen_segment(G, L, &body, &skip)))
+            goto fail;
+        if (skip)
+            continue;
+        cf_sb_printf(&src, "struct P%d{i64 w[%d];};\n%s", gi,
+                     L->nwords > 0 ? L->nwords : 1, body.s ? body.s : "");
+        plan->nkernels++;
+    }
+    if (src.oom || body.oom) {
+        st = cf_error_nomem("cuda");
+        goto fail;
+    }
+    plan->source = src.s;
+    src.s = NULL;
+    *out = plan;
+    plan = NULL;
+    st = CF_OK;
+fail:
+    cf_sb_free(&src);
+    cf_sb_free(&body);
+    cf_cuda_plan_free(plan);
+    cf_free(G);
+    cf_free(bufidx);
+    cf_free(lacc);
+    cf_free(lvl);
+    cf_free(full);
+    cf_free(need);
+    cf_seg_free(&S);
+    return st;
+}

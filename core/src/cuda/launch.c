@@ -1,0 +1,284 @@
+/* cuda/launch.c - cf_cuda_execute: find the plan, fill parameters, launch.
+ *
+ * Plans are cached per (device, program contents, shapes, strides and the
+ * 16-byte alignment of every data pointer): a repeated call costs one hash of
+ * that signature, one table probe under a mutex and the launches. The plan's
+ * module comes from the kernel cache (kcache.c), which compiles only sources
+ * it has not seen. Temporaries are allocated and freed stream-ordered on the
+ * caller's stream, so nothing here waits for the device.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cuda/cuda_internal.h"
+#include "cfuser/alloc.h"
+#include "cfuser/dtype.h"
+#include "cfuser/status.h"
+
+typedef struct pc_entry {
+    struct pc_entry *next;
+    uint64_t hash;
+    size_t keylen;
+    unsigned char *key;
+    cf_cuda_plan *plan;
+} pc_entry;
+
+#define PC_BUCKETS 512
+#define PC_MAX 4096 /* entries kept; beyond it new plans are not cached */
+static pthread_mutex_t pc_lock = PTHREAD_MUTEX_INITIALIZER;
+static pc_entry *pc_table[PC_BUCKETS];
+static int pc_count;
+
+typedef struct keybuf {
+    unsigned char *b;
+    size_t len, cap;
+    unsigned char local[2048];
+} keybuf;
+
+static bool kb_put(keybuf *k, const void *data, size_t n)
+{
+    if (k->len + n > k->cap) {
+        size_t cap = k->cap * 2;
+        while (cap < k->len + n)
+            cap *= 2;
+        unsigned char *nb = k->b == k->local ? cf_malloc(cap)
+                                             : cf_realloc(k->b, cap);
+        if (!nb)
+            return false;
+        if (k->b == k->local)
+            memcpy(nb, k->local, k->len);
+        k->b = nb;
+        k->cap = cap;
+    }
+    memcpy(k->b + k->len, data, n);
+    k->len += n;
+    return true;
+}
+
+/* Field by field, so that padding never enters the key. */
+static bool build_key(keybuf *k, const cf_program *p,
+                      const cf_slot_value *v, int device)
+{
+    int32_t head[4] = {device, p->nslots, p->ninstrs, p->noutputs};
+    bool ok = kb_put(k, head, sizeof head);
+    for (int s = 0; ok && s < p->nslots; s++) {
+        const cf_prog_slot *sl = &p->slots[s];
+        int64_t f[6] = {sl->dtype, sl->ndim, sl->role, sl->bcast_mask,
+                        sl->io_index, sl->value.dtype};
+        ok = kb_put(k, f, sizeof f);
+        if (ok && sl->role == CF_SLOT_CONST) {
+            int64_t bits = 0;
+            if (cf_dtype_is_float(sl->value.dtype))
+                memcpy(&bits, &sl->value.v.f, 8);
+            else if (cf_dtype_is_bool(sl->value.dtype))
+                bits = sl->value.v.b;
+            else
+                bits = sl->value.v.i;
+            ok = kb_put(k, &bits, 8);
+        }
+        if (ok && sl->ndim > 0)
+            ok = kb_put(k, v[s].shape, (size_t)sl->ndim * 8);
+        if (ok && sl->ndim > 0 &&
+            (sl->role == CF_SLOT_INPUT || sl->role == CF_SLOT_OUTPUT)) {
+            int64_t al = (int64_t)((uintptr_t)v[s].data & 15);
+            ok = kb_put(k, v[s].strides, (size_t)sl->ndim * 8) &&
+                 kb_put(k, &al, 8);
+        }
+    }
+    for (int i = 0; ok && i < p->ninstrs; i++) {
+        const cf_prog_instr *in = &p->instrs[i];
+        int64_t f[12] = {in->op, in->cdtype, in->nin, in->nout, in->in[0],
+                         in->in[1], in->in[2], in->in[3], in->out[0],
+                         in->out[1], in->axes, in->correction};
+        ok = kb_put(k, f, sizeof f) &&
+             (in->op != CF_OP_VIEW || kb_put(k, in->map, sizeof in->map));
+    }
+    return ok;
+}
+
+static cf_cuda_plan *pc_find(uint64_t h, const keybuf *k)
+{
+    for (pc_entry *e = pc_table[h % PC_BUCKETS]; e; e = e->next)
+        if (e->hash == h && e->keylen == k->len &&
+            memcmp(e->key, k->b, k->len) == 0)
+            return e->plan;
+    return NULL;
+}
+
+static cf_status get_functions(const cf_cu_api *cu, cf_cuda_plan *plan)
+{
+    plan->funcs = cf_calloc((size_t)(plan->nkernels > 0 ? plan->nkernels : 1),
+                            sizeof *plan->funcs);
+    if (!plan->funcs)
+        return cf_error_nomem("cuda");
+    for (int i = 0; i < plan->nkernels; i++) {
+        cf_status st = cf_cu_check(
+            cu->cuModuleGetFunction(&plan->funcs[i], plan->module,
+                                    plan->kernels[i].name),
+            "cuda", "cuModuleGetFunction");
+        if (st)
+            return st;
+    }
+    return CF_OK;
+}
+
+/* The cached plan, or a new one (built outside the lock; the first of two
+ * racing builders wins, the other's plan is dropped). */
+static cf_status get_plan(const cf_cu_device *d, const cf_program *p,
+                          const cf_slot_value *vals, cf_cuda_plan **out)
+{
+    keybuf k;
+    k.b = k.local;
+    k.len = 0;
+    k.cap = sizeof k.local;
+    cf_status st = CF_OK;
+    if (!build_key(&k, p, vals, d->ordinal)) {
+        st = cf_error_nomem("cuda");
+        goto done;
+    }
+    uint64_t h = cf_fnv1a(CF_FNV_OFFSET, k.b, k.len);
+    pthread_mutex_lock(&pc_lock);
+    cf_cuda_plan *plan = pc_find(h, &k);
+    pthread_mutex_unlock(&pc_lock);
+    if (plan) {
+        *out = plan;
+        goto done;
+    }
+    const cf_cu_api *cu;
+    if ((st = cf_cu_load(&cu)))
+        goto done;
+    if ((st = cf_cuda_plan_build(p, vals, &d->info, &plan)))
+        goto done;
+    if (plan->nkernels > 0 &&
+        ((st = cf_kcache_module(d, plan->source, &plan->module)) ||
+         (st = get_functions(cu, plan)))) {
+        cf_cuda_plan_free(plan);
+        goto done;
+    }
+    pc_entry *e = cf_calloc(1, sizeof *e);
+    unsigned char *key = e ? cf_malloc(k.len) : NULL;
+    if (!key) {
+        cf_free(e);
+        cf_cuda_plan_free(plan);
+        st = cf_error_nomem("cuda");
+        goto done;
+    }
+    memcpy(key, k.b, k.len);
+    e->hash = h;
+    e->keylen = k.len;
+    e->key = key;
+    e->plan = plan;
+    pthread_mutex_lock(&pc_lock);
+    cf_cuda_plan *other = pc_find(h, &k);
+    if (other || pc_count >= PC_MAX) {
+        /* keep the first; an over-full table keeps the new plan alive in
+         * the table anyway so the caller's launch stays valid */
+        if (other) {
+            pthread_mutex_unlock(&pc_lock);
+            cf_free(key);
+            cf_free(e);
+            cf_cuda_plan_free(plan);
+            *out = other;
+            goto done;
+        }
+    }
+    e->next = pc_table[h % PC_BUCKETS];
+    pc_table[h % PC_BUCKETS] = e;
+    pc_count++;
+    pthread_mutex_unlock(&pc_lock);
+    *out = plan;
+done:
+    if (k.b != k.local)
+        cf_free(k.b);
+    return st;
+}
+
+static int64_t scalar_word(const cf_program *p, const cf_slot_value *vals,
+                           int slot)
+{
+    cf_scalar x = vals[slot].scalar;
+    cf_dtype t = p->slots[slot].dtype;
+    if (cf_dtype_is_float(t)) {
+        double d = cf_dtype_is_float(x.dtype) ? x.v.f
+                   : cf_dtype_is_bool(x.dtype) ? (double)x.v.b
+                                               : (double)x.v.i;
+        int64_t w;
+        memcpy(&w, &d, 8);
+        return w;
+    }
+    if (cf_dtype_is_float(x.dtype))
+        return (int64_t)x.v.f;
+    if (cf_dtype_is_bool(x.dtype))
+        return x.v.b;
+    return x.v.i;
+}
+
+#define CF_LAUNCH_MAX_BUFS 256
+
+cf_status cf_cuda_execute(const cf_program *p, cf_slot_value *vals,
+                          int device, void *stream)
+{
+    const cf_cu_device *d;
+    const cf_cu_api *cu;
+    cf_status st = cf_cu_device_enter(device, &d);
+    if (st || (st = cf_cu_load(&cu)))
+        return st;
+    cf_cuda_plan *plan = NULL;
+    if ((st = get_plan(d, p, vals, &plan)))
+        return st;
+    if (plan->nbuffers > CF_LAUNCH_MAX_BUFS)
+        return cf_error_set(CF_ERR_UNSUPPORTED, "cuda",
+                            "program has %d buffers (at most %d)",
+                            plan->nbuffers, CF_LAUNCH_MAX_BUFS);
+    CUstream s = (CUstream)stream;
+    CUdeviceptr ptr[CF_LAUNCH_MAX_BUFS];
+    int nalloc = 0;
+    for (int b = 0; b < plan->nbuffers; b++) {
+        const cf_plan_buffer *pb = &plan->buffers[b];
+        ptr[b] = (CUdeviceptr)(uintptr_t)vals[pb->slot].data;
+        if (!pb->temp)
+            continue;
+        CUresult r = d->mempool
+            ? cu->cuMemAllocAsync(&ptr[b], (size_t)pb->bytes, s)
+            : cu->cuMemAlloc_v2(&ptr[b], (size_t)pb->bytes);
+        if ((st = cf_cu_check(r, "cuda", "allocating an intermediate")))
+            goto out;
+        nalloc = b + 1;
+    }
+    for (int i = 0; i < plan->nkernels; i++) {
+        const cf_kernel_launch *L = &plan->kernels[i];
+        int64_t words[512];
+        for (int w = 0; w < L->nwords && w < 512; w++) {
+            const cf_pword *pw = &L->words[w];
+            if (pw->kind == CF_PW_PTR)
+                words[w] = (int64_t)ptr[pw->ref];
+            else if (pw->kind == CF_PW_SCALAR)
+                words[w] = scalar_word(p, vals, pw->ref);
+            else
+                words[w] = pw->value;
+        }
+        void *args[1] = {words};
+        st = cf_cu_check(cu->cuLaunchKernel(plan->funcs[i], L->grid[0],
+                                            L->grid[1], L->grid[2],
+                                            L->block[0], L->block[1],
+                                            L->block[2], L->smem, s, args,
+                                            NULL),
+                         "cuda", "cuLaunchKernel");
+        if (st)
+            break;
+    }
+out:
+    for (int b = 0; b < nalloc; b++) {
+        if (!plan->buffers[b].temp ||
+            ptr[b] == (CUdeviceptr)(uintptr_t)vals[plan->buffers[b].slot].data)
+            continue;
+        if (d->mempool)
+            cu->cuMemFreeAsync(ptr[b], s);
+        else {
+            cu->cuStreamSynchronize(s);
+            cu->cuMemFree_v2(ptr[b]);
+        }
+    }
+    return st;
+}

@@ -1,0 +1,210 @@
+/* cuda/loader.c - open the CUDA driver and NVRTC at run time.
+ *
+ * Each library is opened once per process (pthread_once). The outcome,
+ * success or the reason for failure, is kept so that every later request
+ * gets the same answer without touching the file system again.
+ */
+#include <dlfcn.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cuda/cuda_internal.h"
+#include "cfuser/status.h"
+
+static pthread_once_t cu_once = PTHREAD_ONCE_INIT;
+static cf_cu_api cu_api;
+static cf_status cu_status;
+static char cu_why[400];
+
+static pthread_once_t rtc_once = PTHREAD_ONCE_INIT;
+static cf_nvrtc_api rtc_api;
+static cf_status rtc_status;
+static char rtc_why[400];
+
+/* Append "name (reason)" to a list of tried files. */
+static void note_tried(char *buf, size_t cap, const char *name)
+{
+    size_t n = strlen(buf);
+    if (n + 4 >= cap)
+        return;
+    snprintf(buf + n, cap - n, "%s%s", n ? ", " : "", name);
+}
+
+static void *open_first(const char *const *names, int count, char *tried,
+                        size_t cap)
+{
+    for (int i = 0; i < count; i++) {
+        void *h = dlopen(names[i], RTLD_NOW | RTLD_LOCAL);
+        if (h)
+            return h;
+        note_tried(tried, cap, names[i]);
+    }
+    return NULL;
+}
+
+static void cu_load_once(void)
+{
+    static const char *const names[] = {"libcuda.so.1", "libcuda.so"};
+    char tried[240] = "";
+    void *h = open_first(names, 2, tried, sizeof tried);
+    if (!h) {
+        snprintf(cu_why, sizeof cu_why,
+                 "no CUDA driver: could not open %s", tried);
+        cu_status = CF_ERR_DEVICE;
+        return;
+    }
+#define CF_CU_SYM(fn, sym)                                                    \
+    cu_api.fn = (__typeof__(cu_api.fn))dlsym(h, sym);                         \
+    if (!cu_api.fn) {                                                         \
+        snprintf(cu_why, sizeof cu_why,                                       \
+                 "CUDA driver too old: libcuda has no %s", sym);              \
+        cu_status = CF_ERR_DEVICE;                                            \
+        return;                                                               \
+    }
+    CF_CU_FN(CF_CU_SYM)
+#undef CF_CU_SYM
+    CUresult r = cu_api.cuInit(0);
+    if (r != CUDA_SUCCESS) {
+        const char *name = NULL;
+        if (cu_api.cuGetErrorName(r, &name) != CUDA_SUCCESS || !name)
+            name = "unknown error";
+        snprintf(cu_why, sizeof cu_why,
+                 "CUDA driver present but cuInit failed: %s (%d)", name,
+                 (int)r);
+        cu_status = CF_ERR_DEVICE;
+        return;
+    }
+    cu_status = CF_OK;
+}
+
+cf_status cf_cu_load(const cf_cu_api **out)
+{
+    pthread_once(&cu_once, cu_load_once);
+    if (cu_status != CF_OK)
+        return cf_error_set(cu_status, "cuda", "%s", cu_why);
+    *out = &cu_api;
+    return CF_OK;
+}
+
+static void rtc_load_once(void)
+{
+    char paths[6][160];
+    const char *names[12];
+    int n = 0;
+    names[n++] = "libnvrtc.so.13";
+    names[n++] = "libnvrtc.so.12";
+    names[n++] = "libnvrtc.so";
+    /* Toolkits that are not on the loader's path. */
+    const char *home = getenv("CUDA_HOME");
+    if (!home || !*home)
+        home = getenv("CUDA_PATH");
+    int np = 0;
+    if (home && *home) {
+        snprintf(paths[np++], sizeof paths[0], "%s/lib64/libnvrtc.so.13",
+                 home);
+        snprintf(paths[np++], sizeof paths[0], "%s/lib64/libnvrtc.so.12",
+                 home);
+    }
+    snprintf(paths[np++], sizeof paths[0],
+             "/usr/local/cuda/lib64/libnvrtc.so.13");
+    snprintf(paths[np++], sizeof paths[0],
+             "/usr/local/cuda/lib64/libnvrtc.so.12");
+    for (int i = 0; i < np; i++)
+        names[n++] = paths[i];
+
+    char tried[360] = "";
+    void *h = open_first(names, n, tried, sizeof tried);
+    if (!h) {
+        snprintf(rtc_why, sizeof rtc_why, "no NVRTC: could not open %s",
+                 tried);
+        rtc_status = CF_ERR_DEVICE;
+        return;
+    }
+#define RTC_SYM(field)                                                        \
+    rtc_api.field = (__typeof__(rtc_api.field))dlsym(h, #field);              \
+    if (!rtc_api.field) {                                                     \
+        snprintf(rtc_why, sizeof rtc_why, "NVRTC library has no %s",          \
+                 #field);                                                     \
+        rtc_status = CF_ERR_DEVICE;                                           \
+        return;                                                               \
+    }
+    RTC_SYM(nvrtcVersion)
+    RTC_SYM(nvrtcGetErrorString)
+    RTC_SYM(nvrtcCreateProgram)
+    RTC_SYM(nvrtcDestroyProgram)
+    RTC_SYM(nvrtcCompileProgram)
+    RTC_SYM(nvrtcGetProgramLogSize)
+    RTC_SYM(nvrtcGetProgramLog)
+    RTC_SYM(nvrtcGetCUBINSize)
+    RTC_SYM(nvrtcGetCUBIN)
+#undef RTC_SYM
+    if (rtc_api.nvrtcVersion(&rtc_api.major, &rtc_api.minor) != 0) {
+        snprintf(rtc_why, sizeof rtc_why, "nvrtcVersion failed");
+        rtc_status = CF_ERR_DEVICE;
+        return;
+    }
+    rtc_status = CF_OK;
+}
+
+cf_status cf_nvrtc_load(const cf_nvrtc_api **out)
+{
+    pthread_once(&rtc_once, rtc_load_once);
+    if (rtc_status != CF_OK)
+        return cf_error_set(rtc_status, "cuda", "%s", rtc_why);
+    *out = &rtc_api;
+    return CF_OK;
+}
+
+cf_status cf_cu_check(CUresult r, const char *op, const char *call)
+{
+    if (r == CUDA_SUCCESS)
+        return CF_OK;
+    const char *name = NULL, *desc = NULL;
+    if (cu_api.cuGetErrorName == NULL ||
+        cu_api.cuGetErrorName(r, &name) != CUDA_SUCCESS || !name)
+        name = "unknown error";
+    if (cu_api.cuGetErrorString == NULL ||
+        cu_api.cuGetErrorString(r, &desc) != CUDA_SUCCESS || !desc)
+        desc = "";
+    if (r == CUDA_ERROR_OUT_OF_MEMORY)
+        return cf_error_set(CF_ERR_NOMEM, op, "%s: out of device memory",
+                            call);
+    return cf_error_set(CF_ERR_DEVICE, op, "%s failed: %s (%d) %s", call,
+                        name, (int)r, desc);
+}
+
+cf_status cf_cuda_available(char *why, size_t cap)
+{
+    const cf_cu_api *cu;
+    const cf_nvrtc_api *rtc;
+    cf_status st = cf_cu_load(&cu);
+    if (st == CF_OK)
+        st = cf_nvrtc_load(&rtc);
+    if (st == CF_OK) {
+        int n = 0;
+        CUresult r = cu->cuDeviceGetCount(&n);
+        if (r != CUDA_SUCCESS)
+            st = cf_cu_check(r, "cuda", "cuDeviceGetCount");
+        else if (n == 0)
+            st = cf_error_set(CF_ERR_DEVICE, "cuda",
+                              "CUDA driver loaded but it sees no device");
+    }
+    if (st != CF_OK && why && cap > 0)
+        snprintf(why, cap, "%s", cf_error_last()->message);
+    return st;
+}
+
+int cf_cuda_device_count(void)
+{
+    const cf_cu_api *cu;
+    int n = 0;
+    if (cf_cu_load(&cu) != CF_OK) {
+        cf_error_clear();
+        return 0;
+    }
+    if (cu->cuDeviceGetCount(&n) != CUDA_SUCCESS)
+        return 0;
+    return n;
+}

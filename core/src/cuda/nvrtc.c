@@ -1,0 +1,105 @@
+/* cuda/nvrtc.c - compile generated CUDA C to machine code with NVRTC.
+ *
+ * Kernels are compiled straight to a cubin for the device's exact
+ * architecture (sm_XY), so the driver loads them without a PTX JIT step.
+ * The generated source includes no header, which keeps a compile short.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cuda/cuda_internal.h"
+#include "cfuser/alloc.h"
+#include "cfuser/status.h"
+
+#define OPT_STD "--std=c++17"
+#define OPT_MISC "--device-as-default-execution-space"
+
+const char *cf_nvrtc_options_text(void)
+{
+    return OPT_STD " " OPT_MISC " --gpu-architecture=sm_<arch>";
+}
+
+/* Write the source where a user can read it; the path goes in the error. */
+static void dump_source(const char *src, char *path, size_t cap)
+{
+    const char *dir = getenv("CFUSER_CUDA_DUMP_DIR");
+    if (!dir || !*dir)
+        dir = getenv("TMPDIR");
+    if (!dir || !*dir)
+        dir = "/tmp";
+    uint64_t h = cf_fnv1a(CF_FNV_OFFSET, src, strlen(src));
+    snprintf(path, cap, "%s/cfuser_kernel_%016llx.cu", dir,
+             (unsigned long long)h);
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        snprintf(path, cap, "(not written: %s not writable)", dir);
+        return;
+    }
+    fputs(src, f);
+    if (fclose(f) != 0)
+        snprintf(path, cap, "(not written: %s full)", dir);
+}
+
+cf_status cf_nvrtc_compile(const char *src, const char *name, int arch,
+                           void **cubin, size_t *size)
+{
+    const cf_nvrtc_api *rtc;
+    cf_status st = cf_nvrtc_load(&rtc);
+    if (st)
+        return st;
+    char archopt[48];
+    snprintf(archopt, sizeof archopt, "--gpu-architecture=sm_%d", arch);
+    const char *opts[] = {OPT_STD, OPT_MISC, archopt};
+    cf_nvrtc_prog prog = NULL;
+    char *log = NULL;
+    cf_nvrtc_result r =
+        rtc->nvrtcCreateProgram(&prog, src, name, 0, NULL, NULL);
+    if (r != 0)
+        return cf_error_set(CF_ERR_RUNTIME, "nvrtc",
+                            "nvrtcCreateProgram failed: %s",
+                            rtc->nvrtcGetErrorString(r));
+    r = rtc->nvrtcCompileProgram(prog, 3, opts);
+    if (r != 0) {
+        size_t n = 0;
+        char path[4200];
+        if (rtc->nvrtcGetProgramLogSize(prog, &n) == 0 && n > 0)
+            log = cf_malloc(n + 1);
+        if (log && rtc->nvrtcGetProgramLog(prog, log) == 0)
+            log[n] = '\0';
+        else if (log)
+            log[0] = '\0';
+        dump_source(src, path, sizeof path);
+        st = cf_error_set(CF_ERR_RUNTIME, "nvrtc",
+                          "compiling generated kernels for sm_%d failed "
+                          "(%s); source: %s; log: %.300s",
+                          arch, rtc->nvrtcGetErrorString(r), path,
+                          log ? log : "(no log)");
+        goto done;
+    }
+    size_t n = 0;
+    if ((r = rtc->nvrtcGetCUBINSize(prog, &n)) != 0 || n == 0) {
+        st = cf_error_set(CF_ERR_RUNTIME, "nvrtc",
+                          "nvrtcGetCUBINSize failed: %s",
+                          rtc->nvrtcGetErrorString(r));
+        goto done;
+    }
+    char *bin = cf_malloc(n);
+    if (!bin) {
+        st = cf_error_nomem("nvrtc");
+        goto done;
+    }
+    if ((r = rtc->nvrtcGetCUBIN(prog, bin)) != 0) {
+        cf_free(bin);
+        st = cf_error_set(CF_ERR_RUNTIME, "nvrtc", "nvrtcGetCUBIN failed: %s",
+                          rtc->nvrtcGetErrorString(r));
+        goto done;
+    }
+    *cubin = bin;
+    *size = n;
+    st = CF_OK;
+done:
+    cf_free(log);
+    rtc->nvrtcDestroyProgram(&prog);
+    return st;
+}
