@@ -619,3 +619,17 @@ def test_input_as_output():
     o0, o1 = fd.execute([a])
     np.testing.assert_array_equal(o0, a)
     np.testing.assert_array_equal(o1, -a)
+
+
+def test_large_strided_with_broadcast_and_reshape(rng):
+    c = rng.standard_normal((600, 500)).astype(np.float32)
+    r = rng.standard_normal((1, 600)).astype(np.float32)
+    with cfuser.FusionDefinition() as fd:
+        x = fd.define_tensor(shape=[-1, -1], contiguity=False, dtype=DataType.Float)
+        y = fd.define_tensor(shape=[1, -1], dtype=DataType.Float)
+        s = fd.ops.add(x, y)
+        fd.add_output(s)
+        fd.add_output(fd.ops.reshape(fd.ops.permute(s, [1, 0]), [300_000]))
+    o, flat = fd.execute([c.T, r])
+    np.testing.assert_allclose(o, c.T + r, rtol=1e-6)
+    np.testing.assert_array_equal(flat, (c.T + r).T.reshape(-1))

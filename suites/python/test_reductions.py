@@ -257,3 +257,44 @@ def test_int_sum_wraps():
         fd.add_output(fd.ops.sum(x, dims=[1]))
     (r,) = fd.execute([a])
     np.testing.assert_array_equal(r, np.array([np.iinfo(np.int64).min, 11], dtype=np.int64))
+
+
+def test_int32_sum_accumulates_in_int64():
+    with cfuser.FusionDefinition() as fd:
+        x = fd.define_tensor(shape=[-1], dtype=DataType.Int32)
+        fd.add_output(fd.ops.sum(x, dims=[0]))
+    (r,) = fd.execute([np.full(8, 2**30, np.int32)])
+    assert r.dtype == np.int64 and r == 2**33
+
+
+def test_var_is_numerically_stable(rng):
+    """A large mean with unit spread: a one-pass sum of squares in float32
+    would lose every digit of the variance."""
+    a = (1e4 + rng.standard_normal((64, 5003))).astype(np.float32)
+    with cfuser.FusionDefinition() as fd:
+        x = fd.define_tensor(shape=[-1, -1], dtype=DataType.Float)
+        fd.add_output(fd.ops.var(x, dims=[1]))
+        fd.add_output(fd.ops.var(x, dims=[0], correction=0))
+        v, m = fd.ops.var_mean(x, dims=[0, 1])
+        fd.add_output(v)
+        fd.add_output(m)
+    rows, cols, v, m = fd.execute([a])
+    a64 = a.astype(np.float64)
+    np.testing.assert_allclose(rows, a64.var(axis=1, ddof=1), rtol=1e-4)
+    np.testing.assert_allclose(cols, a64.var(axis=0, ddof=0), rtol=1e-4)
+    np.testing.assert_allclose(v, a64.var(ddof=1), rtol=1e-4)
+    np.testing.assert_allclose(m, a64.mean(), rtol=1e-6)
+
+
+def test_reductions_of_strided_large_input(rng):
+    c = rng.standard_normal((700, 900)).astype(np.float32)
+    with cfuser.FusionDefinition() as fd:
+        x = fd.define_tensor(shape=[-1, -1], contiguity=False, dtype=DataType.Float)
+        fd.add_output(fd.ops.sum(x, dims=[0]))
+        fd.add_output(fd.ops.max(x, dims=[1]))
+        fd.add_output(fd.ops.sum(fd.ops.permute(x, [1, 0]), dims=[1]))
+    s0, m1, sp = fd.execute([c.T])
+    c64 = c.T.astype(np.float64)
+    np.testing.assert_allclose(s0, c64.sum(axis=0), rtol=1e-4, atol=1e-3)
+    np.testing.assert_array_equal(m1, c.T.max(axis=1))
+    np.testing.assert_allclose(sp, c64.sum(axis=0), rtol=1e-4, atol=1e-3)

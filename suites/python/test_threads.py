@@ -5,6 +5,7 @@ Every join has a deadline; a thread still alive after it fails the test with
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 import time
@@ -62,7 +63,8 @@ def test_gil_released_during_execute():
     fd = heavy_fd()
     fec = cfuser.FusionExecutorCache(fd.fusion)
     fec.execute([np.linspace(-1, 1, 4096, dtype=np.float32)])  # compile outside the window
-    n = 1 << 26
+    # 64M elements by default; slower instrumented builds may ask for fewer
+    n = int(os.environ.get("CFUSER_GIL_TEST_ELEMENTS", 1 << 26))
     x = np.full(n, 0.25, dtype=np.float32)
 
     ticks = []
