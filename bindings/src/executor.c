@@ -139,35 +139,54 @@ static int convert_input(cfb_state *st, PyObject *o, Py_ssize_t i, cf_arg *a, cf
     return cfb_import_tensor(&st->dl, o, "execute", i, &a->tensor, hold, fw);
 }
 
+/* device=: None (the inputs' device), an index k >= 0 (CUDA device k),
+ * 'cpu', 'cuda' or 'cuda:k'. */
 static int parse_device(cfb_state *st, PyObject *o, int *device)
 {
     *device = -2;
     if (!o || o == Py_None)
         return 0;
-    if (PyLong_Check(o)) {
-        long d = PyLong_AsLong(o);
+    if (PyLong_Check(o) && !PyBool_Check(o)) {
+        int overflow = 0;
+        long long d = PyLong_AsLongLongAndOverflow(o, &overflow);
         if (d == -1 && PyErr_Occurred())
             return -1;
+        if (overflow) {
+            PyErr_Format(PyExc_OverflowError, "execute(): argument 'device' %R does not fit in a device index", o);
+            return -1;
+        }
+        if (d < 0 || d > INT16_MAX) {
+            cfb_raise_fmt(st, CF_ERR_VALUE, "execute(): argument 'device' must be a device index >= 0, got %R", o);
+            return -1;
+        }
         *device = (int)d;
         return 0;
     }
     if (PyUnicode_Check(o)) {
-        const char *s = PyUnicode_AsUTF8(o);
+        const char *s = PyUnicode_AsUTF8(o), *q;
         if (!s)
             return -1;
         if (!strcmp(s, "cpu")) {
             *device = CF_DEVICE_CPU;
             return 0;
         }
-        if (!strncmp(s, "cuda", 4)) {
-            *device = s[4] == ':' ? atoi(s + 5) : 0;
+        if (!strcmp(s, "cuda")) {
+            *device = 0;
             return 0;
         }
+        if (!strncmp(s, "cuda:", 5) && s[5]) {
+            long k = 0;
+            for (q = s + 5; *q >= '0' && *q <= '9' && k <= INT16_MAX; q++)
+                k = k * 10 + (*q - '0');
+            if (!*q && k <= INT16_MAX) {
+                *device = (int)k;
+                return 0;
+            }
+        }
+        cfb_raise_fmt(st, CF_ERR_VALUE, "execute(): argument 'device' must be 'cpu', 'cuda' or 'cuda:<index>', not %R", o);
+        return -1;
     }
-    if (PyUnicode_Check(o))
-        cfb_raise_fmt(st, CF_ERR_VALUE, "execute(): argument 'device' must be 'cpu' or 'cuda[:k]', not %R", o);
-    else
-        PyErr_Format(PyExc_TypeError, "execute() argument 'device' must be None, an int or a str, not '%.100s'", Py_TYPE(o)->tp_name);
+    PyErr_Format(PyExc_TypeError, "execute() argument 'device' must be None, an int or a str, not '%.100s'", Py_TYPE(o)->tp_name);
     return -1;
 }
 
