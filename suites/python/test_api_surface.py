@@ -354,6 +354,23 @@ def test_execute_options_are_keyword_only():
     assert sig.parameters["device"].default is None
 
 
+@pytest.mark.parametrize("cls", ["FusionExecutorCache", "FusionDefinition"])
+def test_execute_inputs_parameter_matches_behaviour(cls):
+    """execute(inputs, *, ...): inputs may be passed by keyword, and the
+    signature says so."""
+    sig = inspect.signature(getattr(cfuser, cls).execute)
+    assert sig.parameters["inputs"].kind is inspect.Parameter.POSITIONAL_OR_KEYWORD, sig
+
+
+@pytest.mark.parametrize("qualname,obj", CALLABLES, ids=[q for q, _ in CALLABLES])
+def test_signature_is_not_generic(qualname, obj):
+    params = list(inspect.signature(obj).parameters.values())
+    kinds = {p.kind for p in params}
+    assert not (
+        kinds and kinds <= {inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD}
+    ), f"{qualname} has a generic (*args, **kwargs) signature"
+
+
 def test_define_tensor_alternative_form_parameters():
     sig = inspect.signature(cfuser.FusionDefinition.define_tensor)
     assert "sizes" in sig.parameters and "strides" in sig.parameters
