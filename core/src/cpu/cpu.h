@@ -24,6 +24,9 @@
 /* Below this much work (elements x instructions) one thread does it all:
  * starting a team costs more than it saves. */
 #define CF_CPU_PAR_MIN_WORK (1 << 16)
+/* Stack bytes a call uses for its plan and scratch before going to the
+ * heap. */
+#define CF_CPU_LOCAL_BYTES (48 * 1024)
 
 typedef enum cf_rep { CF_REP_F64 = 0, CF_REP_F32 = 1, CF_REP_I64 = 2 } cf_rep;
 

@@ -81,7 +81,10 @@ static cf_status run_iota(const cf_cpu_plan *pl, const cf_seg *sg)
 cf_status cf_cpu_execute(const cf_program *p, cf_slot_value *vals, int nthreads)
 {
     cf_cpu_plan pl;
+    /* Plan and scratch of small calls live here (no heap traffic). */
+    _Alignas(64) char local[CF_CPU_LOCAL_BYTES];
     char *scratch = NULL;
+    int scratch_on_heap = 0;
     cf_status rc;
     if (!p || !vals)
         return cf_error_set(CF_ERR_VALUE, "cpu_execute", "program and slot values are required");
@@ -90,11 +93,16 @@ cf_status cf_cpu_execute(const cf_program *p, cf_slot_value *vals, int nthreads)
     pl.vals = vals;
     pl.k = cf_cpu_kernels();
     pl.nthreads = nthreads > 0 ? nthreads : cf_cpu_max_threads();
+    pl.local = local;
+    pl.local_cap = sizeof local;
     rc = cf_cpu_plan_build(&pl);
     if (rc != CF_OK)
         goto done;
-    if (pl.scratch_max > 0) {
+    if (pl.scratch_max > 0 && pl.scratch_max <= sizeof local - pl.local_used) {
+        scratch = local + pl.local_used;
+    } else if (pl.scratch_max > 0) {
         scratch = cf_malloc_aligned(pl.scratch_max);
+        scratch_on_heap = 1;
         if (!scratch) {
             rc = cf_error_nomem("cpu_execute");
             goto done;
@@ -111,7 +119,8 @@ cf_status cf_cpu_execute(const cf_program *p, cf_slot_value *vals, int nthreads)
         }
     }
 done:
-    cf_free_aligned(scratch);
+    if (scratch_on_heap)
+        cf_free_aligned(scratch);
     cf_cpu_plan_release(&pl);
     return rc;
 }

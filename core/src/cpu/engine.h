@@ -87,6 +87,9 @@ typedef struct cf_cpu_plan {
     cf_step *steps;
     int nsteps;
     void *temps;       /* materialised temporaries (one block)      */
+    char *local;       /* caller's buffer for small calls (or NULL) */
+    size_t local_cap;
+    size_t local_used;
     size_t scratch_max;/* bytes for all threads of the largest segment */
 } cf_cpu_plan;
 

@@ -517,9 +517,18 @@ cf_status cf_cpu_plan_build(cf_cpu_plan *pl)
     cf_status rc = check_program(pl);
     if (rc != CF_OK)
         return rc;
-    mem = cf_calloc(1, ALIGN64(n_si) + ALIGN64(n_seg) + ALIGN64(n_step) + ALIGN64(n_of) + 64);
-    if (!mem)
-        return cf_error_nomem("cpu_execute");
+    size_t total = ALIGN64(n_si) + ALIGN64(n_seg) + ALIGN64(n_step) + ALIGN64(n_of) + 64;
+    if (pl->local && total <= pl->local_cap) {
+        /* Small programs plan in the caller's stack buffer: no allocation
+         * on the fast path of small calls. */
+        mem = pl->local;
+        memset(mem, 0, total);
+        pl->local_used = total;
+    } else {
+        mem = cf_calloc(1, total);
+        if (!mem)
+            return cf_error_nomem("cpu_execute");
+    }
     pl->si = (cf_slotinfo *)mem;
     pl->segs = (cf_seg *)(mem + ALIGN64(n_si));
     pl->steps = (cf_step *)(mem + ALIGN64(n_si) + ALIGN64(n_seg));
@@ -539,7 +548,8 @@ cf_status cf_cpu_plan_build(cf_cpu_plan *pl)
 void cf_cpu_plan_release(cf_cpu_plan *pl)
 {
     cf_free_aligned(pl->temps);
-    cf_free(pl->si);
+    if ((char *)pl->si != pl->local)
+        cf_free(pl->si);
     pl->temps = NULL;
     pl->si = NULL;
 }

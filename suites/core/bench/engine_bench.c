@@ -57,6 +57,7 @@ static void segments(const char *what, tprog *t)
 int main(int argc, char **argv)
 {
     int nt = argc > 1 ? atoi(argv[1]) : 2;
+    const char *only = argc > 2 ? argv[2] : "";
     int64_t n = 16 << 20, sh[1] = {n}, m2[2] = {4096, 4096}, r2[2] = {4096, 1}, v1[1] = {4096};
     cf_dtype f = CF_DTYPE_FLOAT;
     tprog t;
@@ -76,7 +77,8 @@ int main(int argc, char **argv)
     fill(&t, a, 1);
     fill(&t, b, 2);
     segments("chain", &t);
-    printf("chain_16M %.6f\n", best(&t, nt, 7));
+    if (!*only || strstr("chain_16M", only))
+        printf("chain_16M %.6f\n", best(&t, nt, 7));
     tp_free(&t);
 
     tp_init(&t);
@@ -85,7 +87,8 @@ int main(int argc, char **argv)
     tp_reduce(&t, CF_OP_SUM, f, a, 2, o);
     fill(&t, a, 3);
     segments("rowsum", &t);
-    printf("rowsum_4096 %.6f\n", best(&t, nt, 7));
+    if (!*only || strstr("rowsum_4096", only))
+        printf("rowsum_4096 %.6f\n", best(&t, nt, 7));
     tp_free(&t);
 
     tp_init(&t);
@@ -97,7 +100,8 @@ int main(int argc, char **argv)
     tp_reduce(&t, CF_OP_SUM, f, a, 1, o);
     fill(&t, a, 3);
     segments("colsum", &t);
-    printf("colsum_4096 %.6f\n", best(&t, nt, 7));
+    if (!*only || strstr("colsum_4096", only))
+        printf("colsum_4096 %.6f\n", best(&t, nt, 7));
     tp_free(&t);
 
     {
@@ -119,7 +123,8 @@ int main(int argc, char **argv)
         tp_op2(&t, CF_OP_DIV, f, e, sb, y);
         fill(&t, x, 4);
         segments("softmax", &t);
-        printf("softmax_4096 %.6f\n", best(&t, nt, 7));
+        if (!*only || strstr("softmax_4096", only))
+            printf("softmax_4096 %.6f\n", best(&t, nt, 7));
         tp_free(&t);
     }
 

@@ -1,11 +1,17 @@
 """numpy / numexpr / torch figures for the shapes of engine_bench.c."""
 import time
 import numpy as np
-import numexpr as ne
+try:
+    import numexpr as ne
+except ImportError:  # optional
+    ne = None
 import torch
 
-torch.set_num_threads(2)
-ne.set_num_threads(2)
+import sys
+NT = int(sys.argv[1]) if len(sys.argv) > 1 else 2
+torch.set_num_threads(NT)
+if ne:
+    ne.set_num_threads(NT)
 
 
 def best(f, reps=7):
@@ -21,7 +27,8 @@ rng = np.random.default_rng(0)
 a = rng.uniform(-2, 2, 16 << 20).astype(np.float32)
 b = rng.uniform(-2, 2, 16 << 20).astype(np.float32)
 print("numpy_chain_16M %.6f" % best(lambda: np.maximum(np.tanh(a * b + 1) * 0.5 + a, 0)))
-print("numexpr_chain_16M %.6f" % best(lambda: ne.evaluate("where(tanh(a*b+1)*0.5+a > 0, tanh(a*b+1)*0.5+a, 0)")))
+if ne:
+    print("numexpr_chain_16M %.6f" % best(lambda: ne.evaluate("where(tanh(a*b+1)*0.5+a > 0, tanh(a*b+1)*0.5+a, 0)")))
 ta, tb = torch.from_numpy(a), torch.from_numpy(b)
 print("torch_chain_16M %.6f" % best(lambda: torch.relu(torch.tanh(ta * tb + 1) * 0.5 + ta)))
 x = rng.uniform(-2, 2, (4096, 4096)).astype(np.float32)
