@@ -17,25 +17,28 @@ static void run_pytest_file(const char *path)
     cfh_test_fini();
 }
 
-/* One parameter per file: the list is taken when Criterion enumerates. */
+/* One parameter per file, the path held by value: Criterion copies the
+ * parameter array into each worker, but not memory a pointer refers to
+ * (that would have to come from cr_malloc). */
+struct pyfile {
+    char path[512];
+};
+
 ParameterizedTestParameters(pytest, file)
 {
-    static char paths[64][512];
-    static const char *ptrs[64];
+    static struct pyfile files[64];
     glob_t g;
     size_t n = 0;
     if (glob(CFH_PYTHON_SUITES "/test_*.py", 0, NULL, &g) == 0) {
-        for (size_t i = 0; i < g.gl_pathc && n < 64; i++, n++) {
-            snprintf(paths[n], sizeof paths[n], "%s", g.gl_pathv[i]);
-            ptrs[n] = paths[n];
-        }
+        for (size_t i = 0; i < g.gl_pathc && n < 64; i++, n++)
+            snprintf(files[n].path, sizeof files[n].path, "%s", g.gl_pathv[i]);
         globfree(&g);
     }
-    return cr_make_param_array(const char *, ptrs, n);
+    return cr_make_param_array(struct pyfile, files, n);
 }
 
-ParameterizedTest(const char **path, pytest, file)
+ParameterizedTest(struct pyfile *f, pytest, file)
 {
-    fprintf(stderr, "pytest %s\n", *path);
-    run_pytest_file(*path);
+    fprintf(stderr, "pytest %s\n", f->path);
+    run_pytest_file(f->path);
 }
