@@ -9,6 +9,9 @@
 #ifndef CFH_PYTHONPATH_DEFAULT
 #define CFH_PYTHONPATH_DEFAULT ""
 #endif
+#ifndef CFH_PYTHON_EXECUTABLE
+#define CFH_PYTHON_EXECUTABLE ""
+#endif
 #ifndef CFH_PYTHON_HOME
 #define CFH_PYTHON_HOME ""
 #endif
@@ -136,6 +139,26 @@ static int prepend_path(const char *dir)
     return rc < 0 ? cfh__fail_py("sys.path.insert") : 0;
 }
 
+/* Children the suites start with sys.executable (isolated neither from the
+ * environment nor from site) must import the same module: put the module's
+ * directory at the front of PYTHONPATH once, before os.environ is read. The
+ * embedded interpreter itself is isolated and ignores the variable. */
+static int export_pythonpath(const char *dir)
+{
+    static char buf[8192];
+    const char *old = getenv("PYTHONPATH");
+    size_t n = strlen(dir);
+    if (dir[0] == '\0')
+        return 0;
+    if (old != NULL && strncmp(old, dir, n) == 0 && (old[n] == '\0' || old[n] == ':'))
+        return 0;
+    if (old != NULL && old[0] != '\0')
+        snprintf(buf, sizeof buf, "%s:%s", dir, old);
+    else
+        snprintf(buf, sizeof buf, "%s", dir);
+    return setenv("PYTHONPATH", buf, 1) == 0 ? 0 : cfh__fail("setenv(PYTHONPATH) failed");
+}
+
 int cfh_init(void)
 {
     cfh_options o = {0};
@@ -155,6 +178,8 @@ int cfh_init_with(const cfh_options *opt)
     if (pp == NULL) pp = getenv("CFUSER_PYTHONPATH");
     if (pp == NULL) pp = CFH_PYTHONPATH_DEFAULT;
     snprintf(g_pythonpath, sizeof g_pythonpath, "%s", pp);
+    if (export_pythonpath(g_pythonpath) < 0)
+        return -1;
 
     PyPreConfig_InitIsolatedConfig(&pre);
     pre.allocator = pymem_allocator(allocator_from_env(opt->allocator));
@@ -170,6 +195,13 @@ int cfh_init_with(const cfh_options *opt)
     cfg.faulthandler = 0; /* enabled below, with the watchdog's signal */
     if (CFH_PYTHON_HOME[0] != '\0') {
         st = PyConfig_SetBytesString(&cfg, &cfg.home, CFH_PYTHON_HOME);
+        if (PyStatus_Exception(st)) goto fail;
+    }
+    /* sys.executable: the Python this build found, so that code spawning
+     * "sys.executable -c ..." (subprocess, multiprocessing) runs Python and
+     * not the embedding program, whose name is not on PATH anyway. */
+    if (CFH_PYTHON_EXECUTABLE[0] != '\0') {
+        st = PyConfig_SetBytesString(&cfg, &cfg.executable, CFH_PYTHON_EXECUTABLE);
         if (PyStatus_Exception(st)) goto fail;
     }
     if (opt->argc > 0 && opt->argv != NULL)
