@@ -116,7 +116,6 @@ class FusionExecutorCache:
     def execute(
         self,
         inputs: Iterable[Any],
-        /,
         *,
         device: int | str | None = None,
         _enable_options: list[str] | tuple[str, ...] = (),

@@ -284,7 +284,7 @@ done:
 
 static PyMethodDef cache_methods[] = {
     {"execute", (PyCFunction)(void (*)(void))cache_execute, METH_FASTCALL | METH_KEYWORDS,
-     "execute($self, inputs, /, *, device=None, _enable_options=(), _disable_options=())\n--\n\n"
+     "execute($self, inputs, *, device=None, _enable_options=(), _disable_options=())\n--\n\n"
      "Run the fusion on inputs (tensors through DLPack, numbers for symbolic scalars).\n\n"
      "Parameters\n----------\ninputs : list\n    Tensors (torch, numpy or any DLPack producer) and numbers, in input order.\n"
      "device : int or str, optional\n    Where to run; by default the inputs' device.\n"
