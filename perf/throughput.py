@@ -13,6 +13,7 @@ torch.compile and a device copy as references (and bfloat16 beside float32).
 """
 from __future__ import annotations
 
+import functools
 import os
 import statistics
 import time
@@ -160,7 +161,12 @@ class Compiled:
             raise RuntimeError(self.failed[f.name])
         if f.name not in self.fns:
             torch = self.torch
-            self.fns[f.name] = torch.compile(lambda *xs: f.torch(torch, *xs), dynamic=True)
+            # One code object per fusion (a shared lambda would make dynamo pool
+            # every fusion's guards under one cache entry, hit its recompile
+            # limit and silently fall back to eager).
+            torch._dynamo.config.cache_size_limit = max(
+                64, torch._dynamo.config.cache_size_limit)
+            self.fns[f.name] = torch.compile(functools.partial(f.torch, torch), dynamic=True)
         return self.fns[f.name]
 
 
