@@ -108,6 +108,11 @@ static int convert_input(cfb_state *st, PyObject *o, Py_ssize_t i, cf_arg *a, cf
         a->scalar.v.f = PyFloat_AS_DOUBLE(o);
         return 0;
     }
+    /* the common tensor types skip the attribute look-up below */
+    if ((PyObject *)Py_TYPE(o) == st->dl.numpy_ndarray_type || (PyObject *)Py_TYPE(o) == st->dl.torch_tensor_type) {
+        a->is_tensor = true;
+        return cfb_import_tensor(&st->dl, o, "execute", i, &a->tensor, hold, fw);
+    }
     if ((has = has_dlpack(st, o)) < 0)
         return -1;
     if (!has) {

@@ -184,10 +184,6 @@ static cf_status remember(cf_cache *c, int nargs, const sig_input *sig)
 
 void cf_run_free(cf_run *r)
 {
-    if (!r)
-        return;
-    cf_free(r->vals);
-    cf_free(r->outputs);
     cf_free(r);
 }
 
@@ -223,19 +219,18 @@ cf_status cf_run_prepare(cf_cache *c, int nargs, const cf_arg *args, const cf_ex
     st = current_plan(c, &plan);
     if (st)
         goto fail_locked;
-    r = cf_calloc(1, sizeof *r);
+    /* one block: the run, its slot values and its output descriptions */
+    r = cf_malloc(sizeof *r + sizeof(cf_slot_value) * (size_t)plan->prog->nslots +
+                  sizeof(cf_tensor) * (size_t)(plan->prog->noutputs + 1));
     if (!r) {
         st = cf_error_nomem("execute");
         goto fail_locked;
     }
+    memset(r, 0, sizeof *r);
     r->cache = c;
     r->plan = plan;
-    r->vals = cf_malloc(sizeof(cf_slot_value) * (size_t)plan->prog->nslots);
-    r->outputs = cf_malloc(sizeof(cf_tensor) * (size_t)(plan->prog->noutputs + 1));
-    if (!r->vals || !r->outputs) {
-        st = cf_error_nomem("execute");
-        goto fail_locked;
-    }
+    r->vals = (cf_slot_value *)(r + 1);
+    r->outputs = (cf_tensor *)(r->vals + plan->prog->nslots);
     if ((st = cf_plan_bind(plan, c->fusion, nargs, args, r->vals)))
         goto fail_locked;
     if ((st = remember(c, nargs, sig)))
