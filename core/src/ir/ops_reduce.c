@@ -122,7 +122,7 @@ cf_status cf_op_reduce(cf_fusion *f, cf_opcode op, cf_id arg, int ndims, const i
         return st;
     if (dtype != CF_DTYPE_NULL) {
         if ((int)dtype < 0 || dtype >= CF_DTYPE_COUNT || !cf_dtype_is_supported(dtype))
-            return cf_error_set(CF_ERR_UNSUPPORTED, name, "%s(): argument 'dtype' is not a supported DataType", name);
+            return cf_error_set(CF_ERR_UNSUPPORTED, name, "%s(): argument 'dtype' DataType.%s is not supported yet", name, cf_dtype_pyname(dtype) ? cf_dtype_pyname(dtype) : "?");
         if (dtype != f->vals[arg].dtype && (st = cf_op_cast(f, arg, dtype, &arg)))
             return st;
     }
