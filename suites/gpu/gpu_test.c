@@ -715,6 +715,26 @@ static int probe(void)
     printf("first execute %.2f ms (to launch), %.2f ms (done); cached "
            "execute host time %.2f us\n", (t1 - t0) * 1e3, (t2 - t0) * 1e3,
            (t3 - t2) * 1e6 / 1000);
+    /* a second new fusion in the same process (NVRTC already initialised) */
+    tprog u;
+    tp_init(&u);
+    build_softmax(&u, CF_DTYPE_BFLOAT16, 64, 1000);
+    cf_slot_value du[TP_MAX];
+    memcpy(du, u.vals, sizeof du);
+    for (int s = 0; s < u.p.nslots; s++) {
+        int role = u.slots[s].role;
+        if (role != CF_SLOT_INPUT && role != CF_SLOT_OUTPUT)
+            continue;
+        size_t nb = (size_t)storage_elems(&u, s) * cf_dtype_size(u.slots[s].dtype);
+        CK(cf_cuda_malloc(0, nb, &du[s].data));
+        if (role == CF_SLOT_INPUT)
+            CK(cf_cuda_memcpy_htod(0, du[s].data, u.vals[s].data, nb));
+    }
+    t0 = now_s();
+    CK(cf_cuda_execute(&u.p, du, 0, NULL));
+    CK(cf_cuda_synchronize(0, NULL));
+    printf("second new fusion in the process: first execute %.2f ms\n",
+           (now_s() - t0) * 1e3);
     return 0;
 }
 

@@ -44,6 +44,8 @@ typedef struct acc {
     int64_t st[MAXD];
     int mode;
     bool full;
+    bool cached;  /* persistent: kept in registers across phases */
+    int uses;     /* phases that read it */
     int rnd;
     int64_t rsh[CF_MAX_DIMS], rst[CF_MAX_DIMS];
 } acc_t;
@@ -187,9 +189,9 @@ static void vexpr(gen_t *G, int x, char *o, size_t cap)
         } else if (!a->full && G->g->has_red) {
             snprintf(o, cap, "L%d", ai);
         } else if (a->mode == M_BCAST) {
-            snprintf(o, cap, "L%d%s", ai, G->persist ? "[k][0]" : "[0]");
+            snprintf(o, cap, "L%d%s", ai, a->cached ? "[k][0]" : "[0]");
         } else {
-            snprintf(o, cap, "L%d%s", ai, G->jx);
+            snprintf(o, cap, "L%d%s", ai, a->cached ? "[k][j]" : "[j]");
         }
         return;
     }
@@ -662,7 +664,7 @@ static void red_identity(char *o, size_t cap, cf_opcode op, cf_dtype t)
                      mx ? 0x8000000000000000ULL : 0x7fffffffffffffffULL);
         return;
     }
-    default: snprintf(o, cap, "Wf<%s>{(%s)0,(%s)0,(%s)0}", T, T, T, T);
+    default: snprintf(o, cap, "Sh<%s>{(%s)0,(%s)0,(%s)0,(%s)0}", T, T, T, T, T);
     }
 }
 
@@ -931,22 +933,25 @@ static void emit_reduce_finish(gen_t *G, int i)
     const cf_prog_instr *in = &G->p->instrs[i];
     const char *T = cf_cg_regty(in->cdtype);
     char e[200], fin[300];
-    E(" a%d=%s<%d,%d>(a%d,%s(),sm);\n", i, G->col ? "colred" : "rowred",
-      G->TX, G->TY, i, red_functor(in->op));
+    const char *how = G->col ? "colred" : "rowred";
     cf_dtype t0 = G->p->slots[in->out[0]].dtype;
     if (in->op == CF_OP_VAR || in->op == CF_OP_VAR_MEAN) {
-        snprintf(e, sizeof e, "wvar(a%d,(%s)%lld)", i, T,
+        E(" const Wf<%s> w%d=%s<%d,%d>(wfin(a%d),Wel(),sm);\n", T, i, how,
+          G->TX, G->TY, i);
+        snprintf(e, sizeof e, "wvar(w%d,(%s)%lld)", i, T,
                  (long long)in->correction);
         cf_cg_to_slot(fin, sizeof fin, t0, e);
         E(" const %s v%d=%s;\n", cf_cg_regty(t0), in->out[0], fin);
         if (in->op == CF_OP_VAR_MEAN) {
             cf_dtype t1 = G->p->slots[in->out[1]].dtype;
-            snprintf(e, sizeof e, "wmean(a%d)", i);
+            snprintf(e, sizeof e, "wmean(w%d)", i);
             cf_cg_to_slot(fin, sizeof fin, t1, e);
             E(" const %s v%d=%s;\n", cf_cg_regty(t1), in->out[1], fin);
         }
         return;
     }
+    E(" a%d=%s<%d,%d>(a%d,%s(),sm);\n", i, how, G->TX, G->TY, i,
+      red_functor(in->op));
     snprintf(e, sizeof e, "a%d", i);
     cf_cg_to_slot(fin, sizeof fin, t0, e);
     E(" const %s v%d=%s;\n", cf_cg_regty(t0), in->out[0], fin);
@@ -1004,31 +1009,12 @@ static void emit_full_store(gen_t *G, int k)
     E("}\n");
 }
 
-static cf_status emit_phase(gen_t *G, int ph)
+/* Mark what the item loop of phase ph computes; false when nothing. */
+static bool compute_need(gen_t *G, int ph)
 {
     const cf_program *p = G->p;
     cf_seg *g = G->g;
     int ni = p->ninstrs;
-    cf_status st = emit_values(G, false, ph);
-    if (st)
-        return st;
-    /* row-level stores */
-    for (int k = 0; k < G->na; k++) {
-        acc_t *a = &G->a[k];
-        if (a->kind != K_STORE || a->full)
-            continue;
-        if (in_level(G, a->slot) != ph && g->copy_slot < 0)
-            continue;
-        char vx[200], c[260];
-        vexpr(G, a->slot, vx, sizeof vx);
-        cf_cg_store_conv(c, sizeof c, a->dt, vx);
-        E(" if(rv&&tx==0");
-        for (int i = 0; i < G->nout; i++)
-            if (a->st[i] == 0)
-                E("&&c%d==0", i);
-        E(")B%d[r%d]=%s;\n", k, k, c);
-    }
-    /* what the item loop of this phase computes */
     memset(G->need, 0, (size_t)(2 * ni + G->na));
     bool any = false;
     for (int j = g->ninstrs - 1; j >= 0; j--) {
@@ -1056,6 +1042,34 @@ static cf_status emit_phase(gen_t *G, int ph)
         for (int q = 0; q < in->nin; q++)
             mark_need(G, in->in[q]);
     }
+    return any;
+}
+
+static cf_status emit_phase(gen_t *G, int ph)
+{
+    const cf_program *p = G->p;
+    cf_seg *g = G->g;
+    int ni = p->ninstrs;
+    cf_status st = emit_values(G, false, ph);
+    if (st)
+        return st;
+    /* row-level stores */
+    for (int k = 0; k < G->na; k++) {
+        acc_t *a = &G->a[k];
+        if (a->kind != K_STORE || a->full)
+            continue;
+        if (in_level(G, a->slot) != ph && g->copy_slot < 0)
+            continue;
+        char vx[200], c[260];
+        vexpr(G, a->slot, vx, sizeof vx);
+        cf_cg_store_conv(c, sizeof c, a->dt, vx);
+        E(" if(rv&&tx==0");
+        for (int i = 0; i < G->nout; i++)
+            if (a->st[i] == 0)
+                E("&&c%d==0", i);
+        E(")B%d[r%d]=%s;\n", k, k, c);
+    }
+    bool any = compute_need(G, ph);
     if (!any)
         return CF_OK;
     for (int j = 0; j < g->ninstrs; j++) {
@@ -1065,7 +1079,7 @@ static cf_status emit_phase(gen_t *G, int ph)
         char id[200];
         red_identity(id, sizeof id, p->instrs[i].op, p->instrs[i].cdtype);
         if (p->instrs[i].op == CF_OP_VAR || p->instrs[i].op == CF_OP_VAR_MEAN)
-            E(" Wf<%s> a%d=%s;\n", cf_cg_regty(p->instrs[i].cdtype), i, id);
+            E(" Sh<%s> a%d=%s;\n", cf_cg_regty(p->instrs[i].cdtype), i, id);
         else
             E(" %s a%d=%s;\n", cf_cg_regty(p->instrs[i].cdtype), i, id);
     }
@@ -1097,7 +1111,7 @@ static cf_status emit_phase(gen_t *G, int ph)
             continue;
         if (!load_used(G, k))
             continue;
-        if (G->persist) {
+        if (a->cached) {
             if (G->loaded[k])
                 continue;
             G->loaded[k] = 1;
@@ -1234,15 +1248,21 @@ static cf_status gen_reduce(gen_t *G, cf_kernel_launch *L)
             emit_iota(G, k, off);
         }
     }
-    if (G->persist)
-        for (int k = 0; k < G->na; k++) {
-            acc_t *a = &G->a[k];
-            if (a->full && (a->kind == K_LOAD || a->kind == K_RESHAPE))
-                E(" %s L%d[%d][%d]={};\n", cf_cg_regty(a->dt), k, G->ITEMS,
-                  a->mode == M_BCAST ? 1 : G->V);
-        }
     memset(G->loaded, 0, sizeof G->loaded);
     int maxl = compute_levels(G);
+    for (int ph = 0; ph <= maxl; ph++)
+        if (compute_need(G, ph))
+            for (int k = 0; k < G->na; k++)
+                if (G->a[k].full && load_used(G, k))
+                    G->a[k].uses++;
+    for (int k = 0; k < G->na; k++) {
+        acc_t *a = &G->a[k];
+        a->cached = G->persist && a->uses > 1 &&
+                    (a->kind == K_LOAD || a->kind == K_RESHAPE);
+        if (a->cached)
+            E(" %s L%d[%d][%d]={};\n", cf_cg_regty(a->dt), k, G->ITEMS,
+              a->mode == M_BCAST ? 1 : G->V);
+    }
     for (int ph = 0; ph <= maxl; ph++) {
         cf_status st = emit_phase(G, ph);
         if (st)

@@ -114,7 +114,7 @@ static cf_status get_functions(const cf_cu_api *cu, cf_cuda_plan *plan)
         return cf_error_nomem("cuda");
     for (int i = 0; i < plan->nkernels; i++) {
         cf_status st = cf_cu_check(
-            cu->cuModuleGetFunction(&plan->funcs[i], plan->module,
+            cu->cuModuleGetFunction((CUfunction *)&plan->funcs[i], (CUmodule)plan->module,
                                     plan->kernels[i].name),
             "cuda", "cuModuleGetFunction");
         if (st)
@@ -151,7 +151,7 @@ static cf_status get_plan(const cf_cu_device *d, const cf_program *p,
     if ((st = cf_cuda_plan_build(p, vals, &d->info, &plan)))
         goto done;
     if (plan->nkernels > 0 &&
-        ((st = cf_kcache_module(d, plan->source, &plan->module)) ||
+        ((st = cf_kcache_module(d, plan->source, (CUmodule *)&plan->module)) ||
          (st = get_functions(cu, plan)))) {
         cf_cuda_plan_free(plan);
         goto done;
@@ -259,7 +259,7 @@ cf_status cf_cuda_execute(const cf_program *p, cf_slot_value *vals,
                 words[w] = pw->value;
         }
         void *args[1] = {words};
-        st = cf_cu_check(cu->cuLaunchKernel(plan->funcs[i], L->grid[0],
+        st = cf_cu_check(cu->cuLaunchKernel((CUfunction)plan->funcs[i], L->grid[0],
                                             L->grid[1], L->grid[2],
                                             L->block[0], L->block[1],
                                             L->block[2], L->smem, s, args,

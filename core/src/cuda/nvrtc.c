@@ -14,10 +14,11 @@
 
 #define OPT_STD "--std=c++17"
 #define OPT_MISC "--device-as-default-execution-space"
+#define OPT_MIN "--minimal"
 
 const char *cf_nvrtc_options_text(void)
 {
-    return OPT_STD " " OPT_MISC " --gpu-architecture=sm_<arch>";
+    return OPT_STD " " OPT_MISC " " OPT_MIN " --gpu-architecture=sm_<arch>";
 }
 
 /* Write the source where a user can read it; the path goes in the error. */
@@ -50,7 +51,7 @@ cf_status cf_nvrtc_compile(const char *src, const char *name, int arch,
         return st;
     char archopt[48];
     snprintf(archopt, sizeof archopt, "--gpu-architecture=sm_%d", arch);
-    const char *opts[] = {OPT_STD, OPT_MISC, archopt};
+    const char *opts[] = {OPT_STD, OPT_MISC, OPT_MIN, archopt};
     cf_nvrtc_prog prog = NULL;
     char *log = NULL;
     cf_nvrtc_result r =
@@ -59,7 +60,7 @@ cf_status cf_nvrtc_compile(const char *src, const char *name, int arch,
         return cf_error_set(CF_ERR_RUNTIME, "nvrtc",
                             "nvrtcCreateProgram failed: %s",
                             rtc->nvrtcGetErrorString(r));
-    r = rtc->nvrtcCompileProgram(prog, 3, opts);
+    r = rtc->nvrtcCompileProgram(prog, 4, opts);
     if (r != 0) {
         size_t n = 0;
         char path[4200];

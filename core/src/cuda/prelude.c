@@ -45,8 +45,14 @@ const char cf_cuda_prelude[] =
     "template<class T> __device__ __forceinline__ T clmp(T x,T lo,T hi){T "
     "t=x<lo?lo:x;return t>hi?hi:t;}\n"
     "template<class T> struct Wf{T n,m,q;};\n"
-    "template<class T> __device__ __forceinline__ void wpush(Wf<T>&s,T x){"
-    "s.n+=T(1);T d=x-s.m;s.m+=d/s.n;s.q+=d*(x-s.m);}\n"
+    /* Per thread: sums shifted by the thread's first value (no division
+     * per element); turned into (n, mean, M2) once, then combined. */
+    "template<class T> struct Sh{T k,n,s1,s2;};\n"
+    "template<class T> __device__ __forceinline__ void wpush(Sh<T>&s,T x){"
+    "if(s.n==T(0))s.k=x;T d=x-s.k;s.n+=T(1);s.s1+=d;s.s2+=d*d;}\n"
+    "template<class T> __device__ __forceinline__ Wf<T> wfin(Sh<T> s){Wf<T> "
+    "r;r.n=s.n;if(s.n==T(0)){r.m=T(0);r.q=T(0);return r;}T a=s.s1/s.n;"
+    "r.m=s.k+a;T q=s.s2-s.s1*a;r.q=q>T(0)?q:T(0);return r;}\n"
     "template<class T> __device__ __forceinline__ Wf<T> wcomb(Wf<T> a,Wf<T> "
     "b){if(b.n==T(0))return a;if(a.n==T(0))return b;Wf<T> r;r.n=a.n+b.n;T "
     "d=b.m-a.m;T f=b.n/r.n;r.m=a.m+d*f;r.q=a.q+b.q+d*d*a.n*f;return r;}\n"
