@@ -87,6 +87,7 @@ class FusionDefinition:
         device: Any = None,
         _enable_options: Sequence[str] = (),
         _disable_options: Sequence[str] = (),
+        stream: Any = None,
     ) -> List[Any]:
         """Run the fusion on ``inputs`` and return its outputs (a list)."""
         fec = self._fec
@@ -97,6 +98,7 @@ class FusionDefinition:
             device=device,
             _enable_options=list(_enable_options),
             _disable_options=list(_disable_options),
+            stream=stream,
         )
 
     def print_math(self) -> str:

@@ -86,6 +86,11 @@ int cfb_import_tensor(cfb_dlpack_state *st, PyObject *obj, const char *fname,
                       cfb_framework *fw);
 void cfb_hold_release(cfb_hold *hold);
 
+/* The stream work for CUDA device `device` should run on: torch's current
+ * stream when torch's exchange API is loaded, else NULL (the legacy default
+ * stream). Returns -1 with an exception on failure. */
+int cfb_current_stream(cfb_dlpack_state *st, int device, void **stream);
+
 /* Allocate an output of spec's dtype/shape/device in framework fw
  * (contiguous). Returns the new Python tensor and sets *data to its
  * storage; NULL with an exception on failure. */

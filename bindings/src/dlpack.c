@@ -1041,3 +1041,17 @@ PyObject *cfb_alloc_output(cfb_dlpack_state *st, cfb_framework fw,
         return torch_output_api(st, st->torch_api, spec, data);
     return torch_output_empty(st, spec, data);
 }
+
+int cfb_current_stream(cfb_dlpack_state *st, int device, void **stream)
+{
+    const dl_exchange_api *api = (const dl_exchange_api *)st->torch_api;
+    *stream = NULL;
+    if (!api || !api->current_work_stream)
+        return 0;
+    if (api->current_work_stream(DL_CUDA, device, stream) != 0) {
+        if (!PyErr_Occurred())
+            set_error(st, CF_ERR_DEVICE, "execute(): torch could not report the current CUDA stream of device %d", device);
+        return -1;
+    }
+    return 0;
+}

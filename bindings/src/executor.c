@@ -195,13 +195,38 @@ static int parse_device(cfb_state *st, PyObject *o, int *device)
     return -1;
 }
 
+/* stream=: None, a CUstream handle as an int, or an object with a
+ * cuda_stream attribute (torch.cuda.Stream). */
+static int parse_stream(PyObject *o, void **stream)
+{
+    PyObject *h = NULL;
+    unsigned long long v;
+    if (!o || o == Py_None)
+        return 0;
+    if (PyLong_Check(o) && !PyBool_Check(o))
+        h = Py_NewRef(o);
+    else if (!(h = PyObject_GetAttrString(o, "cuda_stream")) || !PyLong_Check(h)) {
+        Py_XDECREF(h);
+        PyErr_Clear();
+        PyErr_Format(PyExc_TypeError, "execute() argument 'stream' must be None, an int handle or a torch.cuda.Stream, not '%.100s'",
+                     Py_TYPE(o)->tp_name);
+        return -1;
+    }
+    v = PyLong_AsUnsignedLongLong(h);
+    Py_DECREF(h);
+    if (v == (unsigned long long)-1 && PyErr_Occurred())
+        return -1;
+    *stream = (void *)(uintptr_t)v;
+    return 0;
+}
+
 #define STACK_ARGS 8
 
 static PyObject *cache_execute(CacheObject *c, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
-    static const char *const names[] = {"inputs", "device", "_enable_options", "_disable_options"};
+    static const char *const names[] = {"inputs", "device", "_enable_options", "_disable_options", "stream"};
     cfb_state *st = cfb_state_of_obj((PyObject *)c);
-    PyObject *p[4], *seq = NULL, *outs = NULL;
+    PyObject *p[5], *seq = NULL, *outs = NULL;
     cf_arg stack_args[STACK_ARGS], *cargs = stack_args;
     cfb_hold stack_holds[STACK_ARGS], *holds = stack_holds;
     cfb_framework fw = CFB_FW_NONE;
@@ -210,7 +235,8 @@ static PyObject *cache_execute(CacheObject *c, PyObject *const *args, Py_ssize_t
     Py_ssize_t n = 0, i;
     cf_status s;
     int nout;
-    if (!st || cfb_parse("execute", args, nargs, kwnames, names, 4, 1, 1, p) < 0 || parse_device(st, p[1], &opt.device) < 0)
+    if (!st || cfb_parse("execute", args, nargs, kwnames, names, 5, 1, 1, p) < 0 || parse_device(st, p[1], &opt.device) < 0 ||
+        parse_stream(p[4], &opt.stream) < 0)
         return NULL;
     for (i = 2; i < 4; i++) {
         Py_ssize_t k;
@@ -245,6 +271,16 @@ static PyObject *cache_execute(CacheObject *c, PyObject *const *args, Py_ssize_t
         }
         if (f1 == CFB_FW_TORCH || (f1 != CFB_FW_NONE && fw == CFB_FW_NONE))
             fw = f1 == CFB_FW_TORCH || fw != CFB_FW_TORCH ? f1 : fw;
+    }
+    if (!p[4] || p[4] == Py_None) {
+        /* CUDA work goes on the framework's current stream, so that a torch
+         * op queued after this call sees the results without a sync */
+        for (i = 0; i < n; i++)
+            if (cargs[i].is_tensor) {
+                if (cargs[i].tensor.device >= 0 && cfb_current_stream(&st->dl, cargs[i].tensor.device, &opt.stream) < 0)
+                    goto done;
+                break;
+            }
     }
     if ((s = cf_run_prepare(c->cache, (int)n, cargs, &opt, &run))) {
         cfb_raise(st, s);
@@ -289,12 +325,13 @@ done:
 
 static PyMethodDef cache_methods[] = {
     {"execute", (PyCFunction)(void (*)(void))cache_execute, METH_FASTCALL | METH_KEYWORDS,
-     "execute($self, inputs, *, device=None, _enable_options=(), _disable_options=())\n--\n\n"
+     "execute($self, inputs, *, device=None, _enable_options=(), _disable_options=(), stream=None)\n--\n\n"
      "Run the fusion on inputs (tensors through DLPack, numbers for symbolic scalars).\n\n"
      "Parameters\n----------\ninputs : list\n    Tensors (torch, numpy or any DLPack producer) and numbers, in input order.\n"
      "device : int or str, optional\n    Where to run; by default the inputs' device.\n"
      "_enable_options, _disable_options : list of str\n    nvFuser's debug options; accepted for compatibility "
-     "and checked to be lists of str, cfuser has none of them.\n\n"
+     "and checked to be lists of str, cfuser has none of them.\n"
+     "stream : int or torch.cuda.Stream, optional\n    CUDA stream for device inputs; by default torch's current stream.\n\n"
      "Returns\n-------\nlist\n    The outputs, in the framework of the inputs (torch if any input is torch, else numpy).\n"},
     {"fusion", (PyCFunction)cache_fusion, METH_NOARGS, "fusion($self, /)\n--\n\nThe Fusion this cache executes."},
     {"num_kernels", (PyCFunction)cache_num_kernels, METH_NOARGS,

@@ -5,7 +5,7 @@
 #include "cfuser/alloc.h"
 #include "ir/ir.h"
 #include "plan.h"
-#ifdef CFUSER_WITH_CUDA_EXEC
+#ifdef CFUSER_WITH_CUDA
 #include "cfuser/cuda.h"
 #endif
 
@@ -313,7 +313,7 @@ cf_status cf_run_execute(cf_run *r)
                 return cf_error_set(CF_ERR_VALUE, "execute", "execute(): output %d has no storage", i);
         }
     if (r->device >= 0) {
-#ifdef CFUSER_WITH_CUDA_EXEC
+#ifdef CFUSER_WITH_CUDA
         return cf_cuda_execute(p, r->vals, r->device, r->opt.stream);
 #else
         return cf_error_set(CF_ERR_DEVICE, "execute", "execute(): inputs are on CUDA device %d but this build of cfuser has no CUDA backend", r->device);
