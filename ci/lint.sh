@@ -8,7 +8,7 @@ BUILD=${BUILD:-build}
 extra=()
 [ "${1:-}" = "--analyzer" ] && extra=(--checks='clang-analyzer-*' --warnings-as-errors='')
 echo "lint: clang-tidy"
-files=$(ls core/src/*.c core/src/ir/*.c bindings/src/*.c)
+files=$(ls core/src/*.c core/src/ir/*.c core/src/cpu/*.c core/src/cuda/*.c bindings/src/*.c)
 # shellcheck disable=SC2086
 echo $files | xargs -n 6 -P "$(nproc)" clang-tidy -p "$BUILD" --quiet "${extra[@]}" 2>&1 \
   | grep -vE '^[0-9]+ warnings? generated|^Suppressed|^Use -header-filter' | tee reports/out/clang-tidy.log || true

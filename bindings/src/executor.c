@@ -291,7 +291,7 @@ static PyObject *cache_execute(CacheObject *c, PyObject *const *args, Py_ssize_t
         goto done;
     for (i = 0; i < nout; i++) {
         void *data = NULL;
-        PyObject *t = cfb_alloc_output(&st->dl, fw == CFB_FW_NONE ? CFB_FW_NUMPY : fw, cf_run_output(run, (int)i), &data);
+        PyObject *t = cfb_alloc_output(&st->dl, fw != CFB_FW_NONE ? fw : opt.device >= 0 ? CFB_FW_TORCH : CFB_FW_NUMPY, cf_run_output(run, (int)i), &data);
         if (!t) {
             Py_CLEAR(outs);
             goto done;

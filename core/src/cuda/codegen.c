@@ -411,7 +411,7 @@ static void choose_vec(gen_t *G, int in, bool allow)
     size_t emax = 0;
     for (int k = 0; k < G->na; k++) {
         acc_t *a = &G->a[k];
-        if ((a->kind == K_LOAD || a->kind == K_STORE) && a->st[in] == 1 &&
+        if (in >= 0 && (a->kind == K_LOAD || a->kind == K_STORE) && a->st[in] == 1 &&
             esize(a->dt) > emax)
             emax = esize(a->dt);
     }
@@ -1015,7 +1015,7 @@ static bool compute_need(gen_t *G, int ph)
     const cf_program *p = G->p;
     cf_seg *g = G->g;
     int ni = p->ninstrs;
-    memset(G->need, 0, (size_t)(2 * ni + G->na));
+    memset(G->need, 0, 2 * (size_t)ni + (size_t)G->na);
     bool any = false;
     for (int j = g->ninstrs - 1; j >= 0; j--) {
         int i = g->instrs[j];
@@ -1403,7 +1403,7 @@ cf_status cf_cuda_plan_build(const cf_program *p, const cf_slot_value *vals,
     int *lacc = cf_calloc((size_t)S.ns + 1, sizeof *lacc);
     int *lvl = cf_calloc((size_t)S.ns + 1, sizeof *lvl);
     uint8_t *full = cf_calloc((size_t)S.ns + 1, 1);
-    uint8_t *need = cf_calloc((size_t)(2 * p->ninstrs + MAXACC + 1), 1);
+    uint8_t *need = cf_calloc(2 * (size_t)p->ninstrs + MAXACC + 1, 1);
     cf_sbuf src = {0}, body = {0};
     if (!G || !plan || !bufidx || !lacc || !lvl || !full || !need) {
         st = cf_error_nomem("cuda");
