@@ -77,6 +77,27 @@ else
   say "compute-sanitizer not found"
 fi
 
-say "benchmarks"
+say "benchmarks (C, against a device copy)"
 "$T" --bench 2>&1 | tee "$RES/bench.txt"
-exit $TEST_RC
+
+# The Python module on this machine's Python: the GPU tests through the API
+# and the benchmarks against torch eager and torch.compile.
+PY_RC=0
+say "build the cfuser module"
+if cmake --build "$BUILD" -j"$(nproc)" --target _C >>"$LOG" 2>&1; then
+  export PYTHONPATH=$BUILD/python${PYTHONPATH:+:$PYTHONPATH}
+  say "Python API tests on CUDA tensors (suites/gpu) and the CPU suites (suites/python)"
+  ign=()
+  python3 -c "import mypy" 2>/dev/null || { ign=(--ignore="$ROOT/suites/python/test_stubs.py" --ignore="$ROOT/suites/python/test_typing.py"); say "mypy is not installed here: the stub checks run on the CPU machines only"; }
+  python3 -m pytest -q -p no:cacheprovider "${ign[@]}" "$ROOT/suites/gpu" "$ROOT/suites/python" \
+    --junitxml="$RES/pytest_gpu.xml" >"$RES/pytest_gpu.txt" 2>&1
+  PY_RC=$?
+  grep -E '^(FAILED|ERROR)' "$RES/pytest_gpu.txt" | head -40
+  tail -3 "$RES/pytest_gpu.txt"
+  say "benchmarks (Python, against torch eager, torch.compile and a device copy)"
+  (cd "$ROOT" && python3 -m perf.gpu_bench --out "$RES/gpu_bench.json" ${CFUSER_GPU_BENCH_ARGS:-}) 2>"$RES/gpu_bench_err.txt"
+  PY_RC=$(( PY_RC | $? ))
+else
+  say "the module did not build (see $LOG)"; tail -30 "$LOG"; PY_RC=1
+fi
+exit $(( TEST_RC | PY_RC ))

@@ -319,7 +319,8 @@ cf_status cf_define_tensor(cf_fusion *f, int ndim, const int64_t *shape, const i
         }
         if (stride_order) {
             v->has_stride_order = true;
-            memcpy(v->stride_order, stride_order, (size_t)ndim * sizeof(int64_t));
+            for (i = 0; i < ndim; i++)
+                v->stride_order[i] = (int8_t)stride_order[i];
         }
     }
     if ((st = cf_fusion_add_input(f, *out)))
@@ -438,9 +439,11 @@ int cf_tensor_contiguity(const cf_fusion *f, cf_id tv, int i) { return f->vals[t
 bool cf_tensor_stride_order(const cf_fusion *f, cf_id tv, int64_t *order)
 {
     const cf_val_node *v = &f->vals[tv];
+    int i;
     if (!v->has_stride_order)
         return false;
-    memcpy(order, v->stride_order, (size_t)v->ndim * sizeof(int64_t));
+    for (i = 0; i < v->ndim; i++)
+        order[i] = v->stride_order[i];
     return true;
 }
 

@@ -19,7 +19,7 @@ typedef struct cf_val_node {
     cf_id axes[CF_MAX_DIMS];
     int8_t contig[CF_MAX_DIMS];
     bool has_stride_order;
-    int64_t stride_order[CF_MAX_DIMS];
+    int8_t stride_order[CF_MAX_DIMS]; /* small: nodes are many */
     /* scalars */
     bool is_const;
     cf_scalar value;

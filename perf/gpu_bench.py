@@ -1,0 +1,215 @@
+"""GPU benchmarks of issue 5, all ratios from one run on one device.
+
+    python3 -m perf.gpu_bench [--out results.json] [--quick]
+
+For each fusion: cfuser GB/s (bytes read + written), torch eager, torch.compile
+and a device-to-device copy of the same bytes, timed with CUDA events (median
+of repeats, inputs rotated so caches do not flatter anyone). Then host time of
+a cached execute() on 1k-element tensors beside eager and torch.compile, the
+first compile of a new fusion and a disk-cache hit in a fresh process. The
+table is printed last.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import torch
+
+import cfuser
+from cfuser import DataType, FusionDefinition
+
+DT = {torch.float32: DataType.Float, torch.bfloat16: DataType.BFloat16, torch.float16: DataType.Half}
+
+
+def cuda_time(fn, reps=20, warm=3):
+    for _ in range(warm):
+        fn()
+    torch.cuda.synchronize()
+    times = []
+    for _ in range(reps):
+        a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        a.record()
+        fn()
+        b.record()
+        b.synchronize()
+        times.append(a.elapsed_time(b) / 1e3)
+    return statistics.median(times)
+
+
+def fusion_chain(dt):
+    with FusionDefinition() as fd:
+        a = fd.define_tensor(shape=[-1], dtype=DT[dt])
+        b = fd.define_tensor(shape=[-1], dtype=DT[dt])
+        o = fd.ops
+        af, bf = o.cast(a, DataType.Float), o.cast(b, DataType.Float)
+        y = o.relu(o.add(o.mul(o.tanh(o.add(o.mul(af, bf), 1.0)), 0.5), af))
+        fd.add_output(o.cast(y, DT[dt]))
+    return fd
+
+
+def eager_chain(a, b):
+    af, bf = a.float(), b.float()
+    return torch.relu(torch.tanh(af * bf + 1.0) * 0.5 + af).to(a.dtype)
+
+
+def fusion_rows(kind, dt, n):
+    with FusionDefinition() as fd:
+        t = fd.define_tensor(shape=[-1, -1], dtype=DT[dt])
+        o = fd.ops
+        x = o.cast(t, DataType.Float)
+        if kind == "softmax":
+            m = o.max(x, dims=[1], keepdim=True)
+            e = o.exp(o.sub(x, m))
+            y = o.div(e, o.sum(e, dims=[1], keepdim=True))
+        elif kind == "layernorm":
+            var, mean = o.var_mean(x, dims=[1], correction=0, keepdim=True)
+            y = o.mul(o.sub(x, mean), o.rsqrt(o.add(var, 1e-5)))
+        elif kind == "rmsnorm":
+            ms = o.div(o.sum(o.mul(x, x), dims=[1], keepdim=True), float(n))
+            y = o.mul(x, o.rsqrt(o.add(ms, 1e-6)))
+        else:  # row sum
+            y = o.sum(x, dims=[1])
+        fd.add_output(o.cast(y, DT[dt]))
+    return fd
+
+
+def eager_rows(kind):
+    def f(t):
+        x = t.float()
+        if kind == "softmax":
+            y = torch.softmax(x, 1)
+        elif kind == "layernorm":
+            y = torch.nn.functional.layer_norm(x, (x.shape[1],), eps=1e-5)
+        elif kind == "rmsnorm":
+            y = x * torch.rsqrt(x.pow(2).mean(1, keepdim=True) + 1e-6)
+        else:
+            y = x.sum(1)
+        return y.to(t.dtype)
+    return f
+
+
+def bench_case(name, fd, eager, inputs_sets, nbytes, compiled_cache):
+    fec = cfuser.FusionExecutorCache(fd.fusion)
+    k = [0]
+
+    def nxt():
+        k[0] = (k[0] + 1) % len(inputs_sets)
+        return inputs_sets[k[0]]
+    ref = eager(*inputs_sets[0])
+    got = fec.execute(list(inputs_sets[0]))[0]
+    err = (got.float() - ref.float()).norm() / max(ref.float().norm().item(), 1e-30)
+    t_cf = cuda_time(lambda: fec.execute(list(nxt())))
+    t_eager = cuda_time(lambda: eager(*nxt()))
+    comp = compiled_cache.setdefault(name, torch.compile(eager, dynamic=False))
+    try:
+        t_comp = cuda_time(lambda: comp(*nxt()), warm=3)
+    except Exception as e:  # torch.compile missing a backend is reported, not fatal
+        print(f"  torch.compile failed for {name}: {type(e).__name__}: {e}", file=sys.stderr)
+        t_comp = float("nan")
+    src = torch.empty(nbytes // 2, dtype=torch.uint8, device="cuda")
+    dst = torch.empty_like(src)
+    t_copy = cuda_time(lambda: dst.copy_(src))
+    gb = lambda t: nbytes / t / 1e9  # noqa: E731
+    return {"fusion": name, "cfuser_gbs": gb(t_cf), "eager_gbs": gb(t_eager), "compile_gbs": gb(t_comp),
+            "copy_gbs": gb(t_copy), "rel_error": float(err)}
+
+
+def host_time():
+    a = torch.randn(1024, device="cuda")
+    b = torch.randn(1024, device="cuda")
+    fd = fusion_chain(torch.float32)
+    fec = cfuser.FusionExecutorCache(fd.fusion)
+    comp = torch.compile(eager_chain)
+    res = {}
+    for name, fn in (("cfuser", lambda: fec.execute([a, b])), ("eager", lambda: eager_chain(a, b)),
+                     ("torch.compile", lambda: comp(a, b))):
+        for _ in range(50):
+            fn()
+        torch.cuda.synchronize()
+        samples = []
+        for _ in range(7):
+            n = 2000
+            t0 = time.perf_counter()
+            for _ in range(n):
+                fn()
+            samples.append((time.perf_counter() - t0) / n)
+            torch.cuda.synchronize()
+        res[name] = min(samples) * 1e6
+    return res
+
+
+PROBE = r"""
+import sys, time, torch, cfuser
+from cfuser import FusionDefinition, DataType
+x = torch.randn(4096, device="cuda"); torch.cuda.synchronize()
+with FusionDefinition() as fd:
+    t = fd.define_tensor(shape=[-1])
+    fd.add_output(fd.ops.sin(fd.ops.mul(fd.ops.add(t, float(sys.argv[1])), 1.5)))
+t0 = time.perf_counter(); fd.execute([x]); torch.cuda.synchronize()
+print((time.perf_counter() - t0) * 1e3)
+"""
+
+
+def compile_times():
+    with tempfile.TemporaryDirectory() as cache:
+        env = dict(os.environ, XDG_CACHE_HOME=cache)
+        run = lambda: float(subprocess.check_output([sys.executable, "-c", PROBE, "0.25"], env=env).split()[-1])  # noqa: E731
+        cold = run()
+        warm = run()
+    return {"first_compile_ms": cold, "disk_cache_hit_ms": warm}
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--out", default=None)
+    p.add_argument("--quick", action="store_true", help="smaller sizes (a smoke run)")
+    args = p.parse_args(argv)
+    dev = torch.cuda.get_device_name()
+    g = torch.Generator(device="cuda").manual_seed(7)
+    rows = []
+    compiled = {}
+    n = (1 << 20) if args.quick else (64 << 20)
+    for dt in (torch.float32, torch.bfloat16):
+        sets = [(torch.randn(n, device="cuda", generator=g).to(dt), torch.randn(n, device="cuda", generator=g).to(dt))
+                for _ in range(2)]
+        esz = sets[0][0].element_size()
+        rows.append(bench_case(f"chain6 {str(dt)[6:]} {n >> 20}M", fusion_chain(dt), eager_chain, sets, 3 * n * esz, compiled))
+        del sets
+    shapes = [(1024, 4096)] if args.quick else [(16384, 4096), (4096, 16384)]
+    for kind in ("softmax", "layernorm", "rmsnorm", "rowsum"):
+        for (m, k) in shapes:
+            sets = [(torch.randn(m, k, device="cuda", generator=g).to(torch.bfloat16),) for _ in range(2)]
+            out_elems = m if kind == "rowsum" else m * k
+            nbytes = (m * k + out_elems) * 2
+            rows.append(bench_case(f"{kind} bf16 {m}x{k}", fusion_rows(kind, torch.bfloat16, k), eager_rows(kind),
+                                   sets, nbytes, compiled))
+            del sets
+    host = host_time()
+    comp = compile_times()
+    doc = {"device": dev, "torch": torch.__version__, "cfuser": cfuser.__version__, "rows": rows,
+           "host_us_1k_chain": host, **comp}
+    if args.out:
+        with open(args.out, "w") as f:
+            json.dump(doc, f, indent=1)
+    print(f"\nGPU benchmarks on {dev} (torch {torch.__version__}); GB/s = bytes read + written")
+    print(f"{'fusion':30} {'cfuser':>8} {'eager':>8} {'compile':>8} {'copy':>8} {'cf/copy':>8} {'cf/comp':>8} {'cf/eager':>8} {'relerr':>9}")
+    for r in rows:
+        print(f"{r['fusion']:30} {r['cfuser_gbs']:8.0f} {r['eager_gbs']:8.0f} {r['compile_gbs']:8.0f} {r['copy_gbs']:8.0f} "
+              f"{r['cfuser_gbs'] / r['copy_gbs']:8.2f} {r['cfuser_gbs'] / r['compile_gbs']:8.2f} "
+              f"{r['cfuser_gbs'] / r['eager_gbs']:8.2f} {r['rel_error']:9.1e}")
+    print("host time of a cached execute, chain on 1k elements (us): "
+          + ", ".join(f"{k} {v:.1f}" for k, v in host.items()))
+    print(f"first compile of a new fusion: {comp['first_compile_ms']:.1f} ms; "
+          f"disk-cache hit in a fresh process: {comp['disk_cache_hit_ms']:.1f} ms")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,263 @@
+"""The CUDA backend through the Python API, against torch on the same device.
+
+Runs on a machine with a CUDA device (ci/gpu.sh); elsewhere every test is
+skipped with the reason torch or cfuser gives.
+"""
+import gc
+import threading
+
+import pytest
+
+torch = pytest.importorskip("torch")
+import cfuser  # noqa: E402
+from cfuser import DataType, FusionDefinition  # noqa: E402
+
+if not torch.cuda.is_available():
+    pytest.skip("no CUDA device visible to torch", allow_module_level=True)
+
+DT = {"float32": DataType.Float, "float16": DataType.Half, "bfloat16": DataType.BFloat16,
+      "int32": DataType.Int32, "int64": DataType.Int, "float64": DataType.Double, "bool": DataType.Bool}
+TOL = {"float32": (1e-5, 1e-5), "float16": (2e-3, 2e-3), "bfloat16": (1.6e-2, 1.6e-2),
+       "float64": (1e-12, 1e-12)}
+SIZES = [1, 7, 1023, 1025, 65537]
+
+
+def rand(shape, dtype, gen, lo=-2.0, hi=2.0):
+    if dtype.startswith("int"):
+        return torch.randint(-100, 100, shape, generator=gen, device="cuda", dtype=getattr(torch, dtype))
+    if dtype == "bool":
+        return torch.rand(shape, generator=gen, device="cuda") > 0.5
+    x = torch.rand(shape, generator=gen, device="cuda", dtype=torch.float32) * (hi - lo) + lo
+    return x.to(getattr(torch, dtype))
+
+
+@pytest.fixture
+def gen():
+    g = torch.Generator(device="cuda")
+    g.manual_seed(1234)
+    return g
+
+
+def close(out, ref, dtype):
+    assert out.device == ref.device and out.shape == ref.shape, (out.shape, ref.shape)
+    if ref.dtype.is_floating_point:
+        rtol, atol = TOL.get(str(ref.dtype).split(".")[1], (1e-5, 1e-5))
+        torch.testing.assert_close(out.float(), ref.float(), rtol=rtol, atol=atol, equal_nan=True)
+    else:
+        assert torch.equal(out, ref)
+
+
+def run1(build, *inputs):
+    with FusionDefinition() as fd:
+        outs = build(fd)
+        for o in outs if isinstance(outs, (list, tuple)) else [outs]:
+            fd.add_output(o)
+    return fd.execute(list(inputs))
+
+
+UNARY = {
+    "abs": torch.abs, "neg": torch.neg, "exp": torch.exp, "log": lambda x: torch.log(x.abs() + 0.5),
+    "sqrt": lambda x: torch.sqrt(x.abs()), "rsqrt": lambda x: torch.rsqrt(x.abs() + 0.5),
+    "sin": torch.sin, "cos": torch.cos, "tanh": torch.tanh, "sigmoid": torch.sigmoid,
+    "relu": torch.relu, "silu": torch.nn.functional.silu, "erf": torch.erf, "floor": torch.floor,
+    "ceil": torch.ceil, "trunc": torch.trunc, "reciprocal": lambda x: torch.reciprocal(x.abs() + 0.5),
+    "expm1": torch.expm1, "log1p": lambda x: torch.log1p(x.abs()), "atan": torch.atan,
+}
+NEEDS_POSITIVE = {"log", "sqrt", "rsqrt", "reciprocal", "log1p"}
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float16", "bfloat16"])
+@pytest.mark.parametrize("op", sorted(UNARY))
+def test_unary(op, dtype, gen):
+    x = rand((3, 1025), dtype, gen)
+    if op in NEEDS_POSITIVE:
+        x = x.abs() + 0.5
+        ref = getattr(torch, op)(x.float()) if op != "log1p" else torch.log1p(x.float())
+    else:
+        ref = UNARY[op](x.float())
+    (out,) = run1(lambda fd: getattr(fd.ops, op)(fd.define_tensor(shape=[-1, -1], dtype=DT[dtype])), x)
+    assert out.dtype == x.dtype and out.is_cuda
+    close(out, ref.to(x.dtype), dtype)
+
+
+BINARY = {"add": torch.add, "sub": torch.sub, "mul": torch.mul, "maximum": torch.maximum,
+          "minimum": torch.minimum, "atan2": torch.atan2, "pow": lambda a, b: torch.pow(a.abs() + 0.1, b)}
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float16", "bfloat16", "float64"])
+@pytest.mark.parametrize("op", sorted(BINARY))
+@pytest.mark.parametrize("n", SIZES)
+def test_binary(op, dtype, n, gen):
+    a, b = rand((n,), dtype, gen), rand((n,), dtype, gen)
+    if op == "pow":
+        a = a.abs() + 0.1
+    ref = BINARY[op](a.float() if dtype != "float64" else a, b.float() if dtype != "float64" else b)
+
+    def build(fd):
+        x = fd.define_tensor(shape=[-1], dtype=DT[dtype])
+        y = fd.define_tensor(shape=[-1], dtype=DT[dtype])
+        return getattr(fd.ops, op)(x, y)
+    (out,) = run1(build, a, b)
+    close(out, ref.to(a.dtype), dtype)
+
+
+@pytest.mark.parametrize("op", ["add", "mul", "div", "remainder", "bitwise_and", "bitwise_xor", "maximum"])
+@pytest.mark.parametrize("dtype", ["int32", "int64"])
+def test_integer_binary(op, dtype, gen):
+    a, b = rand((4097,), dtype, gen), rand((4097,), dtype, gen)
+    b = torch.where(b == 0, torch.ones_like(b), b)
+
+    def build(fd):
+        return getattr(fd.ops, op)(fd.define_tensor(shape=[-1], dtype=DT[dtype]),
+                                   fd.define_tensor(shape=[-1], dtype=DT[dtype]))
+    (out,) = run1(build, a, b)
+    ref = {"add": torch.add, "mul": torch.mul, "div": lambda x, y: torch.div(x, y, rounding_mode="trunc"),
+           "remainder": torch.remainder, "bitwise_and": torch.bitwise_and,
+           "bitwise_xor": torch.bitwise_xor, "maximum": torch.maximum}[op](a, b)
+    close(out, ref, dtype)
+
+
+@pytest.mark.parametrize("src", ["float32", "float16", "bfloat16", "int32", "bool"])
+@pytest.mark.parametrize("dst", ["float32", "float16", "bfloat16", "int64", "float64"])
+def test_cast(src, dst, gen):
+    x = rand((7, 33), src, gen)
+    (out,) = run1(lambda fd: fd.ops.cast(fd.define_tensor(shape=[-1, -1], dtype=DT[src]), DT[dst]), x)
+    close(out, x.to(getattr(torch, dst)), dst)
+
+
+def test_broadcast_and_strided_inputs(gen):
+    x = rand((513, 257), "float32", gen).t()          # strided (transposed) input
+    b = rand((513,), "float32", gen)
+
+    def build(fd):
+        t = fd.define_tensor(shape=[-1, -1], contiguity=False)
+        v = fd.define_tensor(shape=[-1])
+        vb = fd.ops.broadcast_in_dim(v, shape=t.shape(), broadcast_dims=[1])
+        return fd.ops.mul(fd.ops.add(t, vb), 0.5)
+    (out,) = run1(build, x, b)
+    close(out, (x + b) * 0.5, "float32")
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float16", "bfloat16"])
+@pytest.mark.parametrize("op", ["sum", "max", "min"])
+@pytest.mark.parametrize("dims", [[1], [0], [0, 1]])
+@pytest.mark.parametrize("shape", [(1, 7), (33, 1025), (4097, 3)])
+def test_reductions(op, dtype, dims, shape, gen):
+    x = rand(shape, dtype, gen)
+    (out,) = run1(lambda fd: getattr(fd.ops, op)(fd.define_tensor(shape=[-1, -1], dtype=DT[dtype]), dims=dims), x)
+    xf = x.float()
+    ref = {"sum": lambda: xf.sum(dims), "max": lambda: xf.amax(dims), "min": lambda: xf.amin(dims)}[op]()
+    rtol = {"float32": 1e-4, "float16": 2e-2, "bfloat16": 5e-2}[dtype]
+    torch.testing.assert_close(out.float(), ref.to(x.dtype).float(), rtol=rtol, atol=rtol * max(1, shape[0] * shape[1]) ** 0.5)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
+@pytest.mark.parametrize("case", [((4097, 3), [1]), ((7, 5), [0, 1]), ((5, 9), [0])])
+def test_prod(dtype, case, gen):
+    shape, dims = case
+    x = rand(shape, dtype, gen, lo=0.8, hi=1.2)
+    (out,) = run1(lambda fd: fd.ops.prod(fd.define_tensor(shape=[-1, -1], dtype=DT[dtype]), dims=dims), x)
+    ref = x.float()
+    for d in sorted(dims, reverse=True):
+        ref = ref.prod(d)
+    rtol = {"float32": 1e-4, "bfloat16": 5e-2}[dtype]
+    torch.testing.assert_close(out.float(), ref.to(x.dtype).float(), rtol=rtol, atol=rtol)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
+@pytest.mark.parametrize("shape", [(64, 4096), (7, 1025), (1, 16384)])
+def test_softmax_layernorm_rmsnorm(dtype, shape, gen):
+    x = rand(shape, dtype, gen)
+
+    def build(fd):
+        t = fd.define_tensor(shape=[-1, -1], dtype=DT[dtype])
+        o = fd.ops
+        tf = o.cast(t, DataType.Float)
+        m = o.max(tf, dims=[1], keepdim=True)
+        e = o.exp(o.sub(tf, m))
+        sm = o.cast(o.div(e, o.sum(e, dims=[1], keepdim=True)), DT[dtype])
+        var, mean = o.var_mean(tf, dims=[1], correction=0, keepdim=True)
+        ln = o.cast(o.mul(o.sub(tf, mean), o.rsqrt(o.add(var, 1e-5))), DT[dtype])
+        ms = o.sum(o.mul(tf, tf), dims=[1], keepdim=True)
+        rms = o.cast(o.mul(tf, o.rsqrt(o.add(o.div(ms, shape[1]), 1e-6))), DT[dtype])
+        return [sm, ln, rms]
+    sm, ln, rms = run1(build, x)
+    xf = x.float()
+    close(sm, torch.softmax(xf, 1).to(x.dtype), dtype)
+    close(ln, torch.nn.functional.layer_norm(xf, (shape[1],), eps=1e-5).to(x.dtype), dtype)
+    close(rms, (xf * torch.rsqrt(xf.pow(2).mean(1, keepdim=True) + 1e-6)).to(x.dtype), dtype)
+
+
+def test_outputs_follow_torch_stream_semantics(gen):
+    x = rand((1 << 20,), "float32", gen)
+    with FusionDefinition() as fd:
+        fd.add_output(fd.ops.mul(fd.define_tensor(shape=[-1]), 3.0))
+    s = torch.cuda.Stream()
+    with torch.cuda.stream(s):
+        (y,) = fd.execute([x])
+        z = y + 1.0          # queued on the same stream: sees y without a sync
+    s.synchronize()
+    close(z, x * 3.0 + 1.0, "float32")
+    (y2,) = fd.execute([x], stream=s)
+    s.synchronize()
+    close(y2, x * 3.0, "float32")
+
+
+def test_device_mismatch_and_cpu_inputs(gen):
+    x = rand((16,), "float32", gen)
+    with FusionDefinition() as fd:
+        fd.add_output(fd.ops.add(fd.define_tensor(shape=[-1]), fd.define_tensor(shape=[-1])))
+    with pytest.raises(cfuser.DeviceError, match="different devices"):
+        fd.execute([x, x.cpu()])
+    with pytest.raises(cfuser.DeviceError):
+        fd.execute([x, x], device="cpu")
+    (cpu_out,) = fd.execute([x.cpu(), x.cpu()])
+    assert not cpu_out.is_cuda
+    close(cpu_out, (x + x).cpu(), "float32")
+
+
+def test_keep_alive_with_cuda_cache(gen):
+    x = rand((1000,), "float32", gen)
+    with FusionDefinition() as fd:
+        fd.add_output(fd.ops.exp(fd.define_tensor(shape=[-1])))
+    fec = cfuser.FusionExecutorCache(fd.fusion)
+    del fd
+    gc.collect()
+    (y,) = fec.execute([x])
+    close(y, torch.exp(x), "float32")
+    assert fec.num_kernels() == 1
+
+
+def test_threads_share_one_cache(gen):
+    with FusionDefinition() as fd:
+        fd.add_output(fd.ops.tanh(fd.ops.mul(fd.define_tensor(shape=[-1]), 2.0)))
+    fec = cfuser.FusionExecutorCache(fd.fusion)
+    xs = [rand((4096 + k,), "float32", gen) for k in range(8)]
+    errors = []
+
+    def work(k):
+        try:
+            for _ in range(20):
+                (y,) = fec.execute([xs[k]])
+                torch.cuda.current_stream().synchronize()
+                close(y, torch.tanh(xs[k] * 2.0), "float32")
+        except Exception as e:  # reported below with the thread's index
+            errors.append((k, e))
+    ts = [threading.Thread(target=work, args=(k,)) for k in range(8)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join(timeout=120)
+        assert not t.is_alive(), "deadlock: a thread did not finish within 120 s"
+    assert not errors, errors
+
+
+def test_out_of_memory_is_a_clean_error():
+    with FusionDefinition() as fd:
+        t = fd.define_tensor(shape=[1, -1])
+        fd.add_output(fd.ops.expand(t, shape=[1 << 22, -1]))
+    x = torch.ones((1, 1 << 22), device="cuda")
+    with pytest.raises((MemoryError, cfuser.Error, RuntimeError)):
+        fd.execute([x])     # 64 TiB output
+    (y,) = fd.execute([torch.ones((1, 4), device="cuda")])   # still usable
+    assert y.shape == (1 << 22, 4)
