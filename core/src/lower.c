@@ -460,6 +460,8 @@ void cf_program_free(cf_program *p)
 {
     if (!p)
         return;
+    if (p->cpu_cache_free)
+        p->cpu_cache_free(p->cpu_cache);
     cf_free(p->slots);
     cf_free(p->instrs);
     cf_free(p->inputs);

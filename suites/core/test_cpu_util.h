@@ -34,6 +34,10 @@ static inline void tp_init(tprog *t)
 
 static inline void tp_free(tprog *t)
 {
+    if (t->p.cpu_cache_free)
+        t->p.cpu_cache_free(t->p.cpu_cache);
+    t->p.cpu_cache = NULL;
+    t->p.cpu_cache_free = NULL;
     for (int i = 0; i < TP_MAX; i++) free(t->owned[i]);
 }
 

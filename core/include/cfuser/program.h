@@ -84,6 +84,11 @@ typedef struct cf_program {
     int32_t *inputs;
     int noutputs;         /* fusion outputs, in order: slot ids            */
     int32_t *outputs;
+    /* The CPU executor's plans for the shapes it has run (set on the first
+     * cf_cpu_execute, with the function that frees it; NULL until then).
+     * Programs not made by cf_program_lower release it the same way. */
+    void *cpu_cache;
+    void (*cpu_cache_free)(void *cache);
 } cf_program;
 
 /* One slot's run-time value. Strides are in elements. */

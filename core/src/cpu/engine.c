@@ -95,7 +95,7 @@ cf_status cf_cpu_execute(const cf_program *p, cf_slot_value *vals, int nthreads)
     pl.nthreads = nthreads > 0 ? nthreads : cf_cpu_max_threads();
     pl.local = local;
     pl.local_cap = sizeof local;
-    rc = cf_cpu_plan_build(&pl);
+    rc = cf_cpu_plan_get(&pl);
     if (rc != CF_OK)
         goto done;
     if (pl.scratch_max > 0 && pl.scratch_max <= sizeof local - pl.local_used) {

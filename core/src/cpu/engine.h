@@ -32,6 +32,7 @@ typedef struct cf_opnd {
     uint8_t kind;
     uint8_t in_place;  /* MEM: dense, stored exactly as computed       */
     uint8_t need_cvt;  /* VFULL/VROW: held in another type than wanted */
+    int32_t slot;      /* the program slot read or written             */
     cf_dtype dtype;    /* the slot's storage dtype                     */
     size_t off;        /* VFULL/VROW: byte offset in thread scratch    */
     cf_scalar sc;      /* SCALAR                                       */
@@ -71,6 +72,7 @@ typedef struct cf_slotinfo {
     uint8_t mat;       /* gets a buffer of its own                    */
     uint8_t vrow;      /* virtual, one value per row of a ROW segment */
     size_t off;        /* virtual: byte offset in thread scratch      */
+    size_t moff;       /* materialised: byte offset in the temporaries */
     char *data;
     int64_t strides[CF_MAX_DIMS];
 } cf_slotinfo;
@@ -87,14 +89,29 @@ typedef struct cf_cpu_plan {
     cf_step *steps;
     int nsteps;
     void *temps;       /* materialised temporaries (one block)      */
+    size_t temps_size;
     char *local;       /* caller's buffer for small calls (or NULL) */
     size_t local_cap;
     size_t local_used;
     size_t scratch_max;/* bytes for all threads of the largest segment */
 } cf_cpu_plan;
 
+/* Plan a call from scratch (allocating the plan's arrays, then binding). */
 cf_status cf_cpu_plan_build(cf_cpu_plan *pl);
+/* Bytes of a plan's arrays for program p; pointing pl's arrays into mem
+ * (laid out as cf_cpu_plan_build does); getting them from the caller's
+ * local buffer or the heap. */
+size_t cf_cpu_plan_bytes(const cf_program *p);
+void cf_cpu_plan_place(cf_cpu_plan *pl, char *mem);
+cf_status cf_cpu_plan_alloc(cf_cpu_plan *pl);
+/* Allocate the temporaries and point slots and operands at this call's
+ * data and scalars. */
+cf_status cf_cpu_plan_bind(cf_cpu_plan *pl);
+/* Inputs and outputs with elements have data. */
+cf_status cf_cpu_check_data(const cf_cpu_plan *pl);
 void cf_cpu_plan_release(cf_cpu_plan *pl);
+/* A plan from the program's cache, or built and added to it. */
+cf_status cf_cpu_plan_get(cf_cpu_plan *pl);
 /* Run one fused segment (PW or ROW) with the given scratch. */
 void cf_cpu_seg_run(const cf_cpu_plan *pl, const cf_seg *sg, char *scratch);
 

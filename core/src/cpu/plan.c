@@ -3,8 +3,9 @@
  * Four passes: resolve views (every slot gets the slot owning its storage
  * and strides relative to it), cut the instructions into segments, decide
  * which temporaries need memory, then lay out each segment's steps and
- * per-thread scratch. All of it is per call: the program stays read-only so
- * calls on one program may run at once.
+ * per-thread scratch. The program stays read-only so calls on one program
+ * may run at once; the finished plan depends only on shapes and strides, so
+ * plancache.c keeps it for later calls, which only rebind memory.
  */
 #include <string.h>
 
@@ -118,20 +119,27 @@ static int use_ok(const cf_cpu_plan *pl, int cur, const cf_seg *sg, int s, int r
     return 1;
 }
 
+cf_status cf_cpu_check_data(const cf_cpu_plan *pl)
+{
+    const cf_program *p = pl->p;
+    for (int s = 0; s < p->nslots; s++)
+        if ((p->slots[s].role == CF_SLOT_INPUT || p->slots[s].role == CF_SLOT_OUTPUT) &&
+            pl->vals[s].data == NULL && p->slots[s].ndim <= CF_MAX_DIMS &&
+            numel(p->slots[s].ndim, pl->vals[s].shape) > 0)
+            return cf_error_set(CF_ERR_RUNTIME, "cpu_execute",
+                                "slot %d (an %s) has no data", s,
+                                p->slots[s].role == CF_SLOT_INPUT ? "input" : "output");
+    return CF_OK;
+}
+
 static cf_status check_program(const cf_cpu_plan *pl)
 {
     const cf_program *p = pl->p;
-    for (int s = 0; s < p->nslots; s++) {
+    for (int s = 0; s < p->nslots; s++)
         if (p->slots[s].ndim > CF_MAX_DIMS || !cf_dtype_is_supported(p->slots[s].dtype))
             return cf_error_set(CF_ERR_RUNTIME, "cpu_execute",
                                 "slot %d has rank %d or dtype %d the CPU cannot run",
                                 s, p->slots[s].ndim, (int)p->slots[s].dtype);
-        if ((p->slots[s].role == CF_SLOT_INPUT || p->slots[s].role == CF_SLOT_OUTPUT) &&
-            pl->vals[s].data == NULL && numel(p->slots[s].ndim, pl->vals[s].shape) > 0)
-            return cf_error_set(CF_ERR_RUNTIME, "cpu_execute",
-                                "slot %d (an %s) has no data", s,
-                                p->slots[s].role == CF_SLOT_INPUT ? "input" : "output");
-    }
     for (int i = 0; i < p->ninstrs; i++) {
         const cf_prog_instr *ins = &p->instrs[i];
         if (ins->nin < 0 || ins->nin > 4 || ins->nout < 1 || ins->nout > 2 ||
@@ -285,7 +293,6 @@ static cf_status materialise(cf_cpu_plan *pl)
 {
     const cf_program *p = pl->p;
     size_t total = 0;
-    char *mem;
     for (int i = 0; i < p->ninstrs; i++) {
         const cf_prog_instr *ins = &p->instrs[i];
         if (pl->seg_of[i] < 0)
@@ -326,17 +333,13 @@ static cf_status materialise(cf_cpu_plan *pl)
         if (total > SIZE_MAX / 2)
             return cf_error_set(CF_ERR_OVERFLOW, "cpu_execute", "temporaries are too large");
     }
-    if (total == 0)
-        return CF_OK;
-    mem = cf_malloc_aligned(total);
-    if (!mem)
-        return cf_error_nomem("cpu_execute");
-    pl->temps = mem;
+    pl->temps_size = total;
+    total = 0;
     for (int s = 0; s < p->nslots; s++) {
         if (!pl->si[s].mat)
             continue;
-        pl->si[s].data = mem;
-        mem += ALIGN64((size_t)numel(ndim_of(pl, s), shape_of(pl, s)) * cf_dtype_size(dtype_of(pl, s)));
+        pl->si[s].moff = total;
+        total += ALIGN64((size_t)numel(ndim_of(pl, s), shape_of(pl, s)) * cf_dtype_size(dtype_of(pl, s)));
     }
     return CF_OK;
 }
@@ -363,6 +366,7 @@ static void make_in(const cf_cpu_plan *pl, cf_opnd *o, int s, cf_dtype cdt, int 
     int64_t us[CF_MAX_DIMS];
     int b;
     memset(o, 0, sizeof *o);
+    o->slot = s;
     if (is_scalar_slot(pl, s)) {
         o->kind = OPND_SCALAR;
         o->sc = pl->vals[s].scalar;
@@ -385,6 +389,7 @@ static void make_in(const cf_cpu_plan *pl, cf_opnd *o, int s, cf_dtype cdt, int 
 static void make_out(const cf_cpu_plan *pl, cf_opnd *o, int t, cf_dtype rdt)
 {
     memset(o, 0, sizeof *o);
+    o->slot = t;
     o->dtype = dtype_of(pl, t);
     if (is_virtual(pl, t)) {
         o->kind = pl->si[t].vrow ? OPND_VROW : OPND_VFULL;
@@ -506,49 +511,109 @@ static cf_status lay_out(cf_cpu_plan *pl)
     return CF_OK;
 }
 
-cf_status cf_cpu_plan_build(cf_cpu_plan *pl)
+/* Give the plan this call's memory: temporaries, and the data pointers and
+ * scalars of every slot and operand. Everything else in a plan depends only
+ * on shapes and strides, so a cached plan is rebound by this alone. */
+cf_status cf_cpu_plan_bind(cf_cpu_plan *pl)
 {
     const cf_program *p = pl->p;
+    pl->temps = NULL;
+    if (pl->temps_size > 0) {
+        pl->temps = cf_malloc_aligned(pl->temps_size);
+        if (!pl->temps)
+            return cf_error_nomem("cpu_execute");
+    }
+    for (int s = 0; s < p->nslots; s++) {
+        int role = p->slots[s].role;
+        if (role == CF_SLOT_INPUT || role == CF_SLOT_OUTPUT)
+            pl->si[s].data = pl->vals[s].data;
+        else if (pl->si[s].mat)
+            pl->si[s].data = (char *)pl->temps + pl->si[s].moff;
+        else
+            pl->si[s].data = NULL;
+    }
+    /* Views read the memory of their base. */
+    for (int s = 0; s < p->nslots; s++)
+        if (pl->si[s].base != s)
+            pl->si[s].data = pl->si[pl->si[s].base].data;
+    for (int i = 0; i < pl->nsteps; i++) {
+        cf_step *st = &pl->steps[i];
+        for (int j = 0; j < st->nin + st->nout; j++) {
+            cf_opnd *o = j < st->nin ? &st->in[j] : &st->out[j - st->nin];
+            if (o->kind == OPND_SCALAR)
+                o->sc = pl->vals[o->slot].scalar;
+            else if (o->kind == OPND_MEM)
+                o->v.data = pl->si[o->slot].data;
+        }
+    }
+    return CF_OK;
+}
+
+size_t cf_cpu_plan_bytes(const cf_program *p)
+{
     size_t n_si = (size_t)p->nslots * sizeof(cf_slotinfo);
     size_t n_seg = (size_t)p->ninstrs * sizeof(cf_seg);
     size_t n_step = (size_t)p->ninstrs * sizeof(cf_step);
     size_t n_of = (size_t)p->ninstrs * sizeof(int);
+    return ALIGN64(n_si) + ALIGN64(n_seg) + ALIGN64(n_step) + ALIGN64(n_of) + 64;
+}
+
+void cf_cpu_plan_place(cf_cpu_plan *pl, char *mem)
+{
+    const cf_program *p = pl->p;
+    size_t n_si = ALIGN64((size_t)p->nslots * sizeof(cf_slotinfo));
+    size_t n_seg = ALIGN64((size_t)p->ninstrs * sizeof(cf_seg));
+    size_t n_step = ALIGN64((size_t)p->ninstrs * sizeof(cf_step));
+    pl->si = (cf_slotinfo *)mem;
+    pl->segs = (cf_seg *)(mem + n_si);
+    pl->steps = (cf_step *)(mem + n_si + n_seg);
+    pl->seg_of = (int *)(mem + n_si + n_seg + n_step);
+}
+
+cf_status cf_cpu_plan_alloc(cf_cpu_plan *pl)
+{
+    size_t total = cf_cpu_plan_bytes(pl->p);
     char *mem;
-    cf_status rc = check_program(pl);
-    if (rc != CF_OK)
-        return rc;
-    size_t total = ALIGN64(n_si) + ALIGN64(n_seg) + ALIGN64(n_step) + ALIGN64(n_of) + 64;
     if (pl->local && total <= pl->local_cap) {
         /* Small programs plan in the caller's stack buffer: no allocation
          * on the fast path of small calls. */
         mem = pl->local;
-        memset(mem, 0, total);
         pl->local_used = total;
     } else {
-        mem = cf_calloc(1, total);
+        mem = cf_malloc(total);
         if (!mem)
             return cf_error_nomem("cpu_execute");
     }
-    pl->si = (cf_slotinfo *)mem;
-    pl->segs = (cf_seg *)(mem + ALIGN64(n_si));
-    pl->steps = (cf_step *)(mem + ALIGN64(n_si) + ALIGN64(n_seg));
-    pl->seg_of = (int *)(mem + ALIGN64(n_si) + ALIGN64(n_seg) + ALIGN64(n_step));
+    cf_cpu_plan_place(pl, mem);
+    return CF_OK;
+}
+
+cf_status cf_cpu_plan_build(cf_cpu_plan *pl)
+{
+    cf_status rc = check_program(pl);
+    if (rc == CF_OK)
+        rc = cf_cpu_check_data(pl);
+    if (rc != CF_OK)
+        return rc;
+    rc = cf_cpu_plan_alloc(pl);
+    if (rc != CF_OK)
+        return rc;
+    memset(pl->si, 0, cf_cpu_plan_bytes(pl->p));
     resolve_views(pl);
     cut_segments(pl);
     rc = materialise(pl);
     if (rc != CF_OK)
         return rc;
-    /* Views read the memory of their base. */
-    for (int s = 0; s < p->nslots; s++)
-        if (pl->si[s].base != s)
-            pl->si[s].data = pl->si[pl->si[s].base].data;
-    return lay_out(pl);
+    rc = lay_out(pl);
+    if (rc != CF_OK)
+        return rc;
+    return cf_cpu_plan_bind(pl);
 }
 
 void cf_cpu_plan_release(cf_cpu_plan *pl)
 {
     cf_free_aligned(pl->temps);
-    if ((char *)pl->si != pl->local)
+    if (pl->si && (char *)pl->si != pl->local)
         cf_free(pl->si);
     pl->temps = NULL;
     pl->si = NULL;
