@@ -523,10 +523,12 @@ done:
     cf_free(c.val_sym);
     cf_free(c.live);
     if (st) {
-        if (c.plan)
+        if (c.plan) {
+            c.plan->prog = c.p; /* not yet linked when a later allocation failed */
             cf_plan_free(c.plan);
-        else
+        } else {
             cf_program_free(c.p);
+        }
         return st;
     }
     *out = c.plan;
