@@ -247,8 +247,9 @@ cf_status cf_run_prepare(cf_cache *c, int nargs, const cf_arg *args, const cf_ex
     if (opt) {
         r->opt = *opt;
         if (opt->device != -2 && opt->device != r->device && nargs > 0) {
+            int have = r->device;
             cf_run_free(r);
-            return cf_error_set(CF_ERR_DEVICE, "execute", "execute(): inputs are on %s but device=%s%d was requested", r->device < 0 ? "the cpu" : "a CUDA device", opt->device < 0 ? "cpu" : "cuda:", opt->device < 0 ? 0 : opt->device);
+            return cf_error_set(CF_ERR_DEVICE, "execute", "execute(): inputs are on %s but device=%s%d was requested", have < 0 ? "the cpu" : "a CUDA device", opt->device < 0 ? "cpu" : "cuda:", opt->device < 0 ? 0 : opt->device);
         }
         if (opt->device != -2 && nargs == 0)
             r->device = opt->device;
