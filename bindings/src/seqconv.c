@@ -282,30 +282,36 @@ done:
     return ret;
 }
 
-/* Item size of a native integer buffer format (its code in *code), or 0
- * when the format is anything else. */
+/* Item size of an integer buffer format (its code in *code), or 0 when the
+ * format is anything else. A '<' (little-endian hosts) or '=' prefix selects
+ * struct's standard sizes (l is 4 bytes there); none or '@' the native ones. */
 static int buffer_format_size(const char *fmt, char *code)
 {
+    int standard = 0;
     if (!fmt)
         fmt = "B";
-    if (*fmt == '@' || *fmt == '=' ||
-#if PY_LITTLE_ENDIAN
-        *fmt == '<'
-#else
-        *fmt == '>'
-#endif
-    )
+    if (*fmt == '@') {
         fmt++;
+    } else if (*fmt == '=' ||
+#if PY_LITTLE_ENDIAN
+               *fmt == '<'
+#else
+               *fmt == '>'
+#endif
+    ) {
+        standard = 1;
+        fmt++;
+    }
     if (fmt[0] == '\0' || fmt[1] != '\0')
         return 0;
     *code = fmt[0];
     switch (fmt[0]) {
     case 'b': case 'B': return 1;
-    case 'h': case 'H': return (int)sizeof(short);
-    case 'i': case 'I': return (int)sizeof(int);
-    case 'l': case 'L': return (int)sizeof(long);
-    case 'q': case 'Q': return (int)sizeof(long long);
-    case 'n': case 'N': return (int)sizeof(Py_ssize_t);
+    case 'h': case 'H': return standard ? 2 : (int)sizeof(short);
+    case 'i': case 'I': return standard ? 4 : (int)sizeof(int);
+    case 'l': case 'L': return standard ? 4 : (int)sizeof(long);
+    case 'q': case 'Q': return 8;
+    case 'n': case 'N': return standard ? 0 : (int)sizeof(Py_ssize_t);
     default: return 0;
     }
 }
@@ -337,27 +343,27 @@ static int convert_buffer(PyObject *obj, const char *fname,
     p = view.buf;
     for (k = 0; k < n; k++, p += stride) {
         int64_t v;
-        switch (code) {
-        case 'b': v = (int64_t)*(const int8_t *)p; break;
-        case 'B': v = *(const unsigned char *)p; break;
-        case 'h': { short x; memcpy(&x, p, sizeof x); v = x; break; }
-        case 'H': { unsigned short x; memcpy(&x, p, sizeof x); v = x; break; }
-        case 'i': { int x; memcpy(&x, p, sizeof x); v = x; break; }
-        case 'I': { unsigned x; memcpy(&x, p, sizeof x); v = x; break; }
-        case 'l': { long x; memcpy(&x, p, sizeof x); v = x; break; }
-        case 'q': { long long x; memcpy(&x, p, sizeof x); v = x; break; }
-        case 'n': { Py_ssize_t x; memcpy(&x, p, sizeof x); v = x; break; }
-        default: {
-            unsigned long long x = 0;
-            if (code == 'L') { unsigned long y; memcpy(&y, p, sizeof y); x = y; }
-            else if (code == 'Q') memcpy(&x, p, sizeof x);
-            else { size_t y; memcpy(&y, p, sizeof y); x = y; }
-            if (x > (unsigned long long)INT64_MAX) {
+        /* decode by width and signedness: in standard-size formats the
+         * code's C type can be wider than the item */
+        int is_signed = code >= 'a' && code <= 'z';
+        if (size == 1) {
+            v = is_signed ? (int64_t)*(const int8_t *)p : (int64_t)*(const uint8_t *)p;
+        } else if (size == 2) {
+            int16_t x;
+            uint16_t y;
+            if (is_signed) { memcpy(&x, p, 2); v = x; } else { memcpy(&y, p, 2); v = y; }
+        } else if (size == 4) {
+            int32_t x;
+            uint32_t y;
+            if (is_signed) { memcpy(&x, p, 4); v = x; } else { memcpy(&y, p, 4); v = y; }
+        } else {
+            uint64_t x;
+            memcpy(&x, p, 8);
+            if (!is_signed && x > (uint64_t)INT64_MAX) {
                 item_overflow_error(fname, argname, k);
                 goto done;
             }
-            v = (int64_t)x;
-        }
+            memcpy(&v, &x, 8);
         }
         s->data[s->len++] = v;
     }
