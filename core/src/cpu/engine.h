@@ -32,6 +32,8 @@ typedef struct cf_opnd {
     uint8_t kind;
     uint8_t in_place;  /* MEM: dense, stored exactly as computed       */
     uint8_t need_cvt;  /* VFULL/VROW: held in another type than wanted */
+    uint8_t run_ok;    /* MEM: innermost axis dense, stored as computed:
+                          a block inside one run is read in place     */
     int32_t slot;      /* the program slot read or written             */
     cf_dtype dtype;    /* the slot's storage dtype                     */
     size_t off;        /* VFULL/VROW: byte offset in thread scratch    */

@@ -384,6 +384,8 @@ static void make_in(const cf_cpu_plan *pl, cf_opnd *o, int s, cf_dtype cdt, int 
     use_strides(pl, s, nd, us);
     cf_ndview_make(&o->v, pl->si[b].data, o->dtype, nd, osh, us);
     o->in_place = cf_ndview_dense(&o->v) && o->dtype == cdt && cf_dtype_is_native(cdt);
+    o->run_ok = o->v.ndim > 0 && o->v.strides[o->v.ndim - 1] == 1 && o->dtype == cdt &&
+                cf_dtype_is_native(cdt);
 }
 
 static void make_out(const cf_cpu_plan *pl, cf_opnd *o, int t, cf_dtype rdt)

@@ -25,6 +25,13 @@ static const void *load(const cf_opnd *o, cf_dtype cdt, char *scr, void *gbuf,
     case OPND_MEM:
         if (o->in_place)
             return o->v.data + start * (int64_t)cf_dtype_size(o->dtype);
+        if (o->run_ok) {
+            /* A broadcast or strided operand whose block lies inside one
+             * dense run of its innermost axis (a bias row): no copy. */
+            int64_t w = o->v.shape[o->v.ndim - 1];
+            if (start % w + n <= w)
+                return cf_nd_addr(&o->v, start);
+        }
         cf_nd_gather(&o->v, start, n, cdt, gbuf);
         return gbuf;
     case OPND_VFULL:
