@@ -19,7 +19,7 @@ fail=0
 
 build() { # dir, extra cmake args...
   local dir=$1; shift
-  cmake -S . -B "$dir" -DPython3_EXECUTABLE="$py" -DCFUSER_BUILD_TESTS=ON "$@" >"reports/out/harness/$(basename "$dir")-cmake.log" 2>&1 \
+  cmake -S . -B "$dir" -DPython3_EXECUTABLE="$py" -DCFUSER_BUILD_TESTS=ON -DCFUSER_BUILD_HARNESS=ON "$@" >"reports/out/harness/$(basename "$dir")-cmake.log" 2>&1 \
     && cmake --build "$dir" -j "$jobs" >"reports/out/harness/$(basename "$dir")-build.log" 2>&1
 }
 
