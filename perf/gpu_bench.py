@@ -166,6 +166,30 @@ def compile_times():
     return {"first_compile_ms": cold, "disk_cache_hit_ms": warm}
 
 
+def machine(dev):
+    props = torch.cuda.get_device_properties(0)
+    return {"gpu": dev, "sm_count": props.multi_processor_count,
+            "memory_bytes": props.total_memory, "cuda": torch.version.cuda,
+            "cpu_count": os.cpu_count(), "python": sys.version.split()[0]}
+
+
+def metrics(rows, host, comp):
+    """Figures in the baselines' form: ratios to in-run references, and times."""
+    m = {}
+    for r in rows:
+        key = "gpu." + r["fusion"].replace(" ", "_")
+        for ref in ("copy", "compile", "eager"):
+            m[f"{key}.over_{ref}"] = {"value": r["cfuser_gbs"] / r[f"{ref}_gbs"], "unit": "ratio",
+                                      "kind": "ratio", "better": "higher", "tolerance": 0.10}
+        m[f"{key}.cfuser_gbs"] = {"value": r["cfuser_gbs"], "unit": "GB/s", "kind": "info", "better": "higher"}
+    m["gpu.host_us_1k_chain"] = {"value": host["cfuser"], "unit": "us", "kind": "info", "better": "lower"}
+    m["gpu.host_1k_chain.over_eager"] = {"value": host["cfuser"] / host["eager"], "unit": "ratio",
+                                         "kind": "ratio", "better": "lower", "tolerance": 0.10}
+    m["gpu.first_compile_ms"] = {"value": comp["first_compile_ms"], "unit": "ms", "kind": "info", "better": "lower"}
+    m["gpu.disk_cache_hit_ms"] = {"value": comp["disk_cache_hit_ms"], "unit": "ms", "kind": "info", "better": "lower"}
+    return m
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", default=None)
@@ -194,7 +218,8 @@ def main(argv=None):
     host = host_time()
     comp = compile_times()
     doc = {"device": dev, "torch": torch.__version__, "cfuser": cfuser.__version__, "rows": rows,
-           "host_us_1k_chain": host, **comp}
+           "host_us_1k_chain": host, **comp, "metrics": metrics(rows, host, comp),
+           "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "machine": machine(dev)}
     if args.out:
         with open(args.out, "w") as f:
             json.dump(doc, f, indent=1)
