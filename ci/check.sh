@@ -70,14 +70,7 @@ line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$OUT/harness.log" | tail -1)
 hp=$(sed -nE 's/^([0-9]+) passed.*/\1/p' <<<"$line"); hf=$(sed -nE 's/.* ([0-9]+) failed.*/\1/p' <<<"$line")
 hs=$(sed -nE 's/.* ([0-9]+) skipped.*/\1/p' <<<"$line")
 [ -n "$line" ] || { hp=0; hf=1; }
-# The embedded suites were written before the module existed and are being
-# reconciled with it; until CFUSER_GATE_HARNESS=1 becomes the default their
-# failures are printed and recorded but do not fail make check.
-if [ "${CFUSER_GATE_HARNESS:-0}" = 1 ]; then
-  count "${hp:-0}" "${hf:-0}" "${hs:-0}"; [ "${hf:-1}" -eq 0 ] || stage_fail+=(harness)
-else
-  echo "harness (not gating yet): ${line:-no summary}"; nongating+=("harness: ${line:-no summary}")
-fi
+count "${hp:-0}" "${hf:-0}" "${hs:-0}"; [ "${hf:-1}" -eq 0 ] || stage_fail+=(harness)
 
 step "perf smoke (binary size and instruction counts against the baseline)"
 # Gating starts once baselines are recorded with the finished module
