@@ -73,6 +73,24 @@ static cf_status sized_axis(cf_fusion *f, cf_id extent, cf_id *axis)
     return cf_ir_new_iter(f, extent, one ? CF_ITER_BROADCAST : CF_ITER_ITERATION, axis);
 }
 
+/* The result axis for input axis `a` asked to have size `want` (an integer
+ * scalar; the constant -1 keeps the input's size): a broadcast axis may be
+ * expanded, any other axis must keep its size. Shared by broadcast_in_dim
+ * and expand. */
+static cf_status target_axis(cf_fusion *f, const char *op, cf_id a, int in_dim, cf_id want_id, int d, cf_id *axis)
+{
+    int64_t want, have;
+    bool wk = const_val(f, want_id, &want);
+    if (f->iters[a].type == CF_ITER_BROADCAST) {
+        if (wk && (want == 1 || want == -1))
+            return cf_ir_new_iter(f, f->iters[a].extent, CF_ITER_BROADCAST, axis);
+        return cf_ir_new_iter(f, want_id, CF_ITER_ITERATION, axis);
+    }
+    if (wk && want >= 0 && const_val(f, f->iters[a].extent, &have) && have != want)
+        return cf_error_set(CF_ERR_VALUE, op, "%s(): input dim %d has size %lld and is not a broadcast dim; 'shape' asks for %lld at dim %d", op, in_dim, (long long)have, (long long)want, d);
+    return cf_ir_new_iter(f, f->iters[a].extent, CF_ITER_ITERATION, axis);
+}
+
 cf_status cf_op_broadcast_in_dim(cf_fusion *f, cf_id arg, int ndim, const cf_id *shape, int nbdims,
                                  const int64_t *bdims, cf_id *out)
 {
@@ -96,25 +114,15 @@ cf_status cf_op_broadcast_in_dim(cf_fusion *f, cf_id arg, int ndim, const cf_id 
             return cf_error_set(CF_ERR_VALUE, op, "%s(): argument 'broadcast_dims' must be increasing dims in 0..%d; item %d is %lld", op, ndim - 1, k, (long long)bdims[k]);
     }
     for (d = 0, k = 0; d < ndim; d++) {
-        int64_t want, have;
         if (k < nbdims && bdims[k] == d) {
-            cf_id a = ax[k++];
-            bool wk = const_val(f, shape[d], &want);
-            if (f->iters[a].type == CF_ITER_BROADCAST) {
-                if (wk && (want == 1 || want == -1))
-                    st = cf_ir_new_iter(f, f->iters[a].extent, CF_ITER_BROADCAST, &axes[d]);
-                else
-                    st = cf_ir_new_iter(f, shape[d], CF_ITER_ITERATION, &axes[d]);
-            } else {
-                if (wk && want >= 0 && const_val(f, f->iters[a].extent, &have) && have != want)
-                    return cf_error_set(CF_ERR_VALUE, op, "%s(): input axis %d has size %lld but 'shape' asks for %lld at dim %d", op, k - 1, (long long)have, (long long)want, d);
-                st = cf_ir_new_iter(f, f->iters[a].extent, CF_ITER_ITERATION, &axes[d]);
-            }
+            st = target_axis(f, op, ax[k], k, shape[d], d, &axes[d]);
+            k++;
         } else {
             int64_t c;
             if (const_val(f, shape[d], &c) && c == -1)
-                return cf_error_set(CF_ERR_VALUE, op, "%s(): argument 'shape': new dim %d cannot be -1", op, d);
-            st = sized_axis(f, shape[d], &axes[d]);
+                st = cf_error_set(CF_ERR_VALUE, op, "%s(): argument 'shape': new dim %d cannot be -1", op, d);
+            else
+                st = sized_axis(f, shape[d], &axes[d]);
         }
         if (st)
             goto fail;
@@ -185,22 +193,9 @@ cf_status cf_op_expand(cf_fusion *f, cf_id arg, int ndim, const cf_id *shape, cf
     r = cf_ir_noreduction_axes(f, arg, ax);
     if (ndim != r)
         return cf_error_set(CF_ERR_VALUE, op, "%s(): argument 'shape' has %d dims but the input has %d", op, ndim, r);
-    for (d = 0; d < r; d++) {
-        int64_t want, have;
-        bool wk = const_val(f, shape[d], &want);
-        if (f->iters[ax[d]].type == CF_ITER_BROADCAST) {
-            if (wk && (want == 1 || want == -1))
-                st = cf_ir_new_iter(f, f->iters[ax[d]].extent, CF_ITER_BROADCAST, &axes[d]);
-            else
-                st = cf_ir_new_iter(f, shape[d], CF_ITER_ITERATION, &axes[d]);
-        } else {
-            if (wk && want >= 0 && const_val(f, f->iters[ax[d]].extent, &have) && have != want)
-                return cf_error_set(CF_ERR_VALUE, op, "%s(): dim %d has size %lld and is not a broadcast dim; it cannot be expanded to %lld", op, d, (long long)have, (long long)want);
-            st = cf_ir_new_iter(f, f->iters[ax[d]].extent, CF_ITER_ITERATION, &axes[d]);
-        }
-        if (st)
+    for (d = 0; d < r; d++)
+        if ((st = target_axis(f, op, ax[d], d, shape[d], d, &axes[d])))
             goto fail;
-    }
     return finish(f, &m, CF_OP_EXPAND, 1, &arg, f->vals[arg].dtype, ndim, axes, NULL, out);
 fail:
     cf_ir_rollback(f, &m);
@@ -324,8 +319,10 @@ cf_status cf_op_squeeze(cf_fusion *f, cf_id arg, int n, const int64_t *dims, cf_
                 goto fail;
             continue;
         }
-        if (f->iters[ax[d]].type != CF_ITER_BROADCAST && const_val(f, f->iters[ax[d]].extent, &c) && c != 1)
-            return cf_error_set(CF_ERR_VALUE, op, "%s(): dim %d has size %lld; only dims of size 1 can be squeezed", op, d, (long long)c);
+        if (f->iters[ax[d]].type != CF_ITER_BROADCAST && const_val(f, f->iters[ax[d]].extent, &c) && c != 1) {
+            st = cf_error_set(CF_ERR_VALUE, op, "%s(): dim %d has size %lld; only dims of size 1 can be squeezed", op, d, (long long)c);
+            goto fail;
+        }
     }
     for (d = 0; d < r; d++)
         sq[d] = (mask >> d) & 1;
