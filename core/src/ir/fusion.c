@@ -385,6 +385,15 @@ cf_status cf_fusion_constant(cf_fusion *f, const cf_scalar *value, cf_id *out)
     return cf_ir_new_scalar(f, value->dtype, value, out);
 }
 
+cf_status cf_ir_need_tensor(const cf_fusion *f, cf_id v, const char *op)
+{
+    if (!cf_fusion_has_val(f, v))
+        return cf_error_set(CF_ERR_VALUE, op, "%s(): argument 'arg' is not a value of this fusion", op);
+    if (f->vals[v].kind != CF_VAL_TENSOR)
+        return cf_error_set(CF_ERR_TYPE, op, "%s(): argument 'arg' must be a TensorView, got a Scalar", op);
+    return CF_OK;
+}
+
 /* --- reading --------------------------------------------------------------- */
 cf_val_kind cf_val_kind_of(const cf_fusion *f, cf_id v) { return (cf_val_kind)f->vals[v].kind; }
 cf_dtype cf_val_dtype(const cf_fusion *f, cf_id v) { return f->vals[v].dtype; }

@@ -71,6 +71,9 @@ typedef struct cf_ir_mark { int nvals, nexprs, niters; int32_t tv, sc, it; } cf_
 cf_ir_mark cf_ir_mark_take(const cf_fusion *f);
 void cf_ir_rollback(cf_fusion *f, const cf_ir_mark *m);
 
+/* CF_OK when v is a tensor of f, else an error naming op's 'arg'. */
+cf_status cf_ir_need_tensor(const cf_fusion *f, cf_id v, const char *op);
+
 /* Axes of a tensor without reduction axes; returns their count. */
 /* Compute type of a pointwise op (promote.c). */
 cf_dtype cf_ir_compute_dtype(cf_opcode op, int n, const cf_dtype *dt,

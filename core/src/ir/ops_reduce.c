@@ -20,14 +20,6 @@ cf_status cf_ir_dims_mask(const char *op, const char *arg, int r, int n, const i
     return CF_OK;
 }
 
-static cf_status need_tensor(const cf_fusion *f, cf_id v, const char *op)
-{
-    if (!cf_fusion_has_val(f, v))
-        return cf_error_set(CF_ERR_VALUE, op, "%s(): argument 'arg' is not a value of this fusion", op);
-    if (f->vals[v].kind != CF_VAL_TENSOR)
-        return cf_error_set(CF_ERR_TYPE, op, "%s(): argument 'arg' must be a TensorView, got a Scalar", op);
-    return CF_OK;
-}
 
 static cf_status dims_attr(uint32_t mask, int r, cf_expr_attrs *a)
 {
@@ -78,7 +70,7 @@ static cf_status reduce_common(cf_fusion *f, cf_opcode op, cf_id arg, int ndims,
     uint32_t mask;
     int r, nout = op == CF_OP_VAR_MEAN ? 2 : 1, k;
     cf_status st;
-    if ((st = need_tensor(f, arg, name)))
+    if ((st = cf_ir_need_tensor(f, arg, name)))
         return st;
     r = cf_tensor_ndim_noreduction(f, arg);
     if ((st = cf_ir_dims_mask(name, "dims", r, ndims, dims, &mask)))
@@ -118,7 +110,7 @@ cf_status cf_op_reduce(cf_fusion *f, cf_opcode op, cf_id arg, int ndims, const i
     cf_status st;
     if (!(op >= CF_OP_SUM && op <= CF_OP_MIN))
         return cf_error_set(CF_ERR_VALUE, "reduction", "op %d is not a reduction", (int)op);
-    if ((st = need_tensor(f, arg, name)))
+    if ((st = cf_ir_need_tensor(f, arg, name)))
         return st;
     if (dtype != CF_DTYPE_NULL) {
         if ((int)dtype < 0 || dtype >= CF_DTYPE_COUNT || !cf_dtype_is_supported(dtype))
@@ -139,30 +131,31 @@ cf_status cf_op_reduce(cf_fusion *f, cf_opcode op, cf_id arg, int ndims, const i
 
 static cf_dtype var_dtype(cf_dtype t) { return cf_dtype_is_float(t) ? t : CF_DTYPE_FLOAT; }
 
+/* var and var_mean: floating results (ints give Float), accumulation in
+ * Float or Double. */
+static cf_status variance(cf_fusion *f, cf_opcode op, cf_id arg, int ndims, const int64_t *dims,
+                          int64_t correction, bool keepdim, cf_id *out0, cf_id *out1)
+{
+    const char *name = cf_op_name(op);
+    cf_status st;
+    cf_dtype t;
+    if ((st = cf_ir_need_tensor(f, arg, name)))
+        return st;
+    if (correction < 0)
+        return cf_error_set(CF_ERR_VALUE, name, "%s(): argument 'correction' must be >= 0, got %lld", name, (long long)correction);
+    t = var_dtype(f->vals[arg].dtype);
+    return reduce_common(f, op, arg, ndims, dims, keepdim, t, t == CF_DTYPE_DOUBLE ? CF_DTYPE_DOUBLE : CF_DTYPE_FLOAT,
+                         correction, out0, out1);
+}
+
 cf_status cf_op_var(cf_fusion *f, cf_id arg, int ndims, const int64_t *dims, int64_t correction, bool keepdim,
                     cf_id *out)
 {
-    cf_status st;
-    cf_dtype t;
-    if ((st = need_tensor(f, arg, "var")))
-        return st;
-    if (correction < 0)
-        return cf_error_set(CF_ERR_VALUE, "var", "var(): argument 'correction' must be >= 0, got %lld", (long long)correction);
-    t = var_dtype(f->vals[arg].dtype);
-    return reduce_common(f, CF_OP_VAR, arg, ndims, dims, keepdim, t,
-                         t == CF_DTYPE_DOUBLE ? CF_DTYPE_DOUBLE : CF_DTYPE_FLOAT, correction, out, NULL);
+    return variance(f, CF_OP_VAR, arg, ndims, dims, correction, keepdim, out, NULL);
 }
 
 cf_status cf_op_var_mean(cf_fusion *f, cf_id arg, int ndims, const int64_t *dims, int64_t correction,
                          bool keepdim, cf_id *var_out, cf_id *mean_out)
 {
-    cf_status st;
-    cf_dtype t;
-    if ((st = need_tensor(f, arg, "var_mean")))
-        return st;
-    if (correction < 0)
-        return cf_error_set(CF_ERR_VALUE, "var_mean", "var_mean(): argument 'correction' must be >= 0, got %lld", (long long)correction);
-    t = var_dtype(f->vals[arg].dtype);
-    return reduce_common(f, CF_OP_VAR_MEAN, arg, ndims, dims, keepdim, t,
-                         t == CF_DTYPE_DOUBLE ? CF_DTYPE_DOUBLE : CF_DTYPE_FLOAT, correction, var_out, mean_out);
+    return variance(f, CF_OP_VAR_MEAN, arg, ndims, dims, correction, keepdim, var_out, mean_out);
 }

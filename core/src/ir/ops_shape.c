@@ -5,14 +5,6 @@
 #include "cfuser/alloc.h"
 #include "ir.h"
 
-static cf_status need_tensor(const cf_fusion *f, cf_id v, const char *op)
-{
-    if (!cf_fusion_has_val(f, v))
-        return cf_error_set(CF_ERR_VALUE, op, "%s(): argument 'arg' is not a value of this fusion", op);
-    if (f->vals[v].kind != CF_VAL_TENSOR)
-        return cf_error_set(CF_ERR_TYPE, op, "%s(): argument 'arg' must be a TensorView, got a Scalar", op);
-    return CF_OK;
-}
 
 static cf_status check_sizes(const cf_fusion *f, const char *op, const char *arg, int n, const cf_id *shape)
 {
@@ -100,7 +92,7 @@ cf_status cf_op_broadcast_in_dim(cf_fusion *f, cf_id arg, int ndim, const cf_id 
     cf_expr_attrs attrs;
     cf_status st;
     int r, d, k = 0;
-    if ((st = need_tensor(f, arg, op)) || (st = check_sizes(f, op, "shape", ndim, shape)))
+    if ((st = cf_ir_need_tensor(f, arg, op)) || (st = check_sizes(f, op, "shape", ndim, shape)))
         return st;
     r = cf_ir_noreduction_axes(f, arg, ax);
     if (nbdims != r)
@@ -145,7 +137,7 @@ cf_status cf_op_broadcast(cf_fusion *f, cf_id arg, int n, const bool *flags, cf_
     cf_expr_attrs attrs;
     cf_status st;
     int r, d, k = 0, nfalse = 0;
-    if ((st = need_tensor(f, arg, op)))
+    if ((st = cf_ir_need_tensor(f, arg, op)))
         return st;
     r = cf_ir_noreduction_axes(f, arg, ax);
     if (n < 0 || n > CF_MAX_DIMS)
@@ -188,7 +180,7 @@ cf_status cf_op_expand(cf_fusion *f, cf_id arg, int ndim, const cf_id *shape, cf
     cf_id ax[CF_MAX_DIMS], axes[CF_MAX_DIMS];
     cf_status st;
     int r, d;
-    if ((st = need_tensor(f, arg, op)) || (st = check_sizes(f, op, "shape", ndim, shape)))
+    if ((st = cf_ir_need_tensor(f, arg, op)) || (st = check_sizes(f, op, "shape", ndim, shape)))
         return st;
     r = cf_ir_noreduction_axes(f, arg, ax);
     if (ndim != r)
@@ -212,7 +204,7 @@ cf_status cf_op_reshape(cf_fusion *f, cf_id arg, int ndim, const cf_id *shape, c
     cf_expr_attrs attrs;
     cf_status st;
     int r, d;
-    if ((st = need_tensor(f, arg, op)) || (st = check_sizes(f, op, "new_shape", ndim, shape)))
+    if ((st = cf_ir_need_tensor(f, arg, op)) || (st = check_sizes(f, op, "new_shape", ndim, shape)))
         return st;
     r = cf_ir_noreduction_axes(f, arg, ax);
     for (d = 0; d < r; d++) {
@@ -269,7 +261,7 @@ cf_status cf_op_permute(cf_fusion *f, cf_id arg, int n, const int64_t *dims, cf_
     cf_expr_attrs attrs;
     cf_status st;
     int r, d;
-    if ((st = need_tensor(f, arg, op)))
+    if ((st = cf_ir_need_tensor(f, arg, op)))
         return st;
     r = cf_ir_noreduction_axes(f, arg, ax);
     if (n != r)
@@ -307,7 +299,7 @@ cf_status cf_op_squeeze(cf_fusion *f, cf_id arg, int n, const int64_t *dims, cf_
     cf_expr_attrs attrs;
     cf_status st;
     int r, d, k = 0;
-    if ((st = need_tensor(f, arg, op)))
+    if ((st = cf_ir_need_tensor(f, arg, op)))
         return st;
     r = cf_ir_noreduction_axes(f, arg, ax);
     if ((st = cf_ir_dims_mask(op, "dims", r, n, dims, &mask)))
