@@ -253,7 +253,9 @@ static PyMethodDef val_methods[] = {
 };
 
 /* --- TensorView ------------------------------------------------------------------ */
-static PyObject *axes_list(cfb_state *st, FusionObject *fo, cf_id tv, int skip_reduction)
+/* The axes of tensor tv as IterDomains, or (extents) their sizes as
+ * Scalars with the reduction axes left out, as nvFuser's shape() does. */
+static PyObject *axes_list(cfb_state *st, FusionObject *fo, cf_id tv, int extents)
 {
     int n = cf_tensor_ndim(fo->f, tv), i;
     PyObject *list = PyList_New(0);
@@ -262,9 +264,9 @@ static PyObject *axes_list(cfb_state *st, FusionObject *fo, cf_id tv, int skip_r
     for (i = 0; i < n; i++) {
         cf_id a = cf_tensor_axis(fo->f, tv, i);
         PyObject *w;
-        if (skip_reduction && cf_iterdomain_type(fo->f, a) == CF_ITER_REDUCTION)
+        if (extents && cf_iterdomain_type(fo->f, a) == CF_ITER_REDUCTION)
             continue;
-        w = cfb_wrap_iter(st, fo, a);
+        w = extents ? cfb_wrap_val(st, fo, cf_iterdomain_extent(fo->f, a)) : cfb_wrap_iter(st, fo, a);
         if (!w || PyList_Append(list, w) < 0) {
             Py_XDECREF(w);
             Py_DECREF(list);
@@ -304,24 +306,7 @@ static PyObject *tv_axis(NodeObject *self, PyObject *const *args, Py_ssize_t nar
 static PyObject *tv_shape(NodeObject *self, PyObject *unused)
 {
     FUSION_OR_RAISE(self);
-    int n = cf_tensor_ndim(fo->f, self->id), i;
-    PyObject *list = PyList_New(0);
-    if (!list)
-        return NULL;
-    for (i = 0; i < n; i++) {
-        cf_id a = cf_tensor_axis(fo->f, self->id, i);
-        PyObject *w;
-        if (cf_iterdomain_type(fo->f, a) == CF_ITER_REDUCTION)
-            continue;
-        w = cfb_wrap_val(st, fo, cf_iterdomain_extent(fo->f, a));
-        if (!w || PyList_Append(list, w) < 0) {
-            Py_XDECREF(w);
-            Py_DECREF(list);
-            return NULL;
-        }
-        Py_DECREF(w);
-    }
-    return list;
+    return axes_list(st, fo, self->id, 1);
 }
 
 static PyObject *tv_ndim(NodeObject *self, void *closure)
