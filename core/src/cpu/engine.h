@@ -7,7 +7,12 @@
  *   ROW    pointwise instructions and reductions that reduce the innermost
  *          axes of one shape, run row by row: values before a reduction,
  *          the reduction, and values after it that use the row's result
- *          (softmax, layer norm) all stay in per-thread row buffers;
+ *          (softmax, layer norm) all stay in per-thread row buffers. The
+ *          steps of a row are cut into phases, each starting at a step
+ *          that needs a reduction result of the phase before; a phase is
+ *          one pass over the row in pieces of CF_CPU_ROW_CHUNK, its
+ *          reductions accumulating as the pieces are produced (softmax:
+ *          max | exp(x - max) and its sum | division);
  *   REDUCE a reduction that fits neither (outer, middle or long axes);
  *   COPY, IOTA  data movement.
  * A temporary lives only in scratch ("virtual") unless some later segment,
@@ -24,6 +29,12 @@
 
 /* Rows longer than this do not fit a ROW segment's buffers. */
 #define CF_CPU_ROW_MAX (1 << 15)
+/* A ROW segment runs a phase of its steps over a row piece by piece: every
+ * step of the phase over one piece of this many elements before the next
+ * piece, so values flow from step to step through L1. A multiple of the
+ * 1024-element pieces of the float row sum, so a sum of a row adds the
+ * same partial sums whether it is fused or not. */
+#define CF_CPU_ROW_CHUNK 1024
 
 enum { SEG_PW, SEG_ROW, SEG_REDUCE, SEG_COPY, SEG_IOTA };
 enum { OPND_SCALAR, OPND_MEM, OPND_VFULL, OPND_VROW };
@@ -37,6 +48,8 @@ typedef struct cf_opnd {
     int32_t slot;      /* the program slot read or written             */
     cf_dtype dtype;    /* the slot's storage dtype                     */
     size_t off;        /* VFULL/VROW: byte offset in thread scratch    */
+    size_t boff;       /* VROW read by a full step: offset of a chunk of
+                          the row's value, filled once per row        */
     cf_scalar sc;      /* SCALAR                                       */
     cf_ndview v;       /* MEM: over the step's index space             */
 } cf_opnd;
@@ -45,6 +58,12 @@ typedef struct cf_step {
     const cf_prog_instr *ins;
     cf_opcode op;      /* the op run (bitwise_not on Bool: logical_not) */
     int row;           /* ROW segment: index space is one value per row */
+    uint8_t brk;       /* ROW segment: a new phase starts here: the step
+                          reads a reduction of the phase before        */
+    uint8_t red;       /* a reduction                                  */
+    uint8_t whole;     /* ROW segment reduction that needs the whole row
+                          (var): run when its phase has been through
+                          the row; others accumulate piece by piece    */
     int nin, nout;
     cf_dtype cdt;      /* compute dtype                                */
     cf_dtype rdt;      /* dtype whose representation the result has    */
@@ -61,6 +80,9 @@ typedef struct cf_seg {
     int64_t nitems;                 /* blocks (PW) or rows (ROW)    */
     int64_t len;                    /* elements per item: block or row length */
     int64_t numel;                  /* PW: elements of the domain   */
+    int64_t chunk;                  /* ROW: elements per piece of a row */
+    size_t accoff;                  /* ROW: scratch of the accumulators,
+                                       one cf_acc per step          */
     int first_step, nsteps;
     size_t gsz;                     /* bytes of one block buffer    */
     size_t scratch;                 /* bytes per thread             */

@@ -15,10 +15,6 @@
     for (int64_t i = 0; i < n; i++) {    \
         expr;                            \
     }
-#define L2(cnt, expr)                    \
-    for (int64_t i = 0; i < (cnt); i++) { \
-        expr;                            \
-    }
 
 /* NaN-propagating maximum/minimum with torch's choice on ties (the first). */
 #define FMAX(x, y) (((x) != (x) || (x) >= (y)) ? (x) : (y))
@@ -151,57 +147,24 @@ static cf_status KF(pw)(cf_opcode op, int64_t n, void *out, const void *const *i
     return CF_OK;
 }
 
-/* max or min of n (1..1024) values as a tree of elementwise halvings:
- * each level is a plain loop the compiler vectorises (a running max is a
- * reduction it will not vectorise without giving up NaN semantics). */
-static T KF(tree)(int is_max, const T *x, int64_t n)
-{
-    T t[512], r;
-    int64_t h = n / 2;
-    if (n < 32) {
-        r = x[0];
-        for (int64_t i = 1; i < n; i++) r = is_max ? FMAX(x[i], r) : FMIN(x[i], r);
-        return r;
-    }
-    if (is_max) {
-        L2(h, t[i] = FMAX(x[i], x[i + h]))
-    } else {
-        L2(h, t[i] = FMIN(x[i], x[i + h]))
-    }
-    if (n & 1)
-        t[0] = is_max ? FMAX(x[n - 1], t[0]) : FMIN(x[n - 1], t[0]);
-    while (h > 16) {
-        int64_t q = h / 2;
-        if (is_max) {
-            L2(q, t[i] = FMAX(t[i], t[i + q]))
-        } else {
-            L2(q, t[i] = FMIN(t[i], t[i + q]))
-        }
-        if (h & 1)
-            t[0] = is_max ? FMAX(t[h - 1], t[0]) : FMIN(t[h - 1], t[0]);
-        h = q;
-    }
-    r = t[0];
-    for (int64_t i = 1; i < h; i++) r = is_max ? FMAX(t[i], r) : FMIN(t[i], r);
-    return r;
-}
-
 static void KF(rowred)(cf_opcode op, int64_t n, const void *xv, cf_acc *acc)
 {
     const T *x = xv;
     int64_t i = 0;
     if (op == CF_OP_SUM) {
-        /* Sixteen lanes of T over pieces of 1024 elements, each piece's
-         * total added in double: vectorises without widening every element
-         * and keeps the error of a piece, not of the whole row. */
+        /* 256 bytes of lanes of T (four independent vector chains) over
+         * pieces of 1024 elements, each piece's total added in double:
+         * vectorises without widening every element and keeps the error
+         * of a piece, not of the whole row. */
+        enum { SW = 256 / sizeof(T) };
         double total = 0;
         while (i < n) {
             int64_t end = n - i > 1024 ? i + 1024 : n;
-            T s[16] = {0};
-            for (; i + 16 <= end; i += 16)
-                for (int j = 0; j < 16; j++) s[j] += x[i + j];
+            T s[SW] = {0};
+            for (; i + SW <= end; i += SW)
+                for (int j = 0; j < SW; j++) s[j] += x[i + j];
             for (; i < end; i++) s[0] += x[i];
-            for (int w = 8; w > 0; w /= 2)
+            for (int w = SW / 2; w > 0; w /= 2)
                 for (int j = 0; j < w; j++) s[j] += s[j + w];
             total += (double)s[0];
         }
@@ -213,12 +176,72 @@ static void KF(rowred)(cf_opcode op, int64_t n, const void *xv, cf_acc *acc)
         for (; i < n; i++) s[0] *= (double)x[i];
         acc->d *= (s[0] * s[1]) * (s[2] * s[3]);
     } else {
+        /* 64-byte vectors of running maxima (minima) and a mask of the
+         * lanes that saw a NaN: compares and masks in GCC/clang vector
+         * types, since a NaN-propagating running max is a chain the
+         * compiler will not vectorise. */
+        typedef T vec_t __attribute__((vector_size(64)));
+        typedef __typeof__(_Generic((T)0, float: (int32_t)0, default: (int64_t)0)) lane_t;
+        typedef lane_t mask_t __attribute__((vector_size(64)));
+        enum { VW = 64 / sizeof(T) };
         T m = (T)acc->d;
-        for (; i < n; i += 1024) {
-            int64_t len = n - i < 1024 ? n - i : 1024;
-            T r = KF(tree)(op == CF_OP_MAX, x + i, len);
-            m = op == CF_OP_MAX ? FMAX(r, m) : FMIN(r, m);
+        vec_t lm = (vec_t){0} + m, lm2 = lm;
+        mask_t nm = {0}, sel, sel2;
+        /* Two chains of compare-and-blend, so that loads, not the latency
+         * of one chain, set the pace. */
+        if (op == CF_OP_MAX) {
+            for (; i + 2 * VW <= n; i += 2 * VW) {
+                vec_t v, v2;
+                memcpy(&v, x + i, sizeof v);
+                memcpy(&v2, x + i + VW, sizeof v2);
+                sel = v > lm;
+                sel2 = v2 > lm2;
+                lm = (vec_t)((sel & (mask_t)v) | (~sel & (mask_t)lm));
+                lm2 = (vec_t)((sel2 & (mask_t)v2) | (~sel2 & (mask_t)lm2));
+                nm |= (v != v) | (v2 != v2);
+            }
+        } else {
+            for (; i + 2 * VW <= n; i += 2 * VW) {
+                vec_t v, v2;
+                memcpy(&v, x + i, sizeof v);
+                memcpy(&v2, x + i + VW, sizeof v2);
+                sel = v < lm;
+                sel2 = v2 < lm2;
+                lm = (vec_t)((sel & (mask_t)v) | (~sel & (mask_t)lm));
+                lm2 = (vec_t)((sel2 & (mask_t)v2) | (~sel2 & (mask_t)lm2));
+                nm |= (v != v) | (v2 != v2);
+            }
         }
+        {
+            /* Fold the lanes by halves (vector blends), then one NaN test
+             * over the mask's words. */
+            T a[VW], b[VW];
+            uint64_t w[8], any = 0;
+            memcpy(a, &lm, sizeof a);
+            memcpy(b, &lm2, sizeof b);
+            if (op == CF_OP_MAX) {
+                for (int j = 0; j < VW; j++) a[j] = b[j] > a[j] ? b[j] : a[j];
+                for (int h = VW / 2; h > 0; h /= 2)
+                    for (int j = 0; j < h; j++) a[j] = a[j + h] > a[j] ? a[j + h] : a[j];
+            } else {
+                for (int j = 0; j < VW; j++) a[j] = b[j] < a[j] ? b[j] : a[j];
+                for (int h = VW / 2; h > 0; h /= 2)
+                    for (int j = 0; j < h; j++) a[j] = a[j + h] < a[j] ? a[j + h] : a[j];
+            }
+            /* Lanes start at m, so a NaN m stays in every lane. */
+            m = a[0];
+            memcpy(w, &nm, sizeof w);
+            for (int j = 0; j < 8; j++) any |= w[j];
+            if (any)
+                /* The first NaN of the vector part, as a scalar loop
+                 * would return it. */
+                for (int64_t k = 0; k < i; k++)
+                    if (x[k] != x[k]) {
+                        m = x[k];
+                        break;
+                    }
+        }
+        for (; i < n; i++) m = op == CF_OP_MAX ? FMAX(x[i], m) : FMIN(x[i], m);
         acc->d = (double)m;
     }
 }
@@ -263,6 +286,5 @@ static void KF(colsq)(int64_t n, const void *xv, const double *mean, double *acc
 }
 
 #undef L
-#undef L2
 #undef FMAX
 #undef FMIN

@@ -2,6 +2,7 @@
  * for transcendentals. Used where the CPU lacks AVX2/FMA. */
 #include <math.h>
 #include <stdint.h>
+#include <string.h>
 #include <tgmath.h>
 
 #include "cpu/cpu.h"

@@ -423,6 +423,66 @@ static cf_status check_kernel(const cf_cpu_plan *pl, const cf_step *st)
     return CF_OK;
 }
 
+/* Does step b (full or row-wise) read slot s exactly where step a writes
+ * slot t, element for element? */
+static int same_place(const cf_cpu_plan *pl, const cf_seg *sg, const cf_step *a, int t,
+                      const cf_step *b, int s)
+{
+    int64_t us[CF_MAX_DIMS];
+    int nd = sg->ndim;
+    if ((b->row && !a->row) || ndim_of(pl, t) != nd || ndim_of(pl, s) != nd)
+        return 0;
+    use_strides(pl, s, nd, us);
+    for (int d = 0; d < nd; d++) {
+        if (sg->shape[d] <= 1 || (b->row && d >= sg->rowk))
+            continue;
+        /* A row's value is written when the phase reaches the row, before
+         * any piece of it: reading it anywhere along the row is safe. */
+        if (a->row && d >= sg->rowk ? us[d] != 0 : us[d] != pl->si[t].strides[d])
+            return 0;
+    }
+    return 1;
+}
+
+/* Cut a ROW segment's steps into phases. A step starts a new phase when it
+ * reads the result of a reduction of the current phase (known only once
+ * the phase has been through the whole row), or reads memory that a step
+ * of the phase writes anywhere but at the elements it reads (a view of an
+ * output that was just written): within a phase, piece p of every step
+ * runs before piece p + 1 of any. */
+static void mark_phases(cf_cpu_plan *pl, cf_seg *sg)
+{
+    cf_step *steps = pl->steps + sg->first_step;
+    int first = 0;
+    for (int i = 0; i < sg->nsteps; i++) {
+        cf_step *st = &steps[i];
+        int brk = 0;
+        st->brk = i == 0;
+        for (int j = 0; j < st->nin && !brk; j++) {
+            int s = st->ins->in[j], b;
+            if (is_scalar_slot(pl, s))
+                continue;
+            b = pl->si[s].base;
+            for (int w = first; w < i && !brk; w++) {
+                const cf_step *ws = &steps[w];
+                for (int q = 0; q < ws->nout; q++) {
+                    int t = ws->ins->out[q];
+                    if (t != b)
+                        continue;
+                    if (cf_op_is_reduction(ws->op))
+                        brk = 1;
+                    else if (!is_virtual(pl, t) && !same_place(pl, sg, ws, t, st, s))
+                        brk = 1;
+                }
+            }
+        }
+        if (brk) {
+            st->brk = 1;
+            first = i;
+        }
+    }
+}
+
 /* Pass 4: steps and scratch of the fused segments. */
 static cf_status lay_out(cf_cpu_plan *pl)
 {
@@ -433,7 +493,7 @@ static cf_status lay_out(cf_cpu_plan *pl)
         cf_seg *sg = &pl->segs[g];
         int nd = sg->ndim;
         int64_t rs[CF_MAX_DIMS];
-        size_t off;
+        size_t off, csz;
         int64_t work;
         if (sg->kind != SEG_PW && sg->kind != SEG_ROW) {
             sg->nthreads = pl->nthreads;
@@ -449,7 +509,9 @@ static cf_status lay_out(cf_cpu_plan *pl)
             sg->nitems = numel(nd, rs);
             sg->numel = sg->len * sg->nitems;
         }
+        sg->chunk = sg->kind == SEG_ROW && sg->len > CF_CPU_ROW_CHUNK ? CF_CPU_ROW_CHUNK : sg->len;
         sg->gsz = ALIGN64((size_t)(sg->len > 0 ? sg->len : 1) * 8);
+        csz = ALIGN64((size_t)(sg->chunk > 0 ? sg->chunk : 1) * 8);
         off = 5 * sg->gsz;
         /* Scratch places for the segment's virtual temporaries. */
         for (int i = sg->first_instr; i <= sg->last_instr; i++) {
@@ -491,12 +553,18 @@ static cf_status lay_out(cf_cpu_plan *pl)
                           ? CF_DTYPE_BOOL
                           : st->cdt;
             ish = st->row ? rs : sg->shape;
+            st->red = (uint8_t)red;
+            st->whole = red && (st->op == CF_OP_VAR || st->op == CF_OP_VAR_MEAN);
             for (int j = 0; j < ins->nin; j++) {
                 make_in(pl, &st->in[j], ins->in[j], st->cdt, nd, ish);
                 if (st->in[j].kind == OPND_SCALAR) {
                     /* A block of the constant, filled once per thread. */
                     st->in[j].off = sg->scratch;
-                    sg->scratch += sg->gsz;
+                    sg->scratch += st->whole ? sg->gsz : csz;
+                } else if (st->in[j].kind == OPND_VROW && !st->row && !st->whole) {
+                    /* A piece of the row's value, filled once per row. */
+                    st->in[j].boff = sg->scratch;
+                    sg->scratch += csz;
                 }
             }
             for (int j = 0; j < ins->nout; j++) make_out(pl, &st->out[j], ins->out[j], st->rdt);
@@ -505,6 +573,11 @@ static cf_status lay_out(cf_cpu_plan *pl)
                 return rc;
         }
         sg->nsteps = pl->nsteps - sg->first_step;
+        if (sg->kind == SEG_ROW) {
+            mark_phases(pl, sg);
+            sg->accoff = sg->scratch;
+            sg->scratch += ALIGN64((size_t)sg->nsteps * sizeof(cf_acc));
+        }
         work = sg->numel * (sg->nsteps > 0 ? sg->nsteps : 1);
         sg->nthreads = cf_cpu_pick_threads(pl->nthreads, sg->nitems, work);
         if (sg->scratch * (size_t)sg->nthreads > pl->scratch_max)

@@ -4,6 +4,12 @@
  * output staging area) followed by the segment's virtual temporaries. An
  * input that is dense and already in the compute type is read in place; an
  * output that is dense and in its storage type is written in place.
+ *
+ * A ROW segment runs each phase of its steps (see engine.h) over a row in
+ * pieces: `pos` is the piece's first element within the row, and a virtual
+ * temporary of the full row keeps each piece at its place in the row
+ * buffer, so a later phase (or a reduction that needs the whole row) finds
+ * the row complete.
  */
 #include <string.h>
 
@@ -16,7 +22,7 @@ typedef struct seg_ctx {
 } seg_ctx;
 
 static const void *load(const cf_opnd *o, cf_dtype cdt, char *scr, void *gbuf,
-                        int64_t start, int64_t n)
+                        int64_t start, int64_t pos, int64_t n)
 {
     switch (o->kind) {
     case OPND_SCALAR:
@@ -34,14 +40,26 @@ static const void *load(const cf_opnd *o, cf_dtype cdt, char *scr, void *gbuf,
         }
         cf_nd_gather(&o->v, start, n, cdt, gbuf);
         return gbuf;
-    case OPND_VFULL:
+    case OPND_VFULL: {
+        const char *at = scr + o->off + (size_t)pos * (size_t)cf_rep_size(cf_rep_of(o->dtype));
         if (!o->need_cvt)
-            return scr + o->off;
-        cf_cvt_rep(o->dtype, scr + o->off, n, cdt, gbuf);
+            return at;
+        cf_cvt_rep(o->dtype, at, n, cdt, gbuf);
         return gbuf;
+    }
     default:
         if (n <= 0)
             return gbuf;
+        if (o->boff) {
+            /* The row's value, splat over a piece when the row's phase
+             * starts and read by every piece after it. */
+            char *b = scr + o->boff;
+            if (pos == 0) {
+                cf_cvt_rep(o->dtype, scr + o->off, 1, cdt, b);
+                cf_splat(b, cf_rep_size(cf_rep_of(cdt)), n);
+            }
+            return b;
+        }
         cf_cvt_rep(o->dtype, scr + o->off, 1, cdt, gbuf);
         cf_splat(gbuf, cf_rep_size(cf_rep_of(cdt)), n);
         return gbuf;
@@ -49,10 +67,16 @@ static const void *load(const cf_opnd *o, cf_dtype cdt, char *scr, void *gbuf,
 }
 
 /* Where the result of a step goes before (possibly) being stored. */
-static void *out_place(const cf_opnd *o, cf_dtype rdt, char *scr, void *obuf, int64_t start)
+static char *slot_at(const cf_opnd *o, char *scr, int64_t pos)
+{
+    return scr + o->off + (size_t)pos * (size_t)cf_rep_size(cf_rep_of(o->dtype));
+}
+
+static void *out_place(const cf_opnd *o, cf_dtype rdt, char *scr, void *obuf, int64_t start,
+                       int64_t pos)
 {
     if (o->kind == OPND_VFULL || o->kind == OPND_VROW)
-        return cf_rep_of(o->dtype) == cf_rep_of(rdt) ? scr + o->off : obuf;
+        return cf_rep_of(o->dtype) == cf_rep_of(rdt) ? slot_at(o, scr, pos) : obuf;
     if (o->in_place)
         return o->v.data + start * (int64_t)cf_dtype_size(o->dtype);
     return obuf;
@@ -60,10 +84,10 @@ static void *out_place(const cf_opnd *o, cf_dtype rdt, char *scr, void *obuf, in
 
 /* Finish a result computed at dst (representation of rdt). */
 static void out_finish(const cf_opnd *o, cf_dtype rdt, char *scr, void *dst, int64_t start,
-                       int64_t n)
+                       int64_t pos, int64_t n)
 {
     if (o->kind == OPND_VFULL || o->kind == OPND_VROW) {
-        void *slot = scr + o->off;
+        void *slot = slot_at(o, scr, pos);
         /* Int32 results wrap, Bool ones become 0/1, Half ones round:
          * exactly what storing and reloading the slot would give. */
         if (dst != slot)
@@ -76,14 +100,16 @@ static void out_finish(const cf_opnd *o, cf_dtype rdt, char *scr, void *dst, int
         cf_nd_scatter(&o->v, start, n, rdt, dst);
 }
 
+/* Elements [start, start + n) of the step's index space, which are
+ * elements [pos, pos + n) of the current item's buffers. */
 static void run_pw(const cf_kernels *k, const cf_step *st, const cf_seg *sg, char *scr,
-                   int64_t start, int64_t n)
+                   int64_t start, int64_t pos, int64_t n)
 {
     const void *in[4] = {0};
     void *obuf = scr + 4 * sg->gsz, *dst;
     for (int j = 0; j < st->nin; j++)
-        in[j] = load(&st->in[j], st->cdt, scr, scr + (size_t)j * sg->gsz, start, n);
-    dst = out_place(&st->out[0], st->rdt, scr, obuf, start);
+        in[j] = load(&st->in[j], st->cdt, scr, scr + (size_t)j * sg->gsz, start, pos, n);
+    dst = out_place(&st->out[0], st->rdt, scr, obuf, start, pos);
     if (st->op == CF_OP_CAST || st->op == CF_OP_SET || st->op == CF_OP_FULL) {
         if (dst != in[0])
             memcpy(dst, in[0], (size_t)n * (size_t)cf_rep_size(cf_rep_of(st->cdt)));
@@ -91,7 +117,7 @@ static void run_pw(const cf_kernels *k, const cf_step *st, const cf_seg *sg, cha
         /* Checked when planning: the op exists for this type. */
         (void)k->pw[cf_rep_of(st->cdt)](st->op, n, dst, in);
     }
-    out_finish(&st->out[0], st->rdt, scr, dst, start, n);
+    out_finish(&st->out[0], st->rdt, scr, dst, start, pos, n);
 }
 
 static void store_value(const cf_opnd *o, cf_dtype cdt, char *scr, const void *val, int64_t row)
@@ -102,35 +128,87 @@ static void store_value(const cf_opnd *o, cf_dtype cdt, char *scr, const void *v
         cf_cvt_rep(cdt, val, 1, o->dtype, scr + o->off);
 }
 
+/* A reduction that needs the whole row at once (var, var_mean). */
 static void run_red(const cf_kernels *k, const cf_step *st, const cf_seg *sg, char *scr,
                     int64_t row)
 {
     int64_t len = sg->len;
     cf_rep r = cf_rep_of(st->cdt);
-    const void *x = load(&st->in[0], st->cdt, scr, scr, row * len, len);
+    const void *x = load(&st->in[0], st->cdt, scr, scr, row * len, 0, len);
     int64_t val[2];
-    if (st->op == CF_OP_VAR || st->op == CF_OP_VAR_MEAN) {
-        cf_acc sum = cf_red_identity(CF_OP_SUM, st->cdt, st->cdt);
-        double mean, sq = 0, var;
-        if (len > 0)
-            k->rowred[r](CF_OP_SUM, len, x, &sum);
-        mean = (r == CF_REP_I64 ? (double)sum.i : sum.d) / (double)len;
-        if (len > 0)
-            k->rowsq[r](len, x, mean, &sq);
-        var = cf_var_finish(sq, len, st->ins->correction);
-        cf_cvt_load(CF_DTYPE_DOUBLE, &var, 1, 1, st->cdt, &val[0]);
-        store_value(&st->out[0], st->cdt, scr, &val[0], row);
-        if (st->nout > 1) {
-            cf_cvt_load(CF_DTYPE_DOUBLE, &mean, 1, 1, st->cdt, &val[1]);
-            store_value(&st->out[1], st->cdt, scr, &val[1], row);
-        }
-        return;
-    }
-    cf_acc acc = cf_red_identity(st->op, st->cdt, st->out[0].dtype);
+    cf_acc sum = cf_red_identity(CF_OP_SUM, st->cdt, st->cdt);
+    double mean, sq = 0, var;
     if (len > 0)
-        k->rowred[r](st->op, len, x, &acc);
-    cf_acc_to_rep(acc, r, &val[0]);
+        k->rowred[r](CF_OP_SUM, len, x, &sum);
+    mean = (r == CF_REP_I64 ? (double)sum.i : sum.d) / (double)len;
+    if (len > 0)
+        k->rowsq[r](len, x, mean, &sq);
+    var = cf_var_finish(sq, len, st->ins->correction);
+    cf_cvt_load(CF_DTYPE_DOUBLE, &var, 1, 1, st->cdt, &val[0]);
     store_value(&st->out[0], st->cdt, scr, &val[0], row);
+    if (st->nout > 1) {
+        cf_cvt_load(CF_DTYPE_DOUBLE, &mean, 1, 1, st->cdt, &val[1]);
+        store_value(&st->out[1], st->cdt, scr, &val[1], row);
+    }
+}
+
+/* Ask for elements [at, at + n) of the dense inputs that steps [0, e)
+ * read in place, into L2: the next row's, while a later phase of this row
+ * computes from cache and leaves the memory idle. */
+static void prefetch_inputs(const cf_step *steps, int e, int64_t at, int64_t n)
+{
+    for (int s = 0; s < e; s++)
+        for (int j = 0; j < steps[s].nin; j++) {
+            const cf_opnd *o = &steps[s].in[j];
+            if (o->kind != OPND_MEM || !o->in_place || steps[s].row)
+                continue;
+            size_t es = cf_dtype_size(o->dtype);
+            const char *p = o->v.data + at * (int64_t)es, *end = p + n * (int64_t)es;
+            for (; p < end; p += 64) __builtin_prefetch(p, 0, 2);
+        }
+}
+
+/* One phase of a ROW segment's steps, steps [s0, s1), over row `row`;
+ * pf > 0: prefetch the next row's inputs of steps [0, pf). */
+static void run_phase(const cf_kernels *k, const cf_step *steps, int s0, int s1,
+                      const cf_seg *sg, char *scr, int64_t row, int pf)
+{
+    cf_acc *acc = (cf_acc *)(scr + sg->accoff);
+    int64_t len = sg->len, pos = 0;
+    for (int s = s0; s < s1; s++)
+        if (steps[s].red && !steps[s].whole)
+            acc[s] = cf_red_identity(steps[s].op, steps[s].cdt, steps[s].out[0].dtype);
+    /* Once even for an empty row, so that its row-wise steps run. */
+    do {
+        int64_t n = len - pos < sg->chunk ? len - pos : sg->chunk;
+        if (pf > 0)
+            prefetch_inputs(steps, pf, (row + 1) * len + pos, n);
+        for (int s = s0; s < s1; s++) {
+            const cf_step *st = &steps[s];
+            if (st->row) {
+                if (pos == 0)
+                    run_pw(k, st, sg, scr, row, 0, 1);
+            } else if (!st->red) {
+                run_pw(k, st, sg, scr, row * len + pos, pos, n);
+            } else if (!st->whole && n > 0) {
+                const void *x = load(&st->in[0], st->cdt, scr, scr, row * len + pos, pos, n);
+                k->rowred[cf_rep_of(st->cdt)](st->op, n, x, &acc[s]);
+            }
+        }
+        pos += n;
+    } while (pos < len);
+    for (int s = s0; s < s1; s++) {
+        const cf_step *st = &steps[s];
+        int64_t val;
+        if (!st->red)
+            continue;
+        if (st->whole) {
+            run_red(k, st, sg, scr, row);
+            continue;
+        }
+        cf_acc_to_rep(acc[s], cf_rep_of(st->cdt), &val);
+        store_value(&st->out[0], st->cdt, scr, &val, row);
+    }
 }
 
 static void seg_task(void *vctx, int tid, int64_t begin, int64_t end)
@@ -143,22 +221,23 @@ static void seg_task(void *vctx, int tid, int64_t begin, int64_t end)
     for (int s = 0; s < sg->nsteps; s++)
         for (int j = 0; j < steps[s].nin; j++)
             if (steps[s].in[j].kind == OPND_SCALAR)
-                cf_fill_scalar(&steps[s].in[j].sc, steps[s].cdt, sg->len, scr + steps[s].in[j].off);
+                cf_fill_scalar(&steps[s].in[j].sc, steps[s].cdt,
+                               sg->kind == SEG_ROW && !steps[s].whole ? sg->chunk : sg->len,
+                               scr + steps[s].in[j].off);
     for (int64_t it = begin; it < end; it++) {
         if (sg->kind == SEG_PW) {
             int64_t start = it * sg->len;
             int64_t n = sg->numel - start < sg->len ? sg->numel - start : sg->len;
-            for (int s = 0; s < sg->nsteps; s++) run_pw(k, &steps[s], sg, scr, start, n);
+            for (int s = 0; s < sg->nsteps; s++) run_pw(k, &steps[s], sg, scr, start, 0, n);
             continue;
         }
-        for (int s = 0; s < sg->nsteps; s++) {
-            const cf_step *st = &steps[s];
-            if (cf_op_is_reduction(st->op))
-                run_red(k, st, sg, scr, it);
-            else if (st->row)
-                run_pw(k, st, sg, scr, it, 1);
-            else
-                run_pw(k, st, sg, scr, it * sg->len, sg->len);
+        for (int s0 = 0, s1, e0 = 0; s0 < sg->nsteps; s0 = s1) {
+            for (s1 = s0 + 1; s1 < sg->nsteps && !steps[s1].brk; s1++)
+                ;
+            /* The second phase fetches what the first will read next. */
+            run_phase(k, steps, s0, s1, sg, scr, it, s0 > 0 && s0 == e0 && it + 1 < end ? e0 : 0);
+            if (s0 == 0)
+                e0 = s1;
         }
     }
 }
