@@ -104,6 +104,12 @@ typedef struct cf_kernels {
      * cdtype, out in the representation of the result (int64 for PRED ops).
      * Returns CF_OK or CF_ERR_TYPE for an op undefined on this type. */
     cf_status (*pw[3])(cf_opcode op, int64_t n, void *out, const void *const *in);
+    /* out[i] = op(a[i], *s) (s_first == 0) or op(*s, a[i]) for a binary
+     * op with one operand the same for all i, as pw would compute it with
+     * *s splat over a block. Returns CF_ERR_TYPE for an op it does not
+     * cover (the caller splats and uses pw). */
+    cf_status (*pws[3])(cf_opcode op, int64_t n, void *out, const void *a, const void *s,
+                        int s_first);
     /* Combine n values into *acc (SUM, PROD, MAX, MIN). */
     void (*rowred[3])(cf_opcode op, int64_t n, const void *x, cf_acc *acc);
     /* Sum of (x - mean)^2 over n values, added to *acc. */

@@ -45,6 +45,9 @@ typedef struct cf_opnd {
     uint8_t need_cvt;  /* VFULL/VROW: held in another type than wanted */
     uint8_t run_ok;    /* MEM: innermost axis dense, stored as computed:
                           a block inside one run is read in place     */
+    uint8_t piece;     /* VFULL of a ROW segment read only in the phase
+                          that computes it: one piece is kept, at the
+                          start of its buffer, not the whole row       */
     int32_t slot;      /* the program slot read or written             */
     cf_dtype dtype;    /* the slot's storage dtype                     */
     size_t off;        /* VFULL/VROW: byte offset in thread scratch    */
@@ -61,6 +64,9 @@ typedef struct cf_step {
     uint8_t brk;       /* ROW segment: a new phase starts here: the step
                           reads a reduction of the phase before        */
     uint8_t red;       /* a reduction                                  */
+    uint8_t uni;       /* 1 + the input that is one value for the whole
+                          step (a constant, a row's value) of a binary
+                          float op with a scalar-operand loop; 0: none */
     uint8_t whole;     /* ROW segment reduction that needs the whole row
                           (var): run when its phase has been through
                           the row; others accumulate piece by piece    */

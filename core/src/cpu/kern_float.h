@@ -147,6 +147,46 @@ static cf_status KF(pw)(cf_opcode op, int64_t n, void *out, const void *const *i
     return CF_OK;
 }
 
+static cf_status KF(pws)(cf_opcode op, int64_t n, void *out, const void *av, const void *sv,
+                         int s_first)
+{
+    T *o = out;
+    const T *a = av, c = *(const T *)sv;
+    switch (op) {
+    case CF_OP_ADD:
+        if (s_first) {
+            L(o[i] = c + a[i])
+        } else {
+            L(o[i] = a[i] + c)
+        }
+        break;
+    case CF_OP_SUB:
+        if (s_first) {
+            L(o[i] = c - a[i])
+        } else {
+            L(o[i] = a[i] - c)
+        }
+        break;
+    case CF_OP_MUL:
+        if (s_first) {
+            L(o[i] = c * a[i])
+        } else {
+            L(o[i] = a[i] * c)
+        }
+        break;
+    case CF_OP_DIV:
+    case CF_OP_TRUEDIV:
+        if (s_first) {
+            L(o[i] = c / a[i])
+        } else {
+            L(o[i] = a[i] / c)
+        }
+        break;
+    default: return CF_ERR_TYPE;
+    }
+    return CF_OK;
+}
+
 static void KF(rowred)(cf_opcode op, int64_t n, const void *xv, cf_acc *acc)
 {
     const T *x = xv;

@@ -159,4 +159,17 @@ static void KI(colsq)(int64_t n, const void *xv, const double *mean, double *acc
     })
 }
 
+/* The int64 loops have no scalar-operand forms: callers splat. */
+static cf_status KI(pws)(cf_opcode op, int64_t n, void *out, const void *a, const void *s,
+                         int s_first)
+{
+    (void)op;
+    (void)n;
+    (void)out;
+    (void)a;
+    (void)s;
+    (void)s_first;
+    return CF_ERR_TYPE;
+}
+
 #undef L

@@ -119,6 +119,7 @@ CF_SLEEF_DECL2(atan2, u10)
 
 const cf_kernels cf_kernels_avx2 = {
     .pw = {pw_f64_avx2, pw_f32_avx2, pw_i64_avx2},
+    .pws = {pws_f64_avx2, pws_f32_avx2, pws_i64_avx2},
     .rowred = {rowred_f64_avx2, rowred_f32_avx2, rowred_i64_avx2},
     .rowsq = {rowsq_f64_avx2, rowsq_f32_avx2, rowsq_i64_avx2},
     .colred = {colred_f64_avx2, colred_f32_avx2, colred_i64_avx2},

@@ -119,6 +119,7 @@ CF_SLEEF_DECL2(atan2, u10)
 
 const cf_kernels cf_kernels_avx512 = {
     .pw = {pw_f64_avx512, pw_f32_avx512, pw_i64_avx512},
+    .pws = {pws_f64_avx512, pws_f32_avx512, pws_i64_avx512},
     .rowred = {rowred_f64_avx512, rowred_f32_avx512, rowred_i64_avx512},
     .rowsq = {rowsq_f64_avx512, rowsq_f32_avx512, rowsq_i64_avx512},
     .colred = {colred_f64_avx512, colred_f32_avx512, colred_i64_avx512},

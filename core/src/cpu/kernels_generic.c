@@ -35,6 +35,7 @@
 
 const cf_kernels cf_kernels_generic = {
     .pw = {pw_f64_generic, pw_f32_generic, pw_i64_generic},
+    .pws = {pws_f64_generic, pws_f32_generic, pws_i64_generic},
     .rowred = {rowred_f64_generic, rowred_f32_generic, rowred_i64_generic},
     .rowsq = {rowsq_f64_generic, rowsq_f32_generic, rowsq_i64_generic},
     .colred = {colred_f64_generic, colred_f32_generic, colred_i64_generic},

@@ -481,6 +481,29 @@ static void mark_phases(cf_cpu_plan *pl, cf_seg *sg)
             first = i;
         }
     }
+    /* A virtual full-row value read only by piecewise steps of its own
+     * phase needs one piece of room, which stays in L1. */
+    for (int i = 0, ph = 0; i < sg->nsteps; i++) {
+        const cf_opnd *o = &steps[i].out[0];
+        int ok = 1;
+        ph += i > 0 && steps[i].brk;
+        if (steps[i].red || steps[i].row || o->kind != OPND_VFULL)
+            continue;
+        for (int r = i + 1, rph = ph; r < sg->nsteps && ok; r++) {
+            rph += steps[r].brk;
+            for (int j = 0; j < steps[r].nin; j++)
+                if (steps[r].in[j].kind == OPND_VFULL && steps[r].in[j].off == o->off &&
+                    (rph != ph || steps[r].whole))
+                    ok = 0;
+        }
+        if (!ok)
+            continue;
+        steps[i].out[0].piece = 1;
+        for (int r = i + 1; r < sg->nsteps; r++)
+            for (int j = 0; j < steps[r].nin; j++)
+                if (steps[r].in[j].kind == OPND_VFULL && steps[r].in[j].off == o->off)
+                    steps[r].in[j].piece = 1;
+    }
 }
 
 /* Pass 4: steps and scratch of the fused segments. */
@@ -568,6 +591,14 @@ static cf_status lay_out(cf_cpu_plan *pl)
                 }
             }
             for (int j = 0; j < ins->nout; j++) make_out(pl, &st->out[j], ins->out[j], st->rdt);
+            if (!red && !st->row && st->nin == 2 && cf_rep_of(st->cdt) != CF_REP_I64 &&
+                (st->op == CF_OP_ADD || st->op == CF_OP_SUB || st->op == CF_OP_MUL ||
+                 st->op == CF_OP_DIV || st->op == CF_OP_TRUEDIV)) {
+                int u0 = st->in[0].kind == OPND_SCALAR || st->in[0].kind == OPND_VROW;
+                int u1 = st->in[1].kind == OPND_SCALAR || st->in[1].kind == OPND_VROW;
+                if (u0 != u1)
+                    st->uni = (uint8_t)(u0 ? 1 : 2);
+            }
             rc = check_kernel(pl, st);
             if (rc != CF_OK)
                 return rc;

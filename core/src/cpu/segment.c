@@ -21,6 +21,14 @@ typedef struct seg_ctx {
     char *scratch;
 } seg_ctx;
 
+/* Element pos of a virtual value's place in scratch. */
+static char *slot_at(const cf_opnd *o, char *scr, int64_t pos)
+{
+    if (o->piece)
+        return scr + o->off;
+    return scr + o->off + (size_t)pos * (size_t)cf_rep_size(cf_rep_of(o->dtype));
+}
+
 static const void *load(const cf_opnd *o, cf_dtype cdt, char *scr, void *gbuf,
                         int64_t start, int64_t pos, int64_t n)
 {
@@ -41,7 +49,7 @@ static const void *load(const cf_opnd *o, cf_dtype cdt, char *scr, void *gbuf,
         cf_nd_gather(&o->v, start, n, cdt, gbuf);
         return gbuf;
     case OPND_VFULL: {
-        const char *at = scr + o->off + (size_t)pos * (size_t)cf_rep_size(cf_rep_of(o->dtype));
+        const char *at = slot_at(o, scr, pos);
         if (!o->need_cvt)
             return at;
         cf_cvt_rep(o->dtype, at, n, cdt, gbuf);
@@ -67,11 +75,6 @@ static const void *load(const cf_opnd *o, cf_dtype cdt, char *scr, void *gbuf,
 }
 
 /* Where the result of a step goes before (possibly) being stored. */
-static char *slot_at(const cf_opnd *o, char *scr, int64_t pos)
-{
-    return scr + o->off + (size_t)pos * (size_t)cf_rep_size(cf_rep_of(o->dtype));
-}
-
 static void *out_place(const cf_opnd *o, cf_dtype rdt, char *scr, void *obuf, int64_t start,
                        int64_t pos)
 {
@@ -107,6 +110,24 @@ static void run_pw(const cf_kernels *k, const cf_step *st, const cf_seg *sg, cha
 {
     const void *in[4] = {0};
     void *obuf = scr + 4 * sg->gsz, *dst;
+    if (st->uni) {
+        /* One operand is one value: the scalar-operand loop reads it from
+         * a register instead of a splat block. */
+        int u = st->uni - 1;
+        const cf_opnd *uo = &st->in[u];
+        int64_t val;
+        const void *sv = scr + uo->off;
+        if (uo->kind == OPND_VROW) {
+            cf_cvt_rep(uo->dtype, scr + uo->off, 1, st->cdt, &val);
+            sv = &val;
+        }
+        in[0] = load(&st->in[1 - u], st->cdt, scr, scr, start, pos, n);
+        dst = out_place(&st->out[0], st->rdt, scr, obuf, start, pos);
+        if (k->pws[cf_rep_of(st->cdt)](st->op, n, dst, in[0], sv, u == 0) == CF_OK) {
+            out_finish(&st->out[0], st->rdt, scr, dst, start, pos, n);
+            return;
+        }
+    }
     for (int j = 0; j < st->nin; j++)
         in[j] = load(&st->in[j], st->cdt, scr, scr + (size_t)j * sg->gsz, start, pos, n);
     dst = out_place(&st->out[0], st->rdt, scr, obuf, start, pos);
@@ -168,8 +189,23 @@ static void prefetch_inputs(const cf_step *steps, int e, int64_t at, int64_t n)
         }
 }
 
+/* Ask for elements [at, at + n) of the dense outputs that steps [b, e)
+ * write in place, for writing: this row's, which a later phase stores. */
+static void prefetch_outputs(const cf_step *steps, int b, int e, int64_t at, int64_t n)
+{
+    for (int s = b; s < e; s++) {
+        const cf_opnd *o = &steps[s].out[0];
+        if (o->kind != OPND_MEM || !o->in_place || steps[s].row || steps[s].red)
+            continue;
+        size_t es = cf_dtype_size(o->dtype);
+        const char *p = o->v.data + at * (int64_t)es, *end = p + n * (int64_t)es;
+        for (; p < end; p += 64) __builtin_prefetch(p, 1, 2);
+    }
+}
+
 /* One phase of a ROW segment's steps, steps [s0, s1), over row `row`;
- * pf > 0: prefetch the next row's inputs of steps [0, pf). */
+ * pf > 0: prefetch the next row's inputs of steps [0, pf) and this row's
+ * outputs of the phases after this one. */
 static void run_phase(const cf_kernels *k, const cf_step *steps, int s0, int s1,
                       const cf_seg *sg, char *scr, int64_t row, int pf)
 {
@@ -181,8 +217,11 @@ static void run_phase(const cf_kernels *k, const cf_step *steps, int s0, int s1,
     /* Once even for an empty row, so that its row-wise steps run. */
     do {
         int64_t n = len - pos < sg->chunk ? len - pos : sg->chunk;
-        if (pf > 0)
-            prefetch_inputs(steps, pf, (row + 1) * len + pos, n);
+        if (pf > 0) {
+            if (row + 1 < sg->nitems)
+                prefetch_inputs(steps, pf, (row + 1) * len + pos, n);
+            prefetch_outputs(steps, s1, sg->nsteps, row * len + pos, n);
+        }
         for (int s = s0; s < s1; s++) {
             const cf_step *st = &steps[s];
             if (st->row) {
@@ -235,7 +274,7 @@ static void seg_task(void *vctx, int tid, int64_t begin, int64_t end)
             for (s1 = s0 + 1; s1 < sg->nsteps && !steps[s1].brk; s1++)
                 ;
             /* The second phase fetches what the first will read next. */
-            run_phase(k, steps, s0, s1, sg, scr, it, s0 > 0 && s0 == e0 && it + 1 < end ? e0 : 0);
+            run_phase(k, steps, s0, s1, sg, scr, it, s0 > 0 && s0 == e0 ? e0 : 0);
             if (s0 == 0)
                 e0 = s1;
         }
