@@ -116,6 +116,10 @@ typedef struct cf_kernels {
     void (*rowsq[3])(int64_t n, const void *x, double mean, double *acc);
     /* acc[i] = combine(acc[i], x[i]) for i < n. */
     void (*colred[3])(cf_opcode op, int64_t n, const void *x, cf_acc *acc);
+    /* acc[i] += sum over r < g of rows[r][i], for i < n: the rows added
+     * in order in the value type (in tmp, n values), then once in double.
+     * Rows are read whole, one after the other. */
+    void (*colsum[3])(int64_t n, const void *const *rows, int g, void *tmp, double *acc);
     /* acc[i] += (x[i] - mean[i])^2. */
     void (*colsq[3])(int64_t n, const void *x, const double *mean, double *acc);
 } cf_kernels;

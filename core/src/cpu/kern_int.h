@@ -159,6 +159,16 @@ static void KI(colsq)(int64_t n, const void *xv, const double *mean, double *acc
     })
 }
 
+/* Integer column sums go through colred (wrapping int64). */
+static void KI(colsum)(int64_t n, const void *const *rows, int g, void *tmp, double *acc)
+{
+    (void)n;
+    (void)rows;
+    (void)g;
+    (void)tmp;
+    (void)acc;
+}
+
 /* The int64 loops have no scalar-operand forms: callers splat. */
 static cf_status KI(pws)(cf_opcode op, int64_t n, void *out, const void *a, const void *s,
                          int s_first)

@@ -123,6 +123,7 @@ const cf_kernels cf_kernels_avx2 = {
     .rowred = {rowred_f64_avx2, rowred_f32_avx2, rowred_i64_avx2},
     .rowsq = {rowsq_f64_avx2, rowsq_f32_avx2, rowsq_i64_avx2},
     .colred = {colred_f64_avx2, colred_f32_avx2, colred_i64_avx2},
+    .colsum = {colsum_f64_avx2, colsum_f32_avx2, colsum_i64_avx2},
     .colsq = {colsq_f64_avx2, colsq_f32_avx2, colsq_i64_avx2},
 };
 #endif

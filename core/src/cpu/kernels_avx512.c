@@ -123,6 +123,7 @@ const cf_kernels cf_kernels_avx512 = {
     .rowred = {rowred_f64_avx512, rowred_f32_avx512, rowred_i64_avx512},
     .rowsq = {rowsq_f64_avx512, rowsq_f32_avx512, rowsq_i64_avx512},
     .colred = {colred_f64_avx512, colred_f32_avx512, colred_i64_avx512},
+    .colsum = {colsum_f64_avx512, colsum_f32_avx512, colsum_i64_avx512},
     .colsq = {colsq_f64_avx512, colsq_f32_avx512, colsq_i64_avx512},
 };
 #endif

@@ -39,5 +39,6 @@ const cf_kernels cf_kernels_generic = {
     .rowred = {rowred_f64_generic, rowred_f32_generic, rowred_i64_generic},
     .rowsq = {rowsq_f64_generic, rowsq_f32_generic, rowsq_i64_generic},
     .colred = {colred_f64_generic, colred_f32_generic, colred_i64_generic},
+    .colsum = {colsum_f64_generic, colsum_f32_generic, colsum_i64_generic},
     .colsq = {colsq_f64_generic, colsq_f32_generic, colsq_i64_generic},
 };

@@ -205,6 +205,128 @@ static void col_task(void *vctx, int tid, int64_t begin, int64_t end)
     }
 }
 
+/* Column sums of float values read in place: rows split into parts (by
+ * shape alone, so any number of threads adds the same partial sums), each
+ * part adding groups of CSUM_GROUP rows in the value type and the groups in
+ * double, over strips as wide as whole rows where it can, so that a thread
+ * reads its rows in memory order; the parts' sums are added in order at
+ * the end. */
+#define CSUM_PART_ROWS 256
+#define CSUM_MAX_PARTS 16
+#define CSUM_MAX_WIDTH 4096
+#define CSUM_MIN_WIDTH 256
+#define CSUM_GROUP 32        /* rows added in the value type, then in double */
+
+typedef struct csum_ctx {
+    const red_ctx *c;
+    int64_t outer, nparts, rpp, nstrips, width;
+    double *parts;     /* nparts > 1: [outer][nparts][ncol] partial sums */
+    char *scratch;
+    size_t per_thread;
+} csum_ctx;
+
+/* Store n sums (double) of output columns from `at` on. */
+static void csum_store(const red_ctx *c, double *acc, int64_t at, int64_t n)
+{
+    if (c->r == CF_REP_F32) {
+        /* In place: element i as float lies below acc[i]. */
+        float *f = (float *)acc;
+        for (int64_t i = 0; i < n; i++) f[i] = (float)acc[i];
+    }
+    store(c, 0, at, acc, n);
+}
+
+/* Where the running sums of a group go: half a page away from the rows'
+ * addresses modulo 4 KiB, so that their stores never look like they alias
+ * the loads of the rows (a 4K-aliasing stall on every vector). */
+static void *csum_tmp(char *own, size_t per_thread, const void *row)
+{
+    char *base = own + (per_thread - 4096) / 2;
+    uintptr_t want = ((uintptr_t)row + 2048) & 4095, have = (uintptr_t)base & 4095;
+    return base + ((want - have) & 4095);
+}
+
+static void csum_task(void *vctx, int tid, int64_t begin, int64_t end)
+{
+    const csum_ctx *s = vctx;
+    const red_ctx *c = s->c;
+    const cf_red_args *a = c->a;
+    for (int64_t it = begin; it < end; it++) {
+        int64_t p = it % s->nparts, rest = it / s->nparts;
+        int64_t ko = rest / s->nstrips, c0 = (rest % s->nstrips) * s->width;
+        int64_t n = c->ncol - c0 < s->width ? c->ncol - c0 : s->width;
+        int64_t r0 = p * s->rpp, r1 = r0 + s->rpp < c->rcount ? r0 + s->rpp : c->rcount;
+        char *own = s->scratch + (size_t)tid * s->per_thread;
+        double *acc = s->nparts > 1 ? s->parts + (ko * s->nparts + p) * c->ncol + c0 : (double *)own;
+        const void *rows[CSUM_GROUP];
+        if (n <= 0)
+            continue;
+        memset(acc, 0, (size_t)n * sizeof(double));
+        for (int64_t r = r0; r < r1; r += CSUM_GROUP) {
+            int g = r1 - r < CSUM_GROUP ? (int)(r1 - r) : CSUM_GROUP;
+            for (int j = 0; j < g; j++)
+                rows[j] = cf_nd_addr(&c->in, (ko * c->rcount + r + j) * c->ncol + c0);
+            a->k->colsum[c->r](n, rows, g, csum_tmp(own, s->per_thread, rows[0]), acc);
+        }
+        if (s->nparts == 1)
+            csum_store(c, acc, ko * c->ncol + c0, n);
+    }
+}
+
+static cf_status col_sum(const red_ctx *c)
+{
+    const cf_red_args *a = c->a;
+    csum_ctx s;
+    int64_t items, work = c->kcount * c->rcount;
+    size_t bytes;
+    int nt;
+    memset(&s, 0, sizeof s);
+    s.c = c;
+    s.outer = c->kcount / c->ncol;
+    s.nparts = c->rcount / CSUM_PART_ROWS;
+    s.nparts = s.nparts < 1 ? 1 : s.nparts > CSUM_MAX_PARTS ? CSUM_MAX_PARTS : s.nparts;
+    s.rpp = ((c->rcount + s.nparts - 1) / s.nparts + CSUM_GROUP - 1) / CSUM_GROUP * CSUM_GROUP;
+    s.nparts = (c->rcount + s.rpp - 1) / s.rpp;
+    s.nstrips = (c->ncol + CSUM_MAX_WIDTH - 1) / CSUM_MAX_WIDTH;
+    nt = cf_cpu_pick_threads(a->nthreads, s.outer * s.nparts * ((c->ncol + 255) / 256), work);
+    /* Narrower strips only where the threads would lack work: the width
+     * changes no value. */
+    while (s.outer * s.nparts * s.nstrips < 4 * (int64_t)nt &&
+           c->ncol / (s.nstrips * 2) >= CSUM_MIN_WIDTH)
+        s.nstrips *= 2;
+    s.width = ((c->ncol + s.nstrips - 1) / s.nstrips + 15) / 16 * 16;
+    s.nstrips = (c->ncol + s.width - 1) / s.width;
+    items = s.outer * s.nstrips * s.nparts;
+    if (nt > items)
+        nt = (int)items;
+    /* A strip of double sums, then one of the value type. */
+    s.per_thread = 2 * (((size_t)(s.width > BLK ? s.width : BLK) * sizeof(double) + 63) & ~(size_t)63) +
+                   4096;
+    bytes = s.per_thread * (size_t)(nt > 0 ? nt : 1);
+    if (s.nparts > 1)
+        bytes += (size_t)(s.outer * s.nparts * c->ncol) * sizeof(double);
+    s.scratch = cf_malloc_aligned(bytes);
+    if (!s.scratch)
+        return cf_error_nomem("cpu_execute");
+    if (s.nparts > 1)
+        s.parts = (double *)(s.scratch + s.per_thread * (size_t)(nt > 0 ? nt : 1));
+    cf_parallel(nt, items, csum_task, &s);
+    if (s.nparts > 1) {
+        double *buf = (double *)s.scratch;
+        for (int64_t ko = 0; ko < s.outer; ko++)
+            for (int64_t c0 = 0; c0 < c->ncol; c0 += BLK) {
+                int64_t n = c->ncol - c0 < BLK ? c->ncol - c0 : BLK;
+                const double *q = s.parts + ko * s.nparts * c->ncol + c0;
+                for (int64_t i = 0; i < n; i++) buf[i] = q[i];
+                for (int64_t p = 1; p < s.nparts; p++)
+                    for (int64_t i = 0; i < n; i++) buf[i] += q[p * c->ncol + i];
+                csum_store(c, buf, ko * c->ncol + c0, n);
+            }
+    }
+    cf_free_aligned(s.scratch);
+    return CF_OK;
+}
+
 /* Outputs of a reduction over nothing: identity, or nan for VAR. */
 static void fill_empty(const red_ctx *c)
 {
@@ -271,6 +393,8 @@ cf_status cf_reduce_generic(const cf_red_args *a)
         c.col_in_place = a->dtype == a->cdt && cf_dtype_is_native(a->dtype) &&
                          c.in.ndim > 0 && c.in.strides[c.in.ndim - 1] == 1 &&
                          c.in.shape[c.in.ndim - 1] % c.ncol == 0;
+        if (c.col_in_place && !c.is_var && a->op == CF_OP_SUM && c.r != CF_REP_I64)
+            return col_sum(&c);
         items = (c.kcount / c.ncol) * ((c.ncol + BLK - 1) / BLK);
     } else {
         int n = 0;
