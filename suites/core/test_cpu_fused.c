@@ -123,6 +123,93 @@ Test(cpu_fused, softmax_rows)
     }
 }
 
+/* Rows shorter than, equal to and longer than a piece of a phase, with
+ * threads 1 and many giving the same bits. */
+Test(cpu_fused, softmax_rows_around_the_piece_length)
+{
+    static const int64_t shapes[][2] = {{4, 1023}, {3, 1024}, {5, 1025}, {2, 3000}, {7, 4097},
+                                        {2, 32768}};
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+        tprog t;
+        int64_t m = shapes[i][0], n = shapes[i][1];
+        build_softmax(&t, m, n);
+        size_t bytes = (size_t)(m * n) * sizeof(float);
+        float *one = malloc(bytes);
+        cr_assert_eq(cf_cpu_execute(&t.p, t.vals, 1), CF_OK);
+        check_softmax(&t, m, n);
+        memcpy(one, t.vals[t.outs[0]].data, bytes);
+        cr_assert_eq(cf_cpu_execute(&t.p, t.vals, 3), CF_OK);
+        cr_assert_eq(memcmp(one, t.vals[t.outs[0]].data, bytes), 0, "threads change softmax");
+        free(one);
+        tp_free(&t);
+    }
+}
+
+/* One row program with every kind of phase content: constants on the left
+ * of sub and div, a full-row output read again by a reduction of the same
+ * phase, var_mean over a value of its own phase, row-wise steps, and a
+ * division of a row value by a full-row output. */
+static void check_phases(int64_t m, int64_t n, int nt)
+{
+    int64_t sh[2] = {m, n}, rs[2] = {m, 1};
+    cf_dtype f = CF_DTYPE_FLOAT;
+    tprog t;
+    tp_init(&t);
+    int x = tp_in(&t, f, 2, sh);
+    int two = tp_constf(&t, CF_DTYPE_DOUBLE, 2.0), q = tp_constf(&t, CF_DTYPE_DOUBLE, 0.25);
+    int eps = tp_constf(&t, CF_DTYPE_DOUBLE, 1e-5);
+    int y = tp_tmp(&t, f, 2, sh), yq = tp_tmp(&t, f, 2, sh), e = tp_out(&t, f, 2, sh);
+    int s = tp_out(&t, f, 2, rs), var = tp_tmp(&t, f, 2, rs), mean = tp_tmp(&t, f, 2, rs);
+    int ve = tp_tmp(&t, f, 2, rs), rstd = tp_tmp(&t, f, 2, rs);
+    int z = tp_out(&t, f, 2, sh), yc = tp_tmp(&t, f, 2, sh), w = tp_out(&t, f, 2, sh);
+    tp_op2(&t, CF_OP_SUB, f, two, x, y);
+    tp_op2(&t, CF_OP_MUL, f, y, q, yq);
+    tp_op1(&t, CF_OP_EXP, f, yq, e);
+    tp_reduce(&t, CF_OP_SUM, f, e, 2, s);
+    cf_prog_instr *vm = tp_reduce(&t, CF_OP_VAR_MEAN, f, y, 2, var);
+    vm->nout = 2;
+    vm->out[1] = mean;
+    tp_op2(&t, CF_OP_DIV, f, s, e, z);
+    tp_op2(&t, CF_OP_ADD, f, var, eps, ve);
+    tp_op1(&t, CF_OP_RSQRT, f, ve, rstd);
+    tp_op2(&t, CF_OP_SUB, f, y, mean, yc);
+    tp_op2(&t, CF_OP_MUL, f, yc, rstd, w);
+    fill(&t, x, 9, -4, 4);
+    cr_assert_eq(cf_cpu_execute(&t.p, t.vals, nt), CF_OK);
+    const float *xv = t.vals[x].data;
+    for (int64_t r = 0; r < m; r++) {
+        double se = 0, sy = 0, sq = 0;
+        for (int64_t j = 0; j < n; j++) {
+            double yy = 2.0 - xv[r * n + j];
+            se += exp(yy * 0.25);
+            sy += yy;
+        }
+        double mu = sy / (double)n;
+        for (int64_t j = 0; j < n; j++) {
+            double dv = 2.0 - xv[r * n + j] - mu;
+            sq += dv * dv;
+        }
+        double rsd = 1 / sqrt(sq / (double)n + 1e-5);
+        cr_assert(tp_close(((float *)t.vals[s].data)[r], se, 1e-5, 1e-6), "sum row %lld", (long long)r);
+        for (int64_t j = 0; j < n; j++) {
+            double yy = 2.0 - xv[r * n + j], ee = exp(yy * 0.25);
+            cr_assert(tp_close(((float *)t.vals[e].data)[r * n + j], ee, 1e-6, 1e-7));
+            cr_assert(tp_close(((float *)t.vals[z].data)[r * n + j], se / ee, 1e-5, 1e-6));
+            cr_assert(tp_close(((float *)t.vals[w].data)[r * n + j], (yy - mu) * rsd, 1e-4, 1e-5),
+                      "%lldx%lld [%lld,%lld] nt %d", (long long)m, (long long)n, (long long)r,
+                      (long long)j, nt);
+        }
+    }
+    tp_free(&t);
+}
+
+Test(cpu_fused, row_phases_every_kind_of_step)
+{
+    static const int64_t shapes[][2] = {{3, 7}, {5, 1024}, {4, 1500}, {3, 2049}};
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
+        for (int nt = 1; nt <= 3; nt += 2) check_phases(shapes[i][0], shapes[i][1], nt);
+}
+
 Test(cpu_fused, layer_norm_with_keepdim_outputs)
 {
     int64_t m = 37, n = 301, sh[2] = {m, n}, rs[2] = {m, 1}, ws[2] = {1, n};

@@ -215,3 +215,113 @@ Test(cpu_reduce, nan_and_int_wrap)
     cr_assert_eq(((int64_t *)t.vals[p].data)[0], (int64_t)((uint64_t)2147483647 * 2147483647u * (uint64_t)-10));
     tp_free(&t);
 }
+
+/* Column sums read in place: rows split into parts, strips wider and
+ * narrower than whole rows, groups of rows shorter than a group, inputs
+ * not aligned to a cache line; values against double, any number of
+ * threads bit for bit the same. */
+static void check_col_sum(cf_dtype dt, const int64_t *sh, uint32_t axes, int shift)
+{
+    tprog t;
+    int64_t osh[3];
+    uint64_t seed = 77 + (uint64_t)sh[1];
+    size_t es = cf_dtype_size(dt);
+    for (int d = 0; d < 3; d++) osh[d] = (axes & (1u << d)) ? 1 : sh[d];
+    int64_t n = tp_numel(3, sh), on = tp_numel(3, osh);
+    tp_init(&t);
+    int a = tp_in(&t, dt, 3, sh), o = tp_out(&t, dt, 3, osh);
+    tp_reduce(&t, CF_OP_SUM, dt, a, axes, o);
+    /* The storage has slack for one element of shift. */
+    free(t.owned[a]);
+    t.owned[a] = calloc(1, (size_t)n * es + 64);
+    t.vals[a].data = (char *)t.owned[a] + shift * (int)es;
+    double *x = malloc(sizeof(double) * (size_t)n), *want = malloc(sizeof(double) * (size_t)on);
+    double *mag = malloc(sizeof(double) * (size_t)on);
+    for (int64_t i = 0; i < n; i++) {
+        tp_set(dt, t.vals[a].data, i, tp_uniform(&seed, -3, 5));
+        x[i] = tp_get(dt, t.vals[a].data, i);
+    }
+    ref_reduce(CF_OP_SUM, 0, sh, axes, x, want, NULL);
+    for (int64_t i = 0; i < n; i++) x[i] = fabs(x[i]);
+    ref_reduce(CF_OP_SUM, 0, sh, axes, x, mag, NULL);
+    cr_assert_eq(cf_cpu_execute(&t.p, t.vals, 1), CF_OK);
+    void *single = malloc((size_t)on * es);
+    memcpy(single, t.vals[o].data, (size_t)on * es);
+    for (int nt = 2; nt <= 5; nt += 3) {
+        memset(t.vals[o].data, 0, (size_t)on * es);
+        cr_assert_eq(cf_cpu_execute(&t.p, t.vals, nt), CF_OK);
+        cr_assert_eq(memcmp(single, t.vals[o].data, (size_t)on * es), 0,
+                     "%lldx%lldx%lld: %d threads change the sums", (long long)sh[0],
+                     (long long)sh[1], (long long)sh[2], nt);
+    }
+    for (int64_t i = 0; i < on; i++) {
+        /* Rounding of the sum itself plus a few ulps of the magnitudes. */
+        double tol = dt == CF_DTYPE_FLOAT ? 6e-8 * (fabs(want[i]) + 8 * mag[i])
+                                          : 1e-13 * (fabs(want[i]) + mag[i]);
+        double got = tp_get(dt, t.vals[o].data, i);
+        cr_assert(fabs(got - want[i]) <= tol, "%s %lldx%lldx%lld axes %u shift %d [%lld]: %.9g vs %.9g",
+                  cf_dtype_pyname(dt), (long long)sh[0], (long long)sh[1], (long long)sh[2],
+                  axes, shift, (long long)i, got, want[i]);
+    }
+    free(single);
+    free(x);
+    free(want);
+    free(mag);
+    tp_free(&t);
+}
+
+Test(cpu_reduce, column_sums_in_place)
+{
+    static const int64_t shapes[][3] = {
+        {1, 1, 17},    {1, 31, 16},   {1, 33, 4099}, {1, 1000, 33}, {1, 5000, 300},
+        {3, 700, 45},  {1, 2, 9000},  {1, 8193, 16}, {2, 257, 1023},
+    };
+    static const cf_dtype dts[] = {CF_DTYPE_FLOAT, CF_DTYPE_DOUBLE};
+    for (size_t d = 0; d < 2; d++)
+        for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
+            for (int shift = 0; shift <= 1; shift++)
+                check_col_sum(dts[d], shapes[s], 2, shift);
+    /* Outer and middle axes reduced together. */
+    static const int64_t both[3] = {6, 300, 40};
+    check_col_sum(CF_DTYPE_FLOAT, both, 3, 1);
+}
+
+/* max/min over rows whose NaN sits in the vector part, the tail, or
+ * nowhere, for every row length around the vector widths. */
+Test(cpu_reduce, max_min_nan_positions)
+{
+    static const cf_dtype dts[] = {CF_DTYPE_FLOAT, CF_DTYPE_DOUBLE};
+    for (size_t d = 0; d < 2; d++)
+        for (int64_t len = 1; len <= 70; len += 3)
+            for (int64_t at = -1; at < len; at += (len > 9 ? len / 4 : 1)) {
+                tprog t;
+                int64_t sh[2] = {2, len}, osh[2] = {2, 1};
+                uint64_t seed = (uint64_t)(len * 100 + at + 7);
+                tp_init(&t);
+                int a = tp_in(&t, dts[d], 2, sh);
+                int mx = tp_out(&t, dts[d], 2, osh), mn = tp_out(&t, dts[d], 2, osh);
+                tp_reduce(&t, CF_OP_MAX, dts[d], a, 2, mx);
+                tp_reduce(&t, CF_OP_MIN, dts[d], a, 2, mn);
+                double hi = -INFINITY, lo = INFINITY;
+                for (int64_t i = 0; i < 2 * len; i++) {
+                    double v = tp_uniform(&seed, -100, 100);
+                    tp_set(dts[d], t.vals[a].data, i, v);
+                    v = tp_get(dts[d], t.vals[a].data, i);
+                    if (i >= len) {
+                        hi = v > hi ? v : hi;
+                        lo = v < lo ? v : lo;
+                    }
+                }
+                if (at >= 0)
+                    tp_set(dts[d], t.vals[a].data, at, NAN);
+                cr_assert_eq(cf_cpu_execute(&t.p, t.vals, 1), CF_OK);
+                double m0 = tp_get(dts[d], t.vals[mx].data, 0), n0 = tp_get(dts[d], t.vals[mn].data, 0);
+                if (at >= 0)
+                    cr_assert(isnan(m0) && isnan(n0), "len %lld nan at %lld", (long long)len, (long long)at);
+                else
+                    cr_assert(!isnan(m0) && !isnan(n0));
+                cr_assert_eq(tp_get(dts[d], t.vals[mx].data, 1), hi, "len %lld", (long long)len);
+                cr_assert_eq(tp_get(dts[d], t.vals[mn].data, 1), lo, "len %lld", (long long)len);
+                tp_free(&t);
+            }
+}
