@@ -64,6 +64,9 @@ typedef struct cf_step {
     uint8_t brk;       /* ROW segment: a new phase starts here: the step
                           reads a reduction of the phase before        */
     uint8_t red;       /* a reduction                                  */
+    uint8_t pieces;    /* first step of a ROW phase: the phase computes
+                          full-row values, so it runs piece by piece;
+                          0: reductions only, one call over the row   */
     uint8_t uni;       /* 1 + the input that is one value for the whole
                           step (a constant, a row's value) of a binary
                           float op with a scalar-operand loop; 0: none */

@@ -192,11 +192,11 @@ static void KF(rowred)(cf_opcode op, int64_t n, const void *xv, cf_acc *acc)
     const T *x = xv;
     int64_t i = 0;
     if (op == CF_OP_SUM) {
-        /* 256 bytes of lanes of T (four independent vector chains) over
+        /* 128 bytes of lanes of T (two 64-byte vector chains) over
          * pieces of 1024 elements, each piece's total added in double:
          * vectorises without widening every element and keeps the error
          * of a piece, not of the whole row. */
-        enum { SW = 256 / sizeof(T) };
+        enum { SW = 128 / sizeof(T) };
         double total = 0;
         while (i < n) {
             int64_t end = n - i > 1024 ? i + 1024 : n;

@@ -481,6 +481,17 @@ static void mark_phases(cf_cpu_plan *pl, cf_seg *sg)
             first = i;
         }
     }
+    /* A phase that only reduces (and computes row values) reads each row
+     * once whatever the piece length: one call per row costs less. */
+    for (int i = 0, head = 0; i < sg->nsteps; i++) {
+        const cf_step *st = &steps[i];
+        if (st->brk)
+            head = i;
+        if (st->row || st->whole)
+            continue;
+        if (!st->red || st->in[0].boff)
+            steps[head].pieces = 1;
+    }
     /* A virtual full-row value read only by piecewise steps of its own
      * phase needs one piece of room, which stays in L1. */
     for (int i = 0, ph = 0; i < sg->nsteps; i++) {

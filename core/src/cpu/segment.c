@@ -210,13 +210,13 @@ static void run_phase(const cf_kernels *k, const cf_step *steps, int s0, int s1,
                       const cf_seg *sg, char *scr, int64_t row, int pf)
 {
     cf_acc *acc = (cf_acc *)(scr + sg->accoff);
-    int64_t len = sg->len, pos = 0;
+    int64_t len = sg->len, pos = 0, chunk = steps[s0].pieces ? sg->chunk : len;
     for (int s = s0; s < s1; s++)
         if (steps[s].red && !steps[s].whole)
             acc[s] = cf_red_identity(steps[s].op, steps[s].cdt, steps[s].out[0].dtype);
     /* Once even for an empty row, so that its row-wise steps run. */
     do {
-        int64_t n = len - pos < sg->chunk ? len - pos : sg->chunk;
+        int64_t n = len - pos < chunk ? len - pos : chunk;
         if (pf > 0) {
             if (row + 1 < sg->nitems)
                 prefetch_inputs(steps, pf, (row + 1) * len + pos, n);
