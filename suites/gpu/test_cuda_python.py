@@ -261,3 +261,48 @@ def test_out_of_memory_is_a_clean_error():
         fd.execute([x])     # 64 TiB output
     (y,) = fd.execute([torch.ones((1, 4), device="cuda")])   # still usable
     assert y.shape == (1 << 22, 4)
+
+
+class _Producer:
+    """A DLPack producer that is not torch: exports a torch CUDA tensor."""
+
+    def __init__(self, t, fail=False):
+        self.t, self.fail = t, fail
+
+    def __dlpack__(self, **kw):
+        if self.fail:
+            raise KeyError("producer failed")
+        return self.t.__dlpack__(**kw)
+
+    def __dlpack_device__(self):
+        return self.t.__dlpack_device__()
+
+
+def test_other_cuda_producers(gen):
+    x = rand((33,), "float32", gen)
+    with FusionDefinition() as fd:
+        fd.add_output(fd.ops.neg(fd.define_tensor(shape=[-1])))
+    (y,) = fd.execute([x])
+    close(y, -x, "float32")
+    # only non-torch CUDA producers: outputs cannot be numpy arrays
+    with pytest.raises(cfuser.DeviceError, match="torch"):
+        fd.execute([_Producer(x)])
+    with pytest.raises(cfuser.Error) as ei:
+        fd.execute([_Producer(x, fail=True)])
+    assert isinstance(ei.value.__cause__, KeyError)
+    # and the cache still works afterwards
+    (y,) = fd.execute([x])
+    close(y, -x, "float32")
+
+
+def test_cuda_capsule_lifetime_across_many_calls(gen):
+    import sys
+    x = rand((4096,), "float32", gen)
+    with FusionDefinition() as fd:
+        fd.add_output(fd.ops.abs(fd.define_tensor(shape=[-1])))
+    before = sys.getrefcount(x)
+    for _ in range(1000):
+        fd.execute([x])
+    torch.cuda.synchronize()
+    gc.collect()
+    assert sys.getrefcount(x) == before
