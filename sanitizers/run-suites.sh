@@ -22,11 +22,14 @@ wrap=()
 case "$mode" in
   plain) ;;
   asan)
+    # the GIL test's big execute, sized for an instrumented build
+    export CFUSER_GIL_TEST_ELEMENTS=${CFUSER_GIL_TEST_ELEMENTS:-4194304}
     export ASAN_OPTIONS="$(opts asan.options):log_path=$out/logs/asan"
     export LSAN_OPTIONS="$(opts lsan.options)"
     export UBSAN_OPTIONS="$(opts ubsan.options):log_path=$out/logs/ubsan"
     export CFUSER_HARNESS_ALLOCATOR=malloc ;;
   tsan)
+    export CFUSER_GIL_TEST_ELEMENTS=${CFUSER_GIL_TEST_ELEMENTS:-4194304}
     export TSAN_OPTIONS="$(opts tsan.options):log_path=$out/logs/tsan"
     export CFUSER_HARNESS_ALLOCATOR=malloc ;;
   valgrind)
@@ -35,6 +38,7 @@ case "$mode" in
     # is a summary only, because CPython 3.11 and numpy leave state behind
     # after Py_FinalizeEx by design.
     export CFUSER_HARNESS_ALLOCATOR=malloc
+    export CFUSER_GIL_TEST_ELEMENTS=${CFUSER_GIL_TEST_ELEMENTS:-262144}
     wrap=(valgrind --tool=memcheck --trace-children=yes --quiet
           --leak-check=summary --errors-for-leak-kinds=definite,indirect
           --show-leak-kinds=definite,indirect --error-exitcode=97
@@ -42,6 +46,7 @@ case "$mode" in
           --log-file="$out/logs/valgrind.%p") ;;
   helgrind)
     export CFUSER_HARNESS_ALLOCATOR=malloc
+    export CFUSER_GIL_TEST_ELEMENTS=${CFUSER_GIL_TEST_ELEMENTS:-262144}
     wrap=(valgrind --tool=helgrind --trace-children=yes --quiet --error-exitcode=97
           --suppressions="$here/helgrind.supp" --log-file="$out/logs/helgrind.%p") ;;
   *) echo "run-suites: unknown mode $mode" >&2; exit 2 ;;
