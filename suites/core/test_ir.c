@@ -1,6 +1,7 @@
 /* test_ir.c - core's C API for building fusions: definitions, ops, type
  * promotion, the textual form, error records and rollback on failure. */
 #include <criterion/criterion.h>
+#include <pthread.h>
 #include <string.h>
 
 #include "cfuser/cfuser.h"
@@ -147,4 +148,44 @@ Test(ir, unsupported_dtypes_say_so)
     cr_assert_eq(cf_define_tensor(f, 1, shape, NULL, CF_DTYPE_COMPLEX_FLOAT, NULL, &id), CF_ERR_UNSUPPORTED);
     cr_assert(strstr(cf_error_last()->message, "not supported yet"));
     cr_assert_eq(cf_fusion_num_vals(f), 0);
+}
+
+/* Node arrays of a released fusion are reused by the next one on the same
+ * thread: the new fusion must start empty and behave as a fresh one. */
+static void *build_big(void *arg)
+{
+    int64_t shape[1] = {-1};
+    int round, k;
+    (void)arg;
+    for (round = 0; round < 3; round++) {
+        cf_fusion *g = cf_fusion_new();
+        cf_id a, b, in[2];
+        char buf[128];
+        cr_assert_not_null(g);
+        cr_assert_eq(cf_fusion_num_vals(g), 0);
+        cr_assert_eq(cf_fusion_num_exprs(g), 0);
+        cr_assert_eq(cf_define_tensor(g, 1, shape, NULL, CF_DTYPE_FLOAT, NULL, &a), CF_OK);
+        cf_val_to_string(g, a, buf, sizeof buf);
+        cr_assert_str_eq(buf, "T0_g_float[iS0{i0}]");
+        for (k = 0; k < 5000; k++) {
+            in[0] = a; in[1] = a;
+            cr_assert_eq(cf_op_pointwise(g, CF_OP_ADD, 2, in, &b), CF_OK);
+            a = b;
+        }
+        cr_assert_eq(cf_fusion_num_exprs(g), 5000);
+        cr_assert_eq(cf_val_definition(g, cf_fusion_input(g, 0)), CF_NO_ID);
+        cf_fusion_release(g);
+    }
+    return NULL;
+}
+
+Test(ir, released_arrays_are_reused_cleanly_across_threads)
+{
+    pthread_t t[3];
+    int i;
+    build_big(NULL);
+    for (i = 0; i < 3; i++)
+        cr_assert_eq(pthread_create(&t[i], NULL, build_big, NULL), 0);
+    for (i = 0; i < 3; i++)
+        pthread_join(t[i], NULL);
 }

@@ -1,4 +1,5 @@
 /* fusion.c - creating a fusion and its nodes, and reading them back. */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,6 +22,83 @@ static int grow(void **arr, int *cap, int n, size_t elem)
     return 0;
 }
 
+/* The node arrays of the last fusion released on this thread, kept for the
+ * next fusion made on it: a program that defines large fusions one after
+ * another otherwise hands the arrays back to the C library, which returns
+ * the pages to the system, and faults fresh pages in again for the next
+ * fusion (that doubled the cost of an op there). At most SPARE_MAX bytes
+ * are kept; a thread's are freed when it exits. */
+
+#define SPARE_MAX ((size_t)32 << 20)
+
+typedef struct spare_arrays {
+    cf_val_node *vals;
+    cf_expr_node *exprs;
+    cf_iter_node *iters;
+    int capvals, capexprs, capiters;
+} spare_arrays;
+
+static _Thread_local spare_arrays *spare;
+static pthread_key_t spare_key;
+static pthread_once_t spare_once = PTHREAD_ONCE_INIT;
+static int spare_key_ok;
+
+static void spare_free(void *p)
+{
+    spare_arrays *s = p;
+    if (!s)
+        return;
+    cf_free(s->vals);
+    cf_free(s->exprs);
+    cf_free(s->iters);
+    cf_free(s);
+}
+
+static void spare_init(void) { spare_key_ok = pthread_key_create(&spare_key, spare_free) == 0; }
+
+/* Keep f's arrays for reuse; false when they are to be freed instead. */
+static bool spare_keep(cf_fusion *f)
+{
+    size_t bytes = (size_t)f->capvals * sizeof(cf_val_node) + (size_t)f->capexprs * sizeof(cf_expr_node) +
+                   (size_t)f->capiters * sizeof(cf_iter_node);
+    pthread_once(&spare_once, spare_init);
+    if (!spare_key_ok || bytes > SPARE_MAX || bytes < 65536)
+        return false;
+    if (!spare) {
+        spare = cf_calloc(1, sizeof *spare);
+        if (!spare || pthread_setspecific(spare_key, spare) != 0) {
+            cf_free(spare);
+            spare = NULL;
+            return false;
+        }
+    }
+    if ((size_t)spare->capvals >= (size_t)f->capvals)
+        return false; /* keep the larger set */
+    cf_free(spare->vals);
+    cf_free(spare->exprs);
+    cf_free(spare->iters);
+    spare->vals = f->vals;
+    spare->exprs = f->exprs;
+    spare->iters = f->iters;
+    spare->capvals = f->capvals;
+    spare->capexprs = f->capexprs;
+    spare->capiters = f->capiters;
+    return true;
+}
+
+static void spare_take(cf_fusion *f)
+{
+    if (!spare || !spare->vals)
+        return;
+    f->vals = spare->vals;
+    f->exprs = spare->exprs;
+    f->iters = spare->iters;
+    f->capvals = spare->capvals;
+    f->capexprs = spare->capexprs;
+    f->capiters = spare->capiters;
+    memset(spare, 0, sizeof *spare);
+}
+
 cf_fusion *cf_fusion_new(void)
 {
     cf_fusion *f = cf_calloc(1, sizeof *f);
@@ -29,6 +107,7 @@ cf_fusion *cf_fusion_new(void)
         return NULL;
     }
     atomic_init(&f->refs, 1);
+    spare_take(f);
     return f;
 }
 
@@ -43,9 +122,11 @@ void cf_fusion_release(cf_fusion *f)
         cf_free(f->vals[i].uses);
     for (i = 0; i < f->nexprs; i++)
         cf_free((void *)f->exprs[i].attrs.ints);
-    cf_free(f->vals);
-    cf_free(f->exprs);
-    cf_free(f->iters);
+    if (!spare_keep(f)) {
+        cf_free(f->vals);
+        cf_free(f->exprs);
+        cf_free(f->iters);
+    }
     cf_free(f->inputs);
     cf_free(f->outputs);
     cf_free(f);
