@@ -201,14 +201,13 @@ static cf_status bind_instrs(const cf_plan *pl, int64_t *symv, cf_slot_value *va
     return CF_OK;
 }
 
-cf_status cf_plan_bind(const cf_plan *pl, const cf_fusion *f, int nargs, const cf_arg *args,
+cf_status cf_plan_bind(const cf_plan *pl, int nargs, const cf_arg *args,
                        cf_slot_value *vals)
 {
     const cf_program *p = pl->prog;
     int64_t stack[SYM_STACK], *symv = stack;
     cf_status st;
     int s;
-    (void)f;
     if (pl->nsyms > SYM_STACK) {
         symv = cf_malloc(sizeof(int64_t) * (size_t)pl->nsyms);
         if (!symv)

@@ -231,7 +231,7 @@ cf_status cf_run_prepare(cf_cache *c, int nargs, const cf_arg *args, const cf_ex
     r->plan = plan;
     r->vals = (cf_slot_value *)(r + 1);
     r->outputs = (cf_tensor *)(r->vals + plan->prog->nslots);
-    if ((st = cf_plan_bind(plan, c->fusion, nargs, args, r->vals)))
+    if ((st = cf_plan_bind(plan, nargs, args, r->vals)))
         goto fail_locked;
     if ((st = remember(c, nargs, sig)))
         goto fail_locked;

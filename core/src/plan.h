@@ -36,7 +36,7 @@ void cf_plan_free(cf_plan *p);
 
 /* Give every slot its shape for these arguments, check them, and point
  * input slots at the arguments' memory. vals has prog->nslots entries. */
-cf_status cf_plan_bind(const cf_plan *p, const cf_fusion *f, int nargs, const cf_arg *args,
+cf_status cf_plan_bind(const cf_plan *p, int nargs, const cf_arg *args,
                        cf_slot_value *vals);
 
 #endif
