@@ -19,6 +19,8 @@ export CFUSER_PYTHONPATH="$build/python"
 
 opts() { sed -e '/^#/d' -e '/^$/d' -e "s|@DIR@|$here|g" "$here/$1" | paste -sd: -; }
 wrap=()
+# tells the module's pytest files they run inside an instrumented interpreter
+[ "$mode" = plain ] || export CFUSER_SANITIZER=$mode
 case "$mode" in
   plain) ;;
   asan)

@@ -193,3 +193,13 @@ def count_live(cls):
     import gc
 
     return sum(1 for o in gc.get_objects() if type(o) is cls)
+
+
+# Set by sanitizers/run-suites.sh when these files run inside an instrumented
+# (ASan, TSan, valgrind) interpreter.
+UNDER_SANITIZER = bool(os.environ.get("CFUSER_SANITIZER"))
+plain_python_only = pytest.mark.skipif(
+    UNDER_SANITIZER,
+    reason="starts a plain python3, which cannot load the sanitizer-instrumented module; "
+    "it runs in the normal build (make check)",
+)

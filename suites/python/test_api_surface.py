@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from conftest import SUPPORTED, UNSUPPORTED, cfuser
+from conftest import SUPPORTED, UNSUPPORTED, cfuser, plain_python_only
 
 UNARY = (
     "abs neg exp exp2 expm1 log log2 log10 log1p sqrt rsqrt reciprocal sin cos tan tanh "
@@ -149,6 +149,7 @@ def test_fd_ops_is_the_ops_module():
         assert isinstance(fd.fusion, cfuser.Fusion)
 
 
+@plain_python_only
 def test_import_does_not_import_numpy_or_torch():
     code = (
         "import sys, cfuser\n"

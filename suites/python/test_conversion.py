@@ -18,6 +18,8 @@ import weakref
 
 import pytest
 
+from conftest import plain_python_only
+
 np = pytest.importorskip("numpy")
 
 MODULE_NAME = os.environ.get("CFUSER_CONVERSION_MODULE", "cfuser._C._testing")
@@ -702,6 +704,7 @@ def test_output_refcounts():
         assert r() is None
 
 
+@plain_python_only
 def test_frameworks_are_not_imported_eagerly():
     code = (
         "import sys, importlib\n"

@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 
-from conftest import cfuser
+from conftest import cfuser, plain_python_only
 
 PACKAGE_DIR = os.path.dirname(os.path.abspath(cfuser.__file__))
 ROOT = os.path.dirname(PACKAGE_DIR)
@@ -30,6 +30,7 @@ def test_package_ships_stubs_and_marker():
     assert "_C.pyi" in stubs or os.path.isdir(os.path.join(PACKAGE_DIR, "_C")), stubs
 
 
+@plain_python_only
 def test_stubtest(tmp_path):
     res = subprocess.run(
         [sys.executable, "-m", "mypy.stubtest", *PUBLIC],
