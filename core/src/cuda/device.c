@@ -122,12 +122,19 @@ cf_status cf_cuda_device_info_get(int device, cf_cuda_device_info *out)
     return CF_OK;
 }
 
-cf_status cf_cuda_malloc(int device, size_t bytes, void **out)
+/* Make device current and return the driver's function table. */
+static cf_status enter_api(int device, const cf_cu_api **cu)
 {
     const cf_cu_device *d;
-    const cf_cu_api *cu;
     cf_status st = cf_cu_device_enter(device, &d);
-    if (st || (st = cf_cu_load(&cu)))
+    return st ? st : cf_cu_load(cu);
+}
+
+cf_status cf_cuda_malloc(int device, size_t bytes, void **out)
+{
+    const cf_cu_api *cu;
+    cf_status st = enter_api(device, &cu);
+    if (st)
         return st;
     CUdeviceptr p = 0;
     st = cf_cu_check(cu->cuMemAlloc_v2(&p, bytes ? bytes : 1),
@@ -140,10 +147,9 @@ cf_status cf_cuda_malloc(int device, size_t bytes, void **out)
 
 cf_status cf_cuda_free(int device, void *ptr)
 {
-    const cf_cu_device *d;
     const cf_cu_api *cu;
-    cf_status st = cf_cu_device_enter(device, &d);
-    if (st || (st = cf_cu_load(&cu)))
+    cf_status st = enter_api(device, &cu);
+    if (st)
         return st;
     if (!ptr)
         return CF_OK;
@@ -154,10 +160,9 @@ cf_status cf_cuda_free(int device, void *ptr)
 cf_status cf_cuda_memcpy_htod(int device, void *dst, const void *src,
                               size_t bytes)
 {
-    const cf_cu_device *d;
     const cf_cu_api *cu;
-    cf_status st = cf_cu_device_enter(device, &d);
-    if (st || (st = cf_cu_load(&cu)))
+    cf_status st = enter_api(device, &cu);
+    if (st)
         return st;
     return cf_cu_check(
         cu->cuMemcpyHtoD_v2((CUdeviceptr)(uintptr_t)dst, src, bytes),
@@ -167,10 +172,9 @@ cf_status cf_cuda_memcpy_htod(int device, void *dst, const void *src,
 cf_status cf_cuda_memcpy_dtoh(int device, void *dst, const void *src,
                               size_t bytes)
 {
-    const cf_cu_device *d;
     const cf_cu_api *cu;
-    cf_status st = cf_cu_device_enter(device, &d);
-    if (st || (st = cf_cu_load(&cu)))
+    cf_status st = enter_api(device, &cu);
+    if (st)
         return st;
     return cf_cu_check(
         cu->cuMemcpyDtoH_v2(dst, (CUdeviceptr)(uintptr_t)src, bytes),
@@ -180,10 +184,9 @@ cf_status cf_cuda_memcpy_dtoh(int device, void *dst, const void *src,
 cf_status cf_cuda_memcpy_dtod(int device, void *dst, const void *src,
                               size_t bytes, void *stream)
 {
-    const cf_cu_device *d;
     const cf_cu_api *cu;
-    cf_status st = cf_cu_device_enter(device, &d);
-    if (st || (st = cf_cu_load(&cu)))
+    cf_status st = enter_api(device, &cu);
+    if (st)
         return st;
     return cf_cu_check(cu->cuMemcpyDtoDAsync_v2((CUdeviceptr)(uintptr_t)dst,
                                                 (CUdeviceptr)(uintptr_t)src,
@@ -193,10 +196,9 @@ cf_status cf_cuda_memcpy_dtod(int device, void *dst, const void *src,
 
 cf_status cf_cuda_synchronize(int device, void *stream)
 {
-    const cf_cu_device *d;
     const cf_cu_api *cu;
-    cf_status st = cf_cu_device_enter(device, &d);
-    if (st || (st = cf_cu_load(&cu)))
+    cf_status st = enter_api(device, &cu);
+    if (st)
         return st;
     if (stream)
         return cf_cu_check(cu->cuStreamSynchronize((CUstream)stream),
