@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# ci/harness.sh - the harness part of `make check`: a normal build and an
-# ASan+UBSan(+LSan) build of the module, the harness and its suites, then
-# every harness suite in both. Reports under reports/out/harness/; the last
-# line is "N passed, N failed, N skipped".
+# ci/harness.sh - the harness part of `make check`: a normal build, an
+# ASan+UBSan(+LSan) build and a build against the debug interpreter
+# (python3.11-dbg, whose sys.gettotalrefcount() lets the refleak loops count
+# references) of the module, the harness and its suites, then every harness
+# suite in each. Reports under reports/out/harness/; the last line is
+# "N passed, N failed, N skipped".
 #
 # The sanitizer build uses gcc's libasan (LSan included), so libclang-rt is
 # not needed; -fno-sanitize-recover=undefined makes UBSan fatal. Python runs
@@ -46,6 +48,13 @@ if CC=${SAN_CC:-gcc} build build-asan -DCMAKE_BUILD_TYPE=Debug -DCFUSER_SANITIZE
   done
   run build-asan asan "${asan_suites[@]}"
 else echo "harness: sanitizer build failed (reports/out/harness/build-asan-build.log)"; tail -20 reports/out/harness/build-asan-build.log; total_f=$((total_f + 1)); fail=1; fi
+
+echo "== harness: debug interpreter build (build-pydebug)"
+pydbg=${PYTHON_DBG:-$(command -v python3.11-dbg || true)}
+if [ -z "$pydbg" ]; then
+  echo "harness: no debug interpreter (python3.11-dbg; ci/setup.sh installs it)"; total_f=$((total_f + 1)); fail=1
+elif py=$pydbg build build-pydebug -DCMAKE_BUILD_TYPE=Debug; then run build-pydebug pydebug
+else echo "harness: debug interpreter build failed (reports/out/harness/build-pydebug-build.log)"; tail -20 reports/out/harness/build-pydebug-build.log; total_f=$((total_f + 1)); fail=1; fi
 
 printf '{"passed": %d, "failed": %d, "skipped": %d, "seconds": %d}\n' \
   "$total_p" "$total_f" "$total_s" "$(( $(date +%s) - t0 ))" > reports/out/harness/summary.json

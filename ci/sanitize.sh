@@ -38,6 +38,14 @@ step() { # name, dir, mode, cmake args (as one string), suites...
 
 step "ASan+UBSan, scale $CFUSER_HARNESS_SCALE" build-asan asan \
   "-DCMAKE_BUILD_TYPE=Debug -DCFUSER_SANITIZE=address;undefined"
+# The debug interpreter: reference counts (refleak loops judge them), with
+# the larger iteration counts.
+pydbg=${PYTHON_DBG:-$(command -v python3.11-dbg || true)}
+if [ -n "$pydbg" ]; then
+  py=$pydbg step "debug interpreter ($pydbg), scale $CFUSER_HARNESS_SCALE" build-pydebug pydebug "-DCMAKE_BUILD_TYPE=Debug"
+else
+  echo "sanitize: no debug interpreter (python3.11-dbg; ci/setup.sh installs it)"; total_f=$((total_f + 1)); fail=1
+fi
 # valgrind is ~30x slower: one job per suite at the normal scale, over the
 # C-driven suites; the module's pytest files (thousands of cases, large
 # arrays) run under ASan+UBSan above, where they take minutes, not hours.

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # run-suites.sh BUILD_DIR MODE [SUITE...]
-#   MODE: plain | asan | valgrind | helgrind | tsan
+#   MODE: plain | pydebug | asan | valgrind | helgrind | tsan
+# pydebug: BUILD_DIR was built against a debug interpreter (python3.11-dbg),
+# which counts references; it imports the release Python's numpy, torch and
+# pytest (ABI-compatible since 3.8) from that Python's site-packages.
 # Runs the harness suites of BUILD_DIR (all, or the named ones) with the
 # sanitizer settings of MODE, writes Criterion's XML and every sanitizer or
 # valgrind log under reports/out/harness/MODE/, and fails when a suite fails
@@ -20,9 +23,12 @@ export CFUSER_PYTHONPATH="$build/python"
 opts() { sed -e '/^#/d' -e '/^$/d' -e "s|@DIR@|$here|g" "$here/$1" | paste -sd: -; }
 wrap=()
 # tells the module's pytest files they run inside an instrumented interpreter
-[ "$mode" = plain ] || export CFUSER_SANITIZER=$mode
+case "$mode" in plain|pydebug) ;; *) export CFUSER_SANITIZER=$mode ;; esac
 case "$mode" in
   plain) ;;
+  pydebug)
+    site=$("${PYTHON:-python3}" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+    export CFUSER_PYTHONPATH="$build/python:$site" ;;
   asan)
     # the GIL test's big execute, sized for an instrumented build
     export CFUSER_GIL_TEST_ELEMENTS=${CFUSER_GIL_TEST_ELEMENTS:-4194304}

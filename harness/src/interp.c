@@ -126,17 +126,24 @@ static int enable_faulthandler(void)
     return 0;
 }
 
-/* Isolated mode ignores PYTHONPATH-like settings, so the package dir goes
- * in front of sys.path here. */
-static int prepend_path(const char *dir)
+/* Isolated mode ignores PYTHONPATH-like settings, so the package dirs (a
+ * ':'-separated list, in order) go in front of sys.path here. */
+static int prepend_path(const char *dirs)
 {
-    if (dir[0] == '\0')
-        return 0;
     PyObject *path = PySys_GetObject("path"); /* borrowed */
-    PyObject *d = PyUnicode_DecodeFSDefault(dir);
-    int rc = path && d ? PyList_Insert(path, 0, d) : -1;
-    Py_XDECREF(d);
-    return rc < 0 ? cfh__fail_py("sys.path.insert") : 0;
+    Py_ssize_t at = 0;
+    while (*dirs != '\0') {
+        size_t n = strcspn(dirs, ":");
+        if (n > 0) {
+            PyObject *d = PyUnicode_DecodeFSDefaultAndSize(dirs, (Py_ssize_t)n);
+            int rc = path && d ? PyList_Insert(path, at++, d) : -1;
+            Py_XDECREF(d);
+            if (rc < 0)
+                return cfh__fail_py("sys.path.insert");
+        }
+        dirs += n + (dirs[n] == ':');
+    }
+    return 0;
 }
 
 /* Children the suites start with sys.executable (isolated neither from the
@@ -157,6 +164,24 @@ static int export_pythonpath(const char *dir)
     else
         snprintf(buf, sizeof buf, "%s", dir);
     return setenv("PYTHONPATH", buf, 1) == 0 ? 0 : cfh__fail("setenv(PYTHONPATH) failed");
+}
+
+/* The reference counts of a debug interpreter are only right when this
+ * code was compiled with its headers: built against release headers, each
+ * Py_DECREF here goes uncounted and every refleak loop reports a leak. */
+static int check_ref_counting(void)
+{
+#ifdef Py_REF_DEBUG
+    const int compiled_counting = 1;
+#else
+    const int compiled_counting = 0;
+#endif
+    int interpreter_counting = PySys_GetObject("gettotalrefcount") != NULL;
+    if (interpreter_counting != compiled_counting)
+        return cfh__fail("the harness was compiled %s Py_REF_DEBUG but runs an interpreter %s "
+                         "sys.gettotalrefcount: build it against the headers of the Python it embeds",
+                         compiled_counting ? "with" : "without", interpreter_counting ? "with" : "without");
+    return 0;
 }
 
 int cfh_init(void)
@@ -214,7 +239,7 @@ int cfh_init_with(const cfh_options *opt)
     PyConfig_Clear(&cfg);
     g_initialized = 1;
 
-    if (cfh__alloc_install() < 0 || prepend_path(g_pythonpath) < 0
+    if (check_ref_counting() < 0 || cfh__alloc_install() < 0 || prepend_path(g_pythonpath) < 0
         || enable_faulthandler() < 0)
         return -1;
     if (cfh_instrumented() == 2)

@@ -80,6 +80,14 @@ static PyObject *m_instrumented(PyObject *self, PyObject *unused)
     return PyLong_FromLong(cfh_instrumented());
 }
 
+/* leak_ref(obj): one reference to obj that is never released, allocating
+ * nothing: only sys.gettotalrefcount() (a debug interpreter) can see it. */
+static PyObject *m_leak_ref(PyObject *self, PyObject *obj)
+{
+    Py_INCREF(obj);
+    Py_RETURN_NONE;
+}
+
 static PyObject *m_core_allocator(PyObject *self, PyObject *unused)
 {
     return PyCapsule_New((void *)cfh_core_allocator(), "cfuser.cf_allocator", NULL);
@@ -102,6 +110,8 @@ static PyMethodDef methods[] = {
      "scale($module, /)\n--\n\nIteration multiplier (CFUSER_HARNESS_SCALE)."},
     {"instrumented", m_instrumented, METH_NOARGS,
      "instrumented($module, /)\n--\n\n1 under ASan, 2 under valgrind, else 0."},
+    {"leak_ref", m_leak_ref, METH_O,
+     "leak_ref($module, obj, /)\n--\n\nTake a reference to obj and never release it (refleak self-test)."},
     {"core_allocator", m_core_allocator, METH_NOARGS,
      "core_allocator($module, /)\n--\n\nCapsule 'cfuser.cf_allocator' with core's hook."},
     {NULL, NULL, 0, NULL},

@@ -35,6 +35,19 @@ int cfh__collect(void)
     return 0;
 }
 
+/* getattr(o, name, None) that tells a missing attribute (0, *out NULL)
+ * from a failing lookup (-1); PyObject_GetOptionalAttr is 3.13's. */
+static int optional_attr(PyObject *o, const char *name, PyObject **out)
+{
+    *out = PyObject_GetAttrString(o, name);
+    if (*out != NULL)
+        return 1;
+    if (!PyErr_ExceptionMatches(PyExc_AttributeError))
+        return -1;
+    PyErr_Clear();
+    return 0;
+}
+
 /* sys.gettotalrefcount() where the interpreter has it (debug builds). */
 static int total_refs(long long *out)
 {
@@ -72,6 +85,15 @@ int cfh_refleak_run(const char *name, cfh_refleak *r)
     PyObject *f = cfh__lookup(name);
     if (f == NULL)
         return -1;
+    int foreign = 0;
+    PyObject *mark = NULL;
+    if (optional_attr(f, "foreign_refcounts", &mark) < 0
+        || (mark != NULL && (foreign = PyObject_IsTrue(mark)) < 0)) {
+        Py_XDECREF(mark);
+        Py_DECREF(f);
+        return cfh__fail_py("foreign_refcounts");
+    }
+    Py_XDECREF(mark);
     clock_gettime(CLOCK_MONOTONIC, &t0);
     for (int i = 0; i < r->warmups + r->repeats; i++) {
         PyObject *res = PyObject_CallNoArgs(f);
@@ -102,7 +124,8 @@ int cfh_refleak_run(const char *name, cfh_refleak *r)
     r->seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) * 1e-9;
     r->leaked_blocks = all_positive(r->blocks, r->repeats);
     r->leaked_fds = all_positive(r->fds, r->repeats);
-    r->leaked_refs = r->has_refs && all_positive(r->refs, r->repeats);
+    r->refs_judged = r->has_refs && !foreign;
+    r->leaked_refs = r->refs_judged && all_positive(r->refs, r->repeats);
     return 0;
 }
 
@@ -131,6 +154,7 @@ const char *cfh_refleak_describe(const cfh_refleak *r)
     len += put_deltas(buf + len, sizeof buf - len, "blocks", r->blocks, r->repeats);
     len += put_deltas(buf + len, sizeof buf - len, "fds", r->fds, r->repeats);
     if (r->has_refs)
-        put_deltas(buf + len, sizeof buf - len, "refs", r->refs, r->repeats);
+        put_deltas(buf + len, sizeof buf - len, r->refs_judged ? "refs" : "refs (not judged: foreign_refcounts)",
+                   r->refs, r->repeats);
     return buf;
 }

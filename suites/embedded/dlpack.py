@@ -133,3 +133,7 @@ def refleak_body():
     except ValueError:
         pass
     _cfharness.dlpack_reset()
+
+
+# numpy outputs: release-built code a debug interpreter cannot count
+refleak_body.foreign_refcounts = True

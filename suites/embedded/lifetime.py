@@ -141,6 +141,16 @@ def many_fusions_threads():
         raise errors[0]
 
 
+def definition_refleak_body():
+    """Define and introspect, no execute: only code built against the
+    running interpreter, so a debug interpreter judges its references."""
+    fd, xt, bt, s, y = small_fusion()
+    for _, get in ACCESSORS:
+        use(get(fd, xt, bt, s, y))
+    repr(fd)
+    fusion_of(fd).print_math()
+
+
 def refleak_body():
     """One round for the C refleak loop: define, execute, introspect."""
     x, b = small_inputs()
@@ -151,3 +161,7 @@ def refleak_body():
     check_small(fec.execute([x, b]), x, b)
     for _, get in ACCESSORS:
         use(get(fd, xt, bt, s, y))
+
+
+# numpy inputs and outputs: release-built code a debug interpreter cannot count
+refleak_body.foreign_refcounts = True

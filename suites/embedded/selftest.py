@@ -18,6 +18,10 @@ def leaks_one_object():
     _kept.append(object())
 
 
+def leaks_one_reference():
+    _cfharness.leak_ref(None)
+
+
 def leaks_one_fd():
     _kept.append(open(os.devnull))
 

@@ -127,6 +127,23 @@ def ten_thousand_inputs():
                          f"({dt / n * 1e9:.0f} ns/input)\n")
 
 
+def pure_python_refleak_body():
+    """Every built-in sequence kind and the error paths, no numpy or torch:
+    a debug interpreter judges the references of these."""
+    f = _conv()
+    f(list(range(1000)))
+    f(tuple(range(1000)))
+    f(range(1000))
+    f(v for v in range(100))
+    f(map(int, range(100)))
+    f([Idx(v) for v in range(100)])
+    for bad in ([1, "x"], [1, 2**64], 3.5, [None]):
+        try:
+            f(bad)
+        except (TypeError, OverflowError):
+            pass
+
+
 def refleak_body():
     f = _conv()
     f(list(range(1000)))
@@ -136,3 +153,6 @@ def refleak_body():
         f([1, "x"])
     except TypeError:
         pass
+
+
+refleak_body.foreign_refcounts = True  # numpy arrays: see pure_python_refleak_body

@@ -22,3 +22,8 @@ Test(errors, refleak_of_the_table)
 {
     cfh_refleak_case("errors.py", "run_table", 2, 4);
 }
+
+Test(errors, refleak_of_the_definition_errors)
+{
+    cfh_refleak_case("errors.py", "definition_errors", 2, 4);
+}

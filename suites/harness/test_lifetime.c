@@ -19,3 +19,8 @@ Test(lifetime, refleak)
 {
     cfh_refleak_case("lifetime.py", "refleak_body", 3, 6);
 }
+
+Test(lifetime, refleak_of_definitions)
+{
+    cfh_refleak_case("lifetime.py", "definition_refleak_body", 3, 6);
+}

@@ -22,6 +22,26 @@ Test(selftest, refleak_sees_object_leak)
     cfh_test_fini();
 }
 
+/* A reference taken and never released allocates nothing: only a debug
+ * interpreter's sys.gettotalrefcount() sees it (make sanitize builds one). */
+Test(selftest, refleak_sees_reference_leak)
+{
+    cfh_refleak r = {.warmups = 2, .repeats = 4};
+    cfh_test_init();
+    cr_assert_eq(cfh_load("selftest.py"), 0, "%s", cfh_error());
+    cr_assert_eq(cfh_refleak_run("leaks_one_reference", &r), 0, "%s", cfh_error());
+    cr_assert(!r.leaked_blocks && !r.leaked_fds, "%s", cfh_refleak_describe(&r));
+    if (!r.has_refs) {
+        cfh_test_fini();
+        cr_skip_test("reference counts need a debug interpreter (sys.gettotalrefcount); "
+                     "make sanitize runs this suite on python3.11-dbg");
+    }
+    cr_assert(r.leaked_refs, "%s", cfh_refleak_describe(&r));
+    for (int i = 0; i < r.repeats; i++)
+        cr_assert_eq(r.refs[i], 1, "%s", cfh_refleak_describe(&r));
+    cfh_test_fini();
+}
+
 Test(selftest, refleak_sees_fd_leak)
 {
     cfh_refleak r = {.warmups = 2, .repeats = 4};

@@ -15,3 +15,8 @@ Test(seqconv, refleak)
 {
     cfh_refleak_case("seqconv.py", "refleak_body", 3, 6);
 }
+
+Test(seqconv, refleak_of_built_in_sequences)
+{
+    cfh_refleak_case("seqconv.py", "pure_python_refleak_body", 3, 6);
+}

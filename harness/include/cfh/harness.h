@@ -80,13 +80,21 @@ typedef struct cfh_refleak {
     long long refs[CFH_REFLEAK_MAX];   /* deltas of sys.gettotalrefcount() */
     long long fds[CFH_REFLEAK_MAX];    /* deltas of open file descriptors  */
     int has_refs;                  /* interpreter has gettotalrefcount     */
+    int refs_judged;               /* has_refs, and the body runs no code
+                                      built against other headers (below) */
     int leaked_blocks, leaked_refs, leaked_fds; /* every delta positive    */
     double seconds;                /* wall time of the whole loop          */
 } cfh_refleak;
 
 /* Call name() from the loaded namespace warmups+repeats times, collecting
  * garbage before each measurement. Returns 0 when it ran (leaks are in
- * *r, see cfh_refleak_leaked), -1 when the code raised. */
+ * *r, see cfh_refleak_leaked), -1 when the code raised.
+ *
+ * References are judged only when the function has no true attribute
+ * `foreign_refcounts`: a body that runs release-built extensions (numpy,
+ * torch) in a debug interpreter moves sys.gettotalrefcount() by their
+ * uncounted Py_INCREF/Py_DECREF, so its reference deltas are shown, not
+ * judged (its blocks and descriptors still are). */
 int cfh_refleak_run(const char *name, cfh_refleak *r);
 int cfh_refleak_leaked(const cfh_refleak *r);
 /* One line describing the deltas, for assertion messages (static buffer). */
