@@ -12,7 +12,8 @@ from cfuser import ops as ops
 __version__: str
 
 # Test-only entry points into the shared conversion routines (not public API):
-# as_int64_list(obj, /), import_tensor(obj, /), alloc_output(framework, dtype, shape, /).
+# as_int64_list(obj, /), import_tensor(obj, /), alloc_output(framework, dtype, shape, device=-1, /),
+# exchange_api(type, /), cuda_stats(), cuda_wait_background(), current_stream(device, /).
 _testing: ModuleType
 
 # --- errors -------------------------------------------------------------------------

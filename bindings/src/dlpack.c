@@ -1042,6 +1042,8 @@ PyObject *cfb_alloc_output(cfb_dlpack_state *st, cfb_framework fw,
     return torch_output_empty(st, spec, data);
 }
 
+/* One C call (0.1 us per call measured on the GPU machine with torch 2.11,
+ * through cfuser._C._testing.current_stream). */
 int cfb_current_stream(cfb_dlpack_state *st, int device, void **stream)
 {
     const dl_exchange_api *api = (const dl_exchange_api *)st->torch_api;

@@ -3,6 +3,10 @@
 #include "module.h"
 
 #include "cfuser/alloc.h"
+#include "dlpack_abi.h"
+#ifdef CFUSER_WITH_CUDA
+#include "cfuser/cuda.h"
+#endif
 
 static PyObject *t_as_int64_list(PyObject *mod, PyObject *obj)
 {
@@ -62,6 +66,92 @@ static PyObject *t_import_tensor(PyObject *mod, PyObject *obj)
     return res;
 }
 
+/* The DLPack exchange APIs obj's type publishes, as (major, minor) pairs
+ * newest first (None when it publishes none), and whether execute() uses
+ * the one torch's type publishes. */
+static PyObject *t_exchange_api(PyObject *mod, PyObject *type)
+{
+    cfb_state *st = cfb_state_of_module(mod);
+    PyObject *cap, *versions;
+    const dl_exchange_api_header *h;
+    if (!PyType_Check(type))
+        return PyErr_Format(PyExc_TypeError, "exchange_api() argument must be a type");
+    cap = PyObject_GetAttr(type, st->dl.str_c_exchange_api);
+    if (!cap) {
+        if (!PyErr_ExceptionMatches(PyExc_AttributeError))
+            return NULL;
+        PyErr_Clear();
+        return Py_BuildValue("(OO)", Py_None, st->dl.torch_api ? Py_True : Py_False);
+    }
+    if (!PyCapsule_IsValid(cap, DL_CAPSULE_EXCHANGE_API)) {
+        Py_DECREF(cap);
+        return PyErr_Format(PyExc_ValueError, "exchange_api(): the attribute is not a '%s' capsule",
+                            DL_CAPSULE_EXCHANGE_API);
+    }
+    versions = PyList_New(0);
+    for (h = PyCapsule_GetPointer(cap, DL_CAPSULE_EXCHANGE_API); versions && h; h = h->prev_api) {
+        PyObject *v = Py_BuildValue("(II)", h->version.major, h->version.minor);
+        if (!v || PyList_Append(versions, v) < 0)
+            Py_CLEAR(versions);
+        Py_XDECREF(v);
+    }
+    Py_DECREF(cap);
+    if (!versions)
+        return NULL;
+    return Py_BuildValue("(NO)", versions, st->dl.torch_api ? Py_True : Py_False);
+}
+
+/* The stream execute() would use on CUDA device `device` (torch's current
+ * stream), as an int handle. */
+static PyObject *t_current_stream(PyObject *mod, PyObject *arg)
+{
+    cfb_state *st = cfb_state_of_module(mod);
+    void *stream = NULL;
+    long device = PyLong_AsLong(arg);
+    if (device == -1 && PyErr_Occurred())
+        return NULL;
+    if (device < 0 || device > INT16_MAX)
+        return PyErr_Format(PyExc_ValueError, "current_stream(): bad device %ld", device);
+    if (cfb_current_stream(&st->dl, (int)device, &stream) < 0)
+        return NULL;
+    return PyLong_FromVoidPtr(stream);
+}
+
+/* Wait (without the GIL) until the background compiler has installed every
+ * full plan; no-op without the CUDA backend. */
+static PyObject *t_cuda_wait_background(PyObject *mod, PyObject *unused)
+{
+#ifdef CFUSER_WITH_CUDA
+    Py_BEGIN_ALLOW_THREADS
+    cf_cuda_wait_background();
+    Py_END_ALLOW_THREADS
+#endif
+    Py_RETURN_NONE;
+}
+
+/* The CUDA executor's counters (cfuser/cuda.h), or None in a build
+ * without the CUDA backend. */
+static PyObject *t_cuda_stats(PyObject *mod, PyObject *unused)
+{
+#ifdef CFUSER_WITH_CUDA
+    cf_cuda_stats s;
+    cf_cuda_stats_get(&s);
+    return Py_BuildValue("{sKsKsKsKsKsKsKsKsKsKsK}", "nvrtc_open_ns", (unsigned long long)s.nvrtc_open_ns,
+                         "plans_built", (unsigned long long)s.plans_built,
+                         "plan_build_ns", (unsigned long long)s.plan_build_ns,
+                         "compiles", (unsigned long long)s.compiles,
+                         "compile_ns", (unsigned long long)s.compile_ns,
+                         "disk_hits", (unsigned long long)s.disk_hits,
+                         "module_loads", (unsigned long long)s.module_loads,
+                         "module_load_ns", (unsigned long long)s.module_load_ns,
+                         "quick_plans", (unsigned long long)s.quick_plans,
+                         "tier_swaps", (unsigned long long)s.tier_swaps,
+                         "tier_failures", (unsigned long long)s.tier_failures);
+#else
+    Py_RETURN_NONE;
+#endif
+}
+
 static PyObject *t_alloc_output(PyObject *mod, PyObject *args)
 {
     cfb_state *st = cfb_state_of_module(mod);
@@ -72,8 +162,8 @@ static PyObject *t_alloc_output(PyObject *mod, PyObject *args)
     int64_t buf[CF_MAX_DIMS], *heap = NULL;
     Py_ssize_t n;
     void *data;
-    int i;
-    if (!PyArg_ParseTuple(args, "ssO:alloc_output", &fwname, &dtname, &shape))
+    int i, device = CF_DEVICE_CPU;
+    if (!PyArg_ParseTuple(args, "ssO|i:alloc_output", &fwname, &dtname, &shape, &device))
         return NULL;
     fw = !strcmp(fwname, "numpy") ? CFB_FW_NUMPY : !strcmp(fwname, "torch") ? CFB_FW_TORCH
          : !strcmp(fwname, "other") ? CFB_FW_OTHER : CFB_FW_NONE;
@@ -94,7 +184,7 @@ static PyObject *t_alloc_output(PyObject *mod, PyObject *args)
         return PyErr_Format(PyExc_ValueError, "alloc_output(): too many dims");
     }
     spec.ndim = (int)n;
-    spec.device = CF_DEVICE_CPU;
+    spec.device = device;
     memcpy(spec.shape, buf, sizeof(int64_t) * (size_t)n);
     return cfb_alloc_output(&st->dl, fw, &spec, &data);
 }
@@ -135,7 +225,18 @@ static PyMethodDef testing_defs[] = {
     {"import_tensor", (PyCFunction)t_import_tensor, METH_O,
      "import_tensor(obj, /)\n--\n\nImport obj through DLPack: (dtype, shape, strides, device, data_ptr)."},
     {"alloc_output", (PyCFunction)t_alloc_output, METH_VARARGS,
-     "alloc_output(framework, dtype, shape, /)\n--\n\nAllocate an output tensor as execute() does."},
+     "alloc_output(framework, dtype, shape, device=-1, /)\n--\n\nAllocate an output tensor as execute() does "
+     "(device -1: the CPU, k: CUDA device k)."},
+    {"current_stream", (PyCFunction)t_current_stream, METH_O,
+     "current_stream(device, /)\n--\n\nThe CUDA stream execute() would use on that device (torch's current "
+     "stream), as an int."},
+    {"cuda_wait_background", (PyCFunction)t_cuda_wait_background, METH_NOARGS,
+     "cuda_wait_background($module, /)\n--\n\nWait until every new fusion's full kernels replaced its quick ones."},
+    {"cuda_stats", (PyCFunction)t_cuda_stats, METH_NOARGS,
+     "cuda_stats($module, /)\n--\n\nThe CUDA executor's counters of one-time costs (a dict), None without CUDA."},
+    {"exchange_api", (PyCFunction)t_exchange_api, METH_O,
+     "exchange_api(type, /)\n--\n\n(versions, in_use): the DLPack exchange APIs type publishes, newest first "
+     "(None if none), and whether execute() uses torch's."},
     {"set_core_allocator", (PyCFunction)t_set_core_allocator, METH_O,
      "set_core_allocator(capsule, /)\n--\n\nInstall core's allocator from a capsule 'cfuser.cf_allocator' "
      "(a cf_allocator*); None restores the default."},

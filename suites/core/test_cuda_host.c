@@ -43,6 +43,22 @@ Test(cuda_loader, missing_driver_is_a_clear_device_error)
     cr_assert_str_eq(why, again);
 }
 
+/* CFUSER_NVRTC_LIBRARY is tried before the usual names (each test runs in
+ * its own process, so the library is not loaded yet). */
+Test(cuda_loader, nvrtc_library_named_by_the_environment_comes_first)
+{
+    const char *bogus = "/nonexistent/cfuser-test/libnvrtc.so.13";
+    setenv("CFUSER_NVRTC_LIBRARY", bogus, 1);
+    const cf_nvrtc_api *rtc;
+    if (cf_nvrtc_load(&rtc) == CF_OK) {
+        cr_assert_geq(rtc->major, 12); /* found under a usual name after it */
+        return;
+    }
+    const char *msg = cf_error_last()->message;
+    cr_assert(strstr(msg, "could not open /nonexistent/cfuser-test/libnvrtc.so.13, libnvrtc.so.13"),
+              "message: %s", msg);
+}
+
 Test(cuda_loader, execute_without_driver_fails_cleanly)
 {
     char why[480];

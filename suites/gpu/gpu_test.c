@@ -8,7 +8,12 @@
  *   gpu_test --probe    time of the first execute of a fixed fusion (run it
  *                       twice with one cache directory: compile, then a
  *                       disk-cache hit in a fresh process)
- *   gpu_test --dump N   print the generated source of case N (no device)
+ *   gpu_test --compile-only
+ *                       generate and compile every case's kernels for sm_90
+ *                       with NVRTC; needs no device (CI runs it)
+ *   gpu_test --dump N [ROWS COLS]
+ *                       print the generated source of case N (no device;
+ *                       softmax and layernorm take their shape)
  * Exit status 0 only when every check passed.
  */
 #include <math.h>
@@ -79,41 +84,72 @@ static void transpose_layout(tprog *t, int s)
 }
 
 /* Run on the CPU (reference) and on the GPU; compare every output. */
-static void run_case(tprog *t, const char *name, double tol_scale)
+/* --compile-only: generate and compile each case's kernels for sm_90 with
+ * NVRTC, both tiers, no device (CI does this); each distinct source
+ * compiled once. */
+static bool compile_only;
+static uint64_t compiled[2048];
+static int ncompiled;
+
+static void compile_case(tprog *t, const char *name)
 {
-    if (filter && !strstr(name, filter))
-        return;
-    checks++;
-    cf_program *p = &t->p;
-    cf_slot_value dv[TP_MAX];
-    memcpy(dv, t->vals, sizeof dv);
-    CK(cf_cpu_execute(p, t->vals, 1));
-    void *dptr[TP_MAX] = {0};
-    for (int s = 0; s < p->nslots; s++) {
-        int role = t->slots[s].role;
-        if (role != CF_SLOT_INPUT && role != CF_SLOT_OUTPUT)
-            continue;
-        size_t bytes = (size_t)storage_elems(t, s) *
-                       cf_dtype_size(t->slots[s].dtype);
-        CK(cf_cuda_malloc(0, bytes + 16, &dptr[s]));
-        if (role == CF_SLOT_INPUT) {
-            CK(cf_cuda_memcpy_htod(0, dptr[s], t->vals[s].data, bytes));
-        } else {
-            void *poison = malloc(bytes + 16);
-            memset(poison, 0xff, bytes + 16);
-            CK(cf_cuda_memcpy_htod(0, dptr[s], poison, bytes + 16));
-            free(poison);
+    cf_cuda_device_info info;
+    memset(&info, 0, sizeof info);
+    info.sm_count = 132;
+    info.cc_major = 9;
+    for (int quick = 0; quick < 2; quick++) {
+        cf_cuda_plan *plan = NULL;
+        cf_status st = cf_cuda_plan_build_tier(&t->p, t->vals, &info, quick, &plan);
+        if (st == CF_OK && plan->nkernels > 0) {
+            uint64_t h = cf_fnv1a(CF_FNV_OFFSET + (uint64_t)quick, plan->source, strlen(plan->source));
+            bool seen = false;
+            for (int i = 0; i < ncompiled && !seen; i++)
+                seen = compiled[i] == h;
+            if (!seen) {
+                void *cubin = NULL;
+                size_t size = 0;
+                st = cf_nvrtc_compile_tier(plan->source, "gpu_test.cu", 90, quick, &cubin, &size);
+                cf_free(cubin);
+                if (st == CF_OK && ncompiled < 2048)
+                    compiled[ncompiled++] = h;
+            }
         }
-        dv[s].data = dptr[s];
+        if (st != CF_OK) {
+            failures++;
+            printf("FAIL %-44s %s tier: %s\n", name, quick ? "quick" : "full", cf_error_last()->message);
+        }
+        cf_cuda_plan_free(plan);
+    }
+}
+
+/* Poison an output buffer so that every element must be written. */
+static void poison(void *dptr, size_t bytes)
+{
+    void *junk = malloc(bytes);
+    memset(junk, 0xff, bytes);
+    CK(cf_cuda_memcpy_htod(0, dptr, junk, bytes));
+    free(junk);
+}
+
+/* Execute on the device and compare every output with the CPU's; false
+ * (counted and printed) on a mismatch or error. */
+static bool check_once(tprog *t, cf_slot_value *dv, void **dptr, const char *name, const char *tier,
+                       double tol_scale)
+{
+    cf_program *p = &t->p;
+    for (int k = 0; k < p->noutputs; k++) {
+        int s = p->outputs[k];
+        poison(dptr[s], (size_t)storage_elems(t, s) * cf_dtype_size(t->slots[s].dtype) + 16);
     }
     cf_status st = cf_cuda_execute(p, dv, 0, NULL);
     if (st == CF_OK)
         st = cf_cuda_synchronize(0, NULL);
     if (st != CF_OK) {
         failures++;
-        printf("FAIL %-44s execute: %s\n", name, cf_error_last()->message);
-        goto done;
+        printf("FAIL %-44s execute (%s): %s\n", name, tier, cf_error_last()->message);
+        return false;
     }
+    bool ok_all = true;
     for (int k = 0; k < p->noutputs; k++) {
         int s = p->outputs[k];
         cf_dtype dt = t->slots[s].dtype;
@@ -138,13 +174,48 @@ static void run_case(tprog *t, const char *name, double tol_scale)
         }
         if (bad) {
             failures++;
-            printf("FAIL %-44s %s: %d/%lld wrong, first [%lld] gpu %.9g "
-                   "cpu %.9g\n", name, outname[s] ? outname[s] : "out", bad, (long long)n, (long long)first,
-                   tp_get(dt, got, first), tp_get(dt, t->vals[s].data, first));
+            ok_all = false;
+            printf("FAIL %-44s %s (%s): %d/%lld wrong, first [%lld] gpu %.9g "
+                   "cpu %.9g\n", name, outname[s] ? outname[s] : "out", tier, bad, (long long)n,
+                   (long long)first, tp_get(dt, got, first), tp_get(dt, t->vals[s].data, first));
         }
         free(got);
     }
-done:
+    return ok_all;
+}
+
+/* The first execute runs the quick tier of a new plan (unless tiering is
+ * off); after the background compiler is done, the full kernels run. Both
+ * must match the CPU. */
+static void run_case(tprog *t, const char *name, double tol_scale)
+{
+    if (filter && !strstr(name, filter))
+        return;
+    checks++;
+    if (compile_only) {
+        compile_case(t, name);
+        return;
+    }
+    cf_program *p = &t->p;
+    cf_slot_value dv[TP_MAX];
+    memcpy(dv, t->vals, sizeof dv);
+    CK(cf_cpu_execute(p, t->vals, 1));
+    void *dptr[TP_MAX] = {0};
+    for (int s = 0; s < p->nslots; s++) {
+        int role = t->slots[s].role;
+        if (role != CF_SLOT_INPUT && role != CF_SLOT_OUTPUT)
+            continue;
+        size_t bytes = (size_t)storage_elems(t, s) *
+                       cf_dtype_size(t->slots[s].dtype);
+        CK(cf_cuda_malloc(0, bytes + 16, &dptr[s]));
+        if (role == CF_SLOT_INPUT)
+            CK(cf_cuda_memcpy_htod(0, dptr[s], t->vals[s].data, bytes));
+        dv[s].data = dptr[s];
+    }
+    if (check_once(t, dv, dptr, name, "first execute", tol_scale)) {
+        cf_cuda_wait_background();
+        check_once(t, dv, dptr, name, "after the background compile", tol_scale);
+    }
     for (int s = 0; s < p->nslots; s++)
         if (dptr[s])
             cf_cuda_free(0, dptr[s]);
@@ -575,6 +646,33 @@ static void reduction_cases(void)
     }
 }
 
+/* Device copies of t's inputs and outputs (inputs filled from the host);
+ * returns their bytes. */
+static double to_device(tprog *t, cf_slot_value *dv)
+{
+    double bytes = 0;
+    memcpy(dv, t->vals, sizeof(cf_slot_value) * TP_MAX);
+    for (int s = 0; s < t->p.nslots; s++) {
+        int role = t->slots[s].role;
+        if (role != CF_SLOT_INPUT && role != CF_SLOT_OUTPUT)
+            continue;
+        size_t nb = (size_t)storage_elems(t, s) * cf_dtype_size(t->slots[s].dtype);
+        CK(cf_cuda_malloc(0, nb, &dv[s].data));
+        if (role == CF_SLOT_INPUT)
+            CK(cf_cuda_memcpy_htod(0, dv[s].data, t->vals[s].data, nb));
+        bytes += (double)nb;
+    }
+    CK(cf_cuda_synchronize(0, NULL));
+    return bytes;
+}
+
+static void free_device(tprog *t, cf_slot_value *dv)
+{
+    for (int s = 0; s < t->p.nslots; s++)
+        if (t->slots[s].role == CF_SLOT_INPUT || t->slots[s].role == CF_SLOT_OUTPUT)
+            cf_cuda_free(0, dv[s].data);
+}
+
 /* --- benchmarks ---------------------------------------------------------- */
 typedef struct bench_row {
     char name[48];
@@ -585,6 +683,7 @@ static double time_exec(tprog *t, cf_slot_value *dv, int iters)
 {
     CK(cf_cuda_execute(&t->p, dv, 0, NULL));
     CK(cf_cuda_synchronize(0, NULL));
+    cf_cuda_wait_background(); /* time the full kernels, not the quick tier */
     double best = 1e30;
     for (int rep = 0; rep < 5; rep++) {
         double t0 = now_s();
@@ -623,27 +722,12 @@ static double copy_gbs(size_t bytes)
 static void bench_one(bench_row *row, tprog *t, const char *name)
 {
     cf_slot_value dv[TP_MAX];
-    memcpy(dv, t->vals, sizeof dv);
-    void *dptr[TP_MAX] = {0};
-    double bytes = 0;
-    for (int s = 0; s < t->p.nslots; s++) {
-        int role = t->slots[s].role;
-        if (role != CF_SLOT_INPUT && role != CF_SLOT_OUTPUT)
-            continue;
-        size_t nb = (size_t)storage_elems(t, s) * cf_dtype_size(t->slots[s].dtype);
-        CK(cf_cuda_malloc(0, nb, &dptr[s]));
-        if (role == CF_SLOT_INPUT)
-            CK(cf_cuda_memcpy_htod(0, dptr[s], t->vals[s].data, nb));
-        dv[s].data = dptr[s];
-        bytes += (double)nb;
-    }
+    double bytes = to_device(t, dv);
     double sec = time_exec(t, dv, 20);
     snprintf(row->name, sizeof row->name, "%s", name);
     row->gbs = bytes / sec / 1e9;
     row->copy = copy_gbs((size_t)(bytes / 2));
-    for (int s = 0; s < t->p.nslots; s++)
-        if (dptr[s])
-            cf_cuda_free(0, dptr[s]);
+    free_device(t, dv);
 }
 
 static int bench(void)
@@ -685,69 +769,118 @@ static int bench(void)
     return 0;
 }
 
-/* First execute of a fixed fusion in this process. */
+/* Host time of n back-to-back calls of execute, per call (best of 5). */
+static double host_us(tprog *t, cf_slot_value *dv, int n)
+{
+    double best = 1e30;
+    for (int rep = 0; rep < 5; rep++) {
+        double t0 = now_s();
+        for (int i = 0; i < n; i++)
+            CK(cf_cuda_execute(&t->p, dv, 0, NULL));
+        double dt = (now_s() - t0) / n;
+        CK(cf_cuda_synchronize(0, NULL));
+        best = dt < best ? dt : best;
+    }
+    return best * 1e6;
+}
+
+/* Where the first execute of a new fusion spends its time, and what a
+ * cached execute costs beside a bare cuLaunchKernel. Run it in a fresh
+ * process (first with an empty disk cache, then again: a disk-cache hit). */
 static int probe(void)
 {
+    const cf_cu_api *cu;
+    const cf_nvrtc_api *rtc;
+    double t0 = now_s();
+    CK(cf_nvrtc_load(&rtc));
+    double t_rtc = now_s() - t0;
+    cf_cuda_device_info info;
+    t0 = now_s();
+    CK(cf_cuda_device_info_get(0, &info));
+    CK(cf_cu_load(&cu));
+    double t_dev = now_s() - t0;
+
     tprog t;
     tp_init(&t);
-    build_layernorm(&t, CF_DTYPE_BFLOAT16, 64, 1024);
+    build_chain(&t, CF_DTYPE_FLOAT, 1024);
     cf_slot_value dv[TP_MAX];
-    memcpy(dv, t.vals, sizeof dv);
-    for (int s = 0; s < t.p.nslots; s++) {
-        int role = t.slots[s].role;
-        if (role != CF_SLOT_INPUT && role != CF_SLOT_OUTPUT)
-            continue;
-        size_t nb = (size_t)storage_elems(&t, s) * cf_dtype_size(t.slots[s].dtype);
-        CK(cf_cuda_malloc(0, nb, &dv[s].data));
-        if (role == CF_SLOT_INPUT)
-            CK(cf_cuda_memcpy_htod(0, dv[s].data, t.vals[s].data, nb));
-    }
-    CK(cf_cuda_synchronize(0, NULL));
-    double t0 = now_s();
+    to_device(&t, dv);
+    t0 = now_s();
     CK(cf_cuda_execute(&t.p, dv, 0, NULL));
     double t1 = now_s();
     CK(cf_cuda_synchronize(0, NULL));
     double t2 = now_s();
-    for (int i = 0; i < 1000; i++)
-        CK(cf_cuda_execute(&t.p, dv, 0, NULL));
+    cf_cuda_wait_background();
     double t3 = now_s();
-    CK(cf_cuda_synchronize(0, NULL));
-    printf("first execute %.2f ms (to launch), %.2f ms (done); cached "
-           "execute host time %.2f us\n", (t1 - t0) * 1e3, (t2 - t0) * 1e3,
-           (t3 - t2) * 1e6 / 1000);
-    /* a second new fusion in the same process (NVRTC already initialised) */
-    tprog u;
-    tp_init(&u);
-    build_softmax(&u, CF_DTYPE_BFLOAT16, 64, 1000);
-    cf_slot_value du[TP_MAX];
-    memcpy(du, u.vals, sizeof du);
-    for (int s = 0; s < u.p.nslots; s++) {
-        int role = u.slots[s].role;
-        if (role != CF_SLOT_INPUT && role != CF_SLOT_OUTPUT)
-            continue;
-        size_t nb = (size_t)storage_elems(&u, s) * cf_dtype_size(u.slots[s].dtype);
-        CK(cf_cuda_malloc(0, nb, &du[s].data));
-        if (role == CF_SLOT_INPUT)
-            CK(cf_cuda_memcpy_htod(0, du[s].data, u.vals[s].data, nb));
-    }
+    printf("first execute of a new fusion %.2f ms to launch, %.2f ms done, full kernels in after "
+           "%.2f ms (NVRTC load %.2f ms and device set-up %.2f ms before it)\n",
+           (t1 - t0) * 1e3, (t2 - t0) * 1e3, (t3 - t0) * 1e3, t_rtc * 1e3, t_dev * 1e3);
+
+    /* the same source compiled again (NVRTC warm), and its module load */
+    cf_cuda_plan *plan;
+    CK(cf_cuda_plan_build(&t.p, dv, &info, &plan));
+    void *cubin;
+    size_t size;
     t0 = now_s();
-    CK(cf_cuda_execute(&u.p, du, 0, NULL));
-    CK(cf_cuda_synchronize(0, NULL));
-    printf("second new fusion in the process: first execute %.2f ms\n",
-           (now_s() - t0) * 1e3);
+    CK(cf_nvrtc_compile(plan->source, "probe.cu", info.cc_major * 10 + info.cc_minor, &cubin, &size));
+    double t_comp = now_s() - t0;
+    CUmodule m;
+    t0 = now_s();
+    CK(cf_cu_check(cu->cuModuleLoadData(&m, cubin), "probe", "cuModuleLoadData"));
+    double t_mod = now_s() - t0;
+    printf("same source again: NVRTC %.2f ms (%zu bytes of cubin), cuModuleLoadData %.2f ms\n",
+           t_comp * 1e3, size, t_mod * 1e3);
+
+    /* cached execute against the bare launch of an empty kernel */
+    void *nopbin;
+    CK(cf_nvrtc_compile("extern \"C\" __global__ void nop(const long long *p){}\n", "nop.cu",
+                        info.cc_major * 10 + info.cc_minor, &nopbin, &size));
+    CUmodule nm;
+    CUfunction nop;
+    CK(cf_cu_check(cu->cuModuleLoadData(&nm, nopbin), "probe", "cuModuleLoadData"));
+    CK(cf_cu_check(cu->cuModuleGetFunction(&nop, nm, "nop"), "probe", "cuModuleGetFunction"));
+    long long word = 0;
+    void *args[1] = {&word};
+    double best = 1e30;
+    for (int rep = 0; rep < 5; rep++) {
+        t0 = now_s();
+        for (int i = 0; i < 2000; i++)
+            CK(cf_cu_check(cu->cuLaunchKernel(nop, 1, 1, 1, 32, 1, 1, 0, NULL, args, NULL), "probe",
+                           "cuLaunchKernel"));
+        double dt = (now_s() - t0) / 2000;
+        CK(cf_cuda_synchronize(0, NULL));
+        best = dt < best ? dt : best;
+    }
+    printf("host time per call: cached execute of the 1k chain %.2f us, bare cuLaunchKernel %.2f us\n",
+           host_us(&t, dv, 2000), best * 1e6);
+    cf_free(cubin);
+    cf_free(nopbin);
+    cf_cuda_plan_free(plan);
+    free_device(&t, dv);
+    tp_free(&t);
     return 0;
 }
 
-static int dump(int which)
+static int dump(int which, int64_t rows, int64_t cols)
 {
     tprog t;
     tp_init(&t);
     switch (which) {
     case 0: build_chain(&t, CF_DTYPE_BFLOAT16, 1 << 20); break;
-    case 1: build_softmax(&t, CF_DTYPE_BFLOAT16, 64, 4096); break;
-    case 2: build_layernorm(&t, CF_DTYPE_BFLOAT16, 64, 4096); break;
+    case 1: build_softmax(&t, CF_DTYPE_BFLOAT16, rows, cols); break;
+    case 2: build_layernorm(&t, CF_DTYPE_BFLOAT16, rows, cols); break;
     case 3: build_rmsnorm(&t, CF_DTYPE_FLOAT, 3, 20001); break;
     case 4: build_rowsum(&t, CF_DTYPE_HALF, 4097, 3); break;
+    case 6: { /* perf/gpu_bench.py's compile probe: sin((x + c) * 1.5) */
+        int64_t sh[1] = {4096};
+        int x = tp_in(&t, CF_DTYPE_FLOAT, 1, sh), c = tp_constf(&t, CF_DTYPE_FLOAT, 0.25),
+            h = tp_constf(&t, CF_DTYPE_FLOAT, 1.5), a = tp_tmp(&t, CF_DTYPE_FLOAT, 1, sh),
+            b = tp_tmp(&t, CF_DTYPE_FLOAT, 1, sh), o = tp_out(&t, CF_DTYPE_FLOAT, 1, sh);
+        tp_op2(&t, CF_OP_ADD, CF_DTYPE_FLOAT, x, c, a);
+        tp_op2(&t, CF_OP_MUL, CF_DTYPE_FLOAT, a, h, b);
+        tp_op1(&t, CF_OP_SIN, CF_DTYPE_FLOAT, b, o);
+        break;
+    }
     default: {
         int64_t sh[2] = {4097, 3}, osh[2] = {1, 3};
         int x = tp_in(&t, CF_DTYPE_FLOAT, 2, sh);
@@ -777,9 +910,16 @@ static int dump(int which)
 int main(int argc, char **argv)
 {
     if (argc > 2 && strcmp(argv[1], "--dump") == 0)
-        return dump(atoi(argv[2]));
+        return dump(atoi(argv[2]), argc > 4 ? atoll(argv[3]) : 64, argc > 4 ? atoll(argv[4]) : 4096);
     char why[400];
-    if (cf_cuda_available(why, sizeof why) != CF_OK) {
+    compile_only = argc > 1 && strcmp(argv[1], "--compile-only") == 0;
+    if (compile_only) {
+        const cf_nvrtc_api *rtc;
+        if (cf_nvrtc_load(&rtc) != CF_OK) {
+            printf("SKIP gpu_test --compile-only: %s\n", cf_error_last()->message);
+            return 77;
+        }
+    } else if (cf_cuda_available(why, sizeof why) != CF_OK) {
         printf("SKIP gpu_test: %s\n", why);
         return 77;
     }
@@ -794,7 +934,9 @@ int main(int argc, char **argv)
     reduction_cases();
     fusion_cases();
     structure_cases();
-    printf("gpu_test: %d cases, %d failed (%.1f s)\n", checks, failures,
-           now_s() - t0);
+    printf("gpu_test%s: %d cases, %d failed (%.1f s)\n", compile_only ? " --compile-only" : "",
+           checks, failures, now_s() - t0);
+    if (compile_only)
+        printf("%d distinct sources compiled for sm_90\n", ncompiled);
     return failures ? 1 : 0;
 }

@@ -308,3 +308,42 @@ def test_cuda_capsule_lifetime_across_many_calls(gen):
     torch.cuda.synchronize()
     gc.collect()
     assert sys.getrefcount(x) == before
+
+
+def test_work_goes_on_torchs_current_stream():
+    conv = cfuser._C._testing
+    assert conv.current_stream(0) == torch.cuda.current_stream().cuda_stream
+    s = torch.cuda.Stream()
+    with torch.cuda.stream(s):
+        assert conv.current_stream(0) == s.cuda_stream != torch.cuda.default_stream().cuda_stream
+    assert conv.current_stream(0) == torch.cuda.current_stream().cuda_stream
+
+
+def test_tiered_compile_quick_then_full_kernels_agree(gen):
+    """A new fusion's first execute runs the quick tier while the full
+    kernels compile in the background; after the swap the results agree."""
+    import os
+    import random
+    conv = cfuser._C._testing
+    c = 1.0 + random.random()  # a constant no earlier run compiled: no disk-cache hit
+    x = rand((5, 70001), "bfloat16", gen)
+    with FusionDefinition() as fd:
+        t = fd.ops.cast(fd.define_tensor(shape=[-1, -1], dtype=DataType.BFloat16), DataType.Float)
+        fd.add_output(fd.ops.mul(fd.ops.tanh(t), c))
+        fd.add_output(fd.ops.sum(fd.ops.mul(t, c), dims=[1]))
+    conv.cuda_wait_background()  # earlier tests' full kernels: not ours to count
+    before = conv.cuda_stats()
+    first = fd.execute([x])
+    conv.cuda_wait_background()
+    after = conv.cuda_stats()
+    second = fd.execute([x])
+    ref = (torch.tanh(x.float()) * c, (x.float() * c).sum(1))
+    for a, b, r in zip(first, second, ref):
+        torch.testing.assert_close(a, b, rtol=1e-6, atol=1e-6)
+        torch.testing.assert_close(b, r, rtol=1e-4, atol=1e-3)
+    if os.environ.get("CFUSER_CUDA_TIERED") == "0":
+        assert after["quick_plans"] == before["quick_plans"]
+    else:
+        assert after["quick_plans"] == before["quick_plans"] + 1
+        assert after["tier_swaps"] == before["tier_swaps"] + 1
+        assert after["tier_failures"] == before["tier_failures"]

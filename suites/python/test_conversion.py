@@ -5,6 +5,8 @@ Runs against ``cfuser._C._testing``, which exposes the conversion routines:
   import_tensor(obj)                        -> (dtype, shape, strides, device,
                                                 data_ptr), imported then released
   alloc_output(framework, dtype, shape)     -> a new tensor
+  exchange_api(type)                        -> (versions or None, in use)
+                                               (cfuser's module only)
 Set CFUSER_CONVERSION_MODULE to run the same tests against another module
 that exposes the same three functions.
 """
@@ -678,6 +680,37 @@ def test_numpy_outputs(dtype, name):
 def test_numpy_has_no_bfloat16_output():
     with pytest.raises(Exception, match="bfloat16"):
         conv.alloc_output("numpy", "BFloat16", [2])
+
+
+def test_cuda_stats_are_counters():
+    if not hasattr(conv, "cuda_stats"):
+        pytest.skip(f"{MODULE_NAME} has no cuda_stats()")
+    st = conv.cuda_stats()
+    if st is None:  # a build without the CUDA backend
+        return
+    assert set(st) == {"nvrtc_open_ns", "plans_built", "plan_build_ns", "compiles", "compile_ns",
+                       "disk_hits", "module_loads", "module_load_ns", "quick_plans", "tier_swaps",
+                       "tier_failures"}
+    assert all(isinstance(v, int) and v >= 0 for v in st.values())
+    assert st["disk_hits"] <= st["module_loads"]
+    assert st["tier_swaps"] + st["tier_failures"] <= st["quick_plans"] <= st["plans_built"]
+    conv.cuda_wait_background()  # returns at once with nothing queued
+
+
+@needs_torch
+def test_torch_exchange_api_is_found_and_used():
+    """torch publishes DLPack's C exchange API (1.x, x >= 3) on its tensor
+    type; execute() must use it (else every input and output goes through
+    the Python-level protocol, microseconds each)."""
+    if not hasattr(conv, "exchange_api"):
+        pytest.skip(f"{MODULE_NAME} has no exchange_api()")
+    conv.import_tensor(torch.zeros(2))
+    versions, in_use = conv.exchange_api(torch.Tensor)
+    assert versions and versions[0][0] == 1 and versions[0][1] >= 3, versions
+    assert in_use
+    assert conv.exchange_api(np.ndarray)[0] is None
+    with pytest.raises(TypeError):
+        conv.exchange_api(torch.zeros(2))
 
 
 @needs_torch

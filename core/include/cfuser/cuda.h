@@ -13,6 +13,11 @@
  * memory and on disk, and launches the kernels asynchronously on the caller's
  * stream.
  *
+ * Tiered compilation: the first execute of a new fusion compiles a quick
+ * tier (no unrolling across vectors, NVRTC's fast-compile option) and runs
+ * it, while one background thread compiles the full kernels and swaps them
+ * in; results are the same. A full module in the disk cache is used at once.
+ *
  * Environment:
  *   CFUSER_DISABLE_KERNEL_CACHE=1   no on-disk kernel cache
  *   XDG_CACHE_HOME                  disk cache under $XDG_CACHE_HOME/cfuser
@@ -20,6 +25,15 @@
  *   CFUSER_CUDA_DUMP_DIR            where generated sources are written when
  *                                   NVRTC fails (default: the system's
  *                                   temporary directory)
+ *   CFUSER_NVRTC_LIBRARY            NVRTC to open before the usual names
+ *                                   (libnvrtc.so.13, .so.12, .so, then
+ *                                   $CUDA_HOME/lib64 and /usr/local/cuda)
+ *   CFUSER_CUDA_TIERED=0            compile the full kernels on the caller's
+ *                                   thread (no quick tier)
+ *   CFUSER_CUDA_TUNE                schedule knobs, "name=value,..." (see
+ *                                   cuda/codegen.c; part of the source)
+ *   CFUSER_NVRTC_OPTIONS            extra NVRTC options, space-separated (at
+ *                                   most 8; read once; part of the cache key)
  */
 #ifndef CFUSER_CUDA_H
 #define CFUSER_CUDA_H
@@ -80,6 +94,29 @@ cf_status cf_cuda_memcpy_dtod(int device, void *dst, const void *src,
                               size_t bytes, void *stream);
 /* Wait for all work queued on the device (stream NULL) or on one stream. */
 cf_status cf_cuda_synchronize(int device, void *stream);
+
+/* Where the CUDA executor's one-time costs went, since the process started
+ * (counters only grow; times in nanoseconds of the wall clock). */
+typedef struct cf_cuda_stats {
+    uint64_t nvrtc_open_ns;   /* opening NVRTC (once)                      */
+    uint64_t plans_built;     /* plan-cache misses: kernels generated      */
+    uint64_t plan_build_ns;
+    uint64_t compiles;        /* NVRTC compilations                        */
+    uint64_t compile_ns;
+    uint64_t disk_hits;       /* modules whose machine code came from disk */
+    uint64_t module_loads;    /* cuModuleLoadData calls                    */
+    uint64_t module_load_ns;
+    uint64_t quick_plans;     /* new fusions started on the quick tier     */
+    uint64_t tier_swaps;      /* full plans installed by the background    */
+    uint64_t tier_failures;   /* full plans that failed (quick one stays)  */
+} cf_cuda_stats;
+
+void cf_cuda_stats_get(cf_cuda_stats *out);
+
+/* Wait until the background compiler has no full plan left to install
+ * (tiered compilation, above). For benchmarks and tests that must time or
+ * check the full kernels; execute itself never needs it. */
+void cf_cuda_wait_background(void);
 
 #ifdef __cplusplus
 }

@@ -21,7 +21,9 @@
  * of 0 and 1 are built into the source, since they decide the access mode.
  */
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cuda/codegen.h"
@@ -73,6 +75,7 @@ typedef struct gen {
     int nw;
     int V, TX, TY, ITEMS;
     bool persist, col, big;
+    bool quick;                   /* the quick tier (cf_cuda_plan_build_tier) */
     uint8_t loaded[MAXACC];
     const char *jx;               /* element suffix of load arrays        */
 } gen_t;
@@ -159,6 +162,16 @@ static void const_text(char *o, size_t cap, cf_dtype t, cf_scalar x)
     }
 }
 
+/* A persistent row cache of half/bfloat16 vector loads keeps the loaded
+ * vectors themselves (two values a register) and converts at each use:
+ * half the registers of a float cache, so more rows are in flight on each
+ * multiprocessor (the wide-row normalisations were latency-bound). */
+static bool raw_cache(const acc_t *a)
+{
+    return a->cached && a->mode == M_VEC &&
+           (a->dt == CF_DTYPE_HALF || a->dt == CF_DTYPE_BFLOAT16);
+}
+
 /* Expression of slot x's value at the current element. */
 static void vexpr(gen_t *G, int x, char *o, size_t cap)
 {
@@ -190,6 +203,10 @@ static void vexpr(gen_t *G, int x, char *o, size_t cap)
             snprintf(o, cap, "L%d", ai);
         } else if (a->mode == M_BCAST) {
             snprintf(o, cap, "L%d%s", ai, a->cached ? "[k][0]" : "[0]");
+        } else if (raw_cache(a)) {
+            char e[32];
+            snprintf(e, sizeof e, "L%d[k].v[j]", ai);
+            cf_cg_load_conv(o, cap, a->dt, e);
         } else {
             snprintf(o, cap, "L%d%s", ai, a->cached ? "[k][j]" : "[j]");
         }
@@ -710,67 +727,122 @@ static bool stored_here(gen_t *G, int x)
            S->pseg[S->root[x]] == G->gi;
 }
 
-static cf_status gen_pointwise(gen_t *G, cf_kernel_launch *L)
+/* Schedule knobs, for tuning on a device: CFUSER_CUDA_TUNE holds
+ * "name=value" pairs separated by commas, read once. The values enter the
+ * generated source, so kernels of other settings never mix in the caches.
+ *   pw_unroll      vectors each thread loads before computing (pointwise)
+ *   persist_max    values a thread may keep across a row's phases
+ *   row_minblocks  minimum resident blocks asked of row kernels (0: none)
+ *   row_unroll     unrolling of the loop over a row that does not stay in
+ *                  registers (loads of several steps in flight) */
+typedef struct tune {
+    int pw_unroll, persist_max, row_minblocks, row_unroll;
+} tune_t;
+
+static pthread_once_t tune_once = PTHREAD_ONCE_INIT;
+static tune_t tune = {4, 96, 0, 1};
+
+static void tune_read(void)
 {
-    const int TPB = 256;
-    int in = G->nd - 1;
-    choose_vec(G, in, true);
-    int V = G->V;
-    int64_t total = prod(G->dsz, G->nd);
-    int64_t nv = total / V;
-    char s[64];
-    E("extern \"C\" __global__ void __launch_bounds__(%d) %s(const P%d "
-      "p){\n typedef %s I;\n",
-      TPB, L->name, G->gi, G->big ? "long long" : "int");
-    emit_buffers(G);
-    ival(G, s, sizeof s, nv);
-    E(" const I nv=%s;\n", s);
-    E(" for(I vi=(I)blockIdx.x*%d+threadIdx.x;vi<nv;vi+=(I)gridDim.x*%d){\n",
-      TPB, TPB);
-    E(" const I i0=vi*%d;\n", V);
+    const char *env = getenv("CFUSER_CUDA_TUNE");
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", env ? env : "");
+    for (char *save = NULL, *kv = strtok_r(buf, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
+        char *eq = strchr(kv, '=');
+        if (!eq)
+            continue;
+        *eq = '\0';
+        int v = atoi(eq + 1);
+        if (!strcmp(kv, "pw_unroll") && v >= 1 && v <= 8)
+            tune.pw_unroll = v;
+        else if (!strcmp(kv, "persist_max") && v >= 0)
+            tune.persist_max = v;
+        else if (!strcmp(kv, "row_minblocks") && v >= 0 && v <= 32)
+            tune.row_minblocks = v;
+        else if (!strcmp(kv, "row_unroll") && v >= 1 && v <= 16)
+            tune.row_unroll = v;
+    }
+}
+
+static const tune_t *tuning(void)
+{
+    pthread_once(&tune_once, tune_read);
+    return &tune;
+}
+
+/* Pointwise: coordinates and offsets of the vector at index `vi`. */
+static void emit_pw_index(gen_t *G)
+{
+    char on[16];
+    E(" const I i0=vi*%d;\n", G->V);
     if (G->nd > 0)
         emit_unravel(G, "i0", 0, G->nd);
-    char on[16];
     for (int k = 0; k < G->na; k++) {
         snprintf(on, sizeof on, "o%d", k);
         emit_offset(G, k, 0, G->nd, on, "0");
     }
-    /* loads */
-    G->jx = "[j]";
+}
+
+/* Pointwise loads into L<k><jpre>: jpre "" declares one vector's arrays
+ * here; "[k]" fills slot k of arrays declared by emit_pw_decls. */
+static void emit_pw_loads(gen_t *G, const char *jpre)
+{
+    int in = G->nd - 1, V = G->V;
+    char s[64];
     for (int k = 0; k < G->na; k++) {
         acc_t *a = &G->a[k];
         if (a->kind == K_STORE || a->kind == K_IOTA)
             continue;
         const char *rt = cf_cg_regty(a->dt);
+        char dst[32], off[96];
         if (a->mode == M_BCAST) {
-            char dst[32];
-            snprintf(dst, sizeof dst, "L%d[0]", k);
-            char off[16];
+            snprintf(dst, sizeof dst, "L%d%s[0]", k, jpre);
             snprintf(off, sizeof off, "o%d", k);
-            E(" %s L%d[1];", rt, k);
+            if (!*jpre)
+                E(" %s L%d[1];", rt, k);
             emit_elem_load(G, k, off, dst);
             continue;
         }
-        E(" %s L%d[%d];\n", rt, k, V);
-        if (a->mode == M_VEC) {
+        if (!*jpre)
+            E(" %s L%d[%d];\n", rt, k, V);
+        if (raw_cache(a)) {
+            E(" L%d[k]=*(const V<%s,%d>*)(B%d+o%d);\n", k, cf_cg_stty(a->dt), V, k, k);
+        } else if (a->mode == M_VEC) {
+            char c[128];
+            cf_cg_load_conv(c, sizeof c, a->dt, "x.v[j]");
             E(" {const V<%s,%d> x=*(const V<%s,%d>*)(B%d+o%d);\n #pragma "
-              "unroll\n for(int j=0;j<%d;j++){",
-              cf_cg_stty(a->dt), V, cf_cg_stty(a->dt), V, k, k, V);
-            char e[64], c[128];
-            snprintf(e, sizeof e, "x.v[j]");
-            cf_cg_load_conv(c, sizeof c, a->dt, e);
-            E("L%d[j]=%s;}}\n", k, c);
+              "unroll\n for(int j=0;j<%d;j++){L%d%s[j]=%s;}}\n",
+              cf_cg_stty(a->dt), V, cf_cg_stty(a->dt), V, k, k, V, k, jpre, c);
         } else {
             ival(G, s, sizeof s, in >= 0 ? a->st[in] : 0);
             E(" #pragma unroll\n for(int j=0;j<%d;j++){", V);
-            char off[96], dst[32];
             snprintf(off, sizeof off, "o%d+(I)j*%s", k, s);
-            snprintf(dst, sizeof dst, "L%d[j]", k);
+            snprintf(dst, sizeof dst, "L%d%s[j]", k, jpre);
             emit_elem_load(G, k, off, dst);
             E(" }\n");
         }
     }
-    /* stores' staging arrays */
+}
+
+/* Arrays holding U vectors of every load (slot k per vector). */
+static void emit_pw_decls(gen_t *G, int U)
+{
+    for (int k = 0; k < G->na; k++) {
+        acc_t *a = &G->a[k];
+        if (a->kind == K_STORE || a->kind == K_IOTA)
+            continue;
+        if (raw_cache(a))
+            E(" V<%s,%d> L%d[%d];\n", cf_cg_stty(a->dt), G->V, k, U);
+        else
+            E(" %s L%d[%d][%d];\n", cf_cg_regty(a->dt), k, U, a->mode == M_BCAST ? 1 : G->V);
+    }
+}
+
+/* Pointwise values and stores of the vector whose loads are in place. */
+static cf_status emit_pw_compute(gen_t *G)
+{
+    int in = G->nd - 1, V = G->V;
+    char s[64];
     for (int k = 0; k < G->na; k++)
         if (G->a[k].kind == K_STORE)
             E(" %s S%d[%d];\n", cf_cg_stty(G->a[k].dt), k, V);
@@ -795,7 +867,6 @@ static cf_status gen_pointwise(gen_t *G, cf_kernel_launch *L)
         E(" S%d[j]=%s;\n", k, c);
     }
     E(" }\n");
-    /* stores */
     for (int k = 0; k < G->na; k++) {
         acc_t *a = &G->a[k];
         if (a->kind != K_STORE)
@@ -818,8 +889,61 @@ static cf_status gen_pointwise(gen_t *G, cf_kernel_launch *L)
         }
         E("}\n");
     }
+    return CF_OK;
+}
+
+static void set_pw_cached(gen_t *G, bool on)
+{
+    for (int k = 0; k < G->na; k++)
+        G->a[k].cached = on && (G->a[k].kind == K_LOAD || G->a[k].kind == K_RESHAPE);
+}
+
+/* A grid-stride loop over vectors. With U > 1 each step of a thread takes
+ * U vectors a block apart and issues the loads of all U before the first
+ * value is computed (bytes in flight, not threads, bound a streaming
+ * kernel; the compiler does not move loads across the stores of an
+ * earlier vector by itself). Guards, not a second copy of the body, keep
+ * the last step in range: compile time grows with the code. */
+static cf_status gen_pointwise(gen_t *G, cf_kernel_launch *L)
+{
+    const int TPB = 256;
+    choose_vec(G, G->nd - 1, true);
+    int V = G->V;
+    int64_t total = prod(G->dsz, G->nd);
+    int64_t nv = total / V;
+    int U = G->quick ? 1 : tuning()->pw_unroll;
+    char s[64];
+    cf_status st;
+    G->jx = "[j]";
+    E("extern \"C\" __global__ void __launch_bounds__(%d) %s(const P%d "
+      "p){\n typedef %s I;\n",
+      TPB, L->name, G->gi, G->big ? "long long" : "int");
+    emit_buffers(G);
+    ival(G, s, sizeof s, nv);
+    E(" const I nv=%s;\n", s);
+    E(" for(I vb=(I)blockIdx.x*%d+threadIdx.x;vb<nv;vb+=(I)gridDim.x*%d){\n", TPB * U, TPB * U);
+    if (U > 1) {
+        set_pw_cached(G, true);
+        emit_pw_decls(G, U);
+        E(" #pragma unroll\n for(int k=0;k<%d;k++){const I vi=vb+k*%d;if(vi<nv){\n", U, TPB);
+        emit_pw_index(G);
+        emit_pw_loads(G, "[k]");
+        E(" }}\n #pragma unroll\n for(int k=0;k<%d;k++){const I vi=vb+k*%d;if(vi<nv){\n", U, TPB);
+        emit_pw_index(G);
+        st = emit_pw_compute(G);
+        set_pw_cached(G, false);
+        if (st)
+            return st;
+        E(" }}\n");
+    } else {
+        E(" const I vi=vb;\n");
+        emit_pw_index(G);
+        emit_pw_loads(G, "");
+        if ((st = emit_pw_compute(G)))
+            return st;
+    }
     E(" }\n}\n");
-    int64_t blocks = (nv + TPB - 1) / TPB;
+    int64_t blocks = (nv + (int64_t)TPB * U - 1) / ((int64_t)TPB * U);
     int64_t cap = (int64_t)G->dev->sm_count * (2048 / TPB) * 2;
     if (blocks > cap)
         blocks = cap;
@@ -963,7 +1087,9 @@ static void emit_full_load(gen_t *G, int k, const char *jpre)
     char s[64], dst[48], off[96];
     int V = G->V, in = G->nd - 1;
     E(" if(ev){\n");
-    if (a->mode == M_VEC) {
+    if (raw_cache(a)) {
+        E(" L%d[k]=*(const V<%s,%d>*)(B%d+q%d);\n", k, cf_cg_stty(a->dt), V, k, k);
+    } else if (a->mode == M_VEC) {
         E(" const V<%s,%d> x=*(const V<%s,%d>*)(B%d+q%d);\n #pragma unroll\n"
           " for(int j=0;j<%d;j++)", cf_cg_stty(a->dt), V, cf_cg_stty(a->dt),
           V, k, k, V);
@@ -1092,6 +1218,8 @@ static cf_status emit_phase(gen_t *G, int ph)
         E(" for(I e=(I)tx;rv&&e<nin;e+=%d){\n const bool ev=true;\n", G->TY);
         G->jx = "[j]";
     } else {
+        if (tuning()->row_unroll > 1)
+            E(" #pragma unroll %d\n", tuning()->row_unroll);
         E(" for(I e=(I)tx*%d;rv&&e<nin;e+=(I)%d){\n const bool ev=true;\n", V,
           G->TX * V);
         G->jx = "[j]";
@@ -1189,7 +1317,7 @@ static cf_status gen_reduce(gen_t *G, cf_kernel_launch *L)
             tx = 1024;
         int items = (int)((nvec + tx - 1) / tx);
         G->persist = items >= 1 && items <= 16 &&
-                     (int64_t)items * G->V * (nfull > 0 ? nfull : 1) <= 96;
+                     (int64_t)items * G->V * (nfull > 0 ? nfull : 1) <= tuning()->persist_max;
         if (!G->persist) {
             tx = nvec >= 4096 ? 512 : next_pow2(nvec);
             if (tx < 32)
@@ -1210,9 +1338,12 @@ static cf_status gen_reduce(gen_t *G, cf_kernel_launch *L)
     if (smb < 16)
         smb = 16;
     char s[64];
-    E("extern \"C\" __global__ void __launch_bounds__(%d) %s(const P%d p){\n"
+    char minb[16] = "";
+    if (tuning()->row_minblocks > 0 && !G->col)
+        snprintf(minb, sizeof minb, ",%d", tuning()->row_minblocks);
+    E("extern \"C\" __global__ void __launch_bounds__(%d%s) %s(const P%d p){\n"
       " typedef %s I;\n __shared__ alignas(16) unsigned char sm[%d];\n",
-      G->TX * G->TY, L->name, G->gi, G->big ? "long long" : "int", smb);
+      G->TX * G->TY, minb, L->name, G->gi, G->big ? "long long" : "int", smb);
     emit_buffers(G);
     ival(G, s, sizeof s, nrow);
     E(" const I nrow=%s;", s);
@@ -1259,7 +1390,9 @@ static cf_status gen_reduce(gen_t *G, cf_kernel_launch *L)
         acc_t *a = &G->a[k];
         a->cached = G->persist && a->uses > 1 &&
                     (a->kind == K_LOAD || a->kind == K_RESHAPE);
-        if (a->cached)
+        if (raw_cache(a))
+            E(" V<%s,%d> L%d[%d]={};\n", cf_cg_stty(a->dt), G->V, k, G->ITEMS);
+        else if (a->cached)
             E(" %s L%d[%d][%d]={};\n", cf_cg_regty(a->dt), k, G->ITEMS,
               a->mode == M_BCAST ? 1 : G->V);
     }
@@ -1393,6 +1526,13 @@ cf_status cf_cuda_plan_build(const cf_program *p, const cf_slot_value *vals,
                              const cf_cuda_device_info *info,
                              cf_cuda_plan **out)
 {
+    return cf_cuda_plan_build_tier(p, vals, info, false, out);
+}
+
+cf_status cf_cuda_plan_build_tier(const cf_program *p, const cf_slot_value *vals,
+                                  const cf_cuda_device_info *info, bool quick,
+                                  cf_cuda_plan **out)
+{
     cf_segs S;
     cf_status st = cf_seg_build(&S, p, vals, false);
     if (st)
@@ -1426,6 +1566,7 @@ cf_status cf_cuda_plan_build(const cf_program *p, const cf_slot_value *vals,
     G->lvl = lvl;
     G->full = full;
     G->need = need;
+    G->quick = quick;
     G->b = &src;
     cf_sb_printf(&src, "%s", cf_cuda_prelude);
     for (int gi = 0; gi < S.nsegs; gi++) {
@@ -1451,6 +1592,7 @@ cf_status cf_cuda_plan_build(const cf_program *p, const cf_slot_value *vals,
         goto fail;
     }
     plan->source = src.s;
+    plan->quick = quick;
     src.s = NULL;
     *out = plan;
     plan = NULL;

@@ -36,6 +36,19 @@ typedef struct cf_nvrtc_api {
 /* Load NVRTC once (CF_ERR_DEVICE naming the files tried when missing). */
 cf_status cf_nvrtc_load(const cf_nvrtc_api **out);
 
+/* --- statistics (stats.c) ------------------------------------------------ */
+typedef enum cf_cuda_stat {
+    CF_STAT_NVRTC_OPEN_NS, CF_STAT_PLANS_BUILT, CF_STAT_PLAN_BUILD_NS,
+    CF_STAT_COMPILES, CF_STAT_COMPILE_NS, CF_STAT_DISK_HITS,
+    CF_STAT_MODULE_LOADS, CF_STAT_MODULE_LOAD_NS, CF_STAT_QUICK_PLANS,
+    CF_STAT_TIER_SWAPS, CF_STAT_TIER_FAILURES, CF_STAT_COUNT
+} cf_cuda_stat;
+
+/* Monotonic clock in nanoseconds. */
+uint64_t cf_cuda_now_ns(void);
+/* Add v to one counter (atomic). */
+void cf_cuda_stat_add(cf_cuda_stat which, uint64_t v);
+
 /* --- hashing (kcache.c) -------------------------------------------------- */
 #define CF_FNV_OFFSET 0xcbf29ce484222325ULL
 uint64_t cf_fnv1a(uint64_t h, const void *data, size_t n);
@@ -46,8 +59,12 @@ uint64_t cf_fnv1a(uint64_t h, const void *data, size_t n);
  * source was written to. */
 cf_status cf_nvrtc_compile(const char *src, const char *name, int arch,
                            void **cubin, size_t *size);
-/* The options cf_nvrtc_compile passes (for the cache key). */
-const char *cf_nvrtc_options_text(void);
+/* The same for a tier: quick adds options that trade kernel speed for
+ * compile time. */
+cf_status cf_nvrtc_compile_tier(const char *src, const char *name, int arch,
+                                bool quick, void **cubin, size_t *size);
+/* The options a tier's compile passes (for the cache key). */
+const char *cf_nvrtc_options_text(bool quick);
 
 /* --- kernel cache (kcache.c) --------------------------------------------- */
 /* Key of the machine code of src: hash of source, options, arch, NVRTC. */
@@ -95,6 +112,7 @@ typedef struct cf_plan_buffer {
 
 typedef struct cf_cuda_plan {
     char *source;              /* every kernel of the plan, one module     */
+    bool quick;                /* the quick tier: compiled for latency     */
     int nkernels;
     cf_kernel_launch *kernels;
     int nbuffers;
@@ -108,6 +126,12 @@ typedef struct cf_cuda_plan {
 cf_status cf_cuda_plan_build(const cf_program *p, const cf_slot_value *vals,
                              const cf_cuda_device_info *info,
                              cf_cuda_plan **out);
+/* The same with the tier chosen: quick = kernels that compile fast (no
+ * unrolling across vectors; compiled with cf_nvrtc_quick_options), used
+ * while the full plan compiles in the background (launch.c). */
+cf_status cf_cuda_plan_build_tier(const cf_program *p, const cf_slot_value *vals,
+                                  const cf_cuda_device_info *info, bool quick,
+                                  cf_cuda_plan **out);
 void cf_cuda_plan_free(cf_cuda_plan *plan);
 
 /* The fixed text every generated module starts with. */

@@ -81,5 +81,19 @@ cf_status cf_cu_device_enter(int ordinal, const cf_cu_device **out);
  * module lives as long as the process. */
 cf_status cf_kcache_module(const cf_cu_device *d, const char *src,
                            CUmodule *out);
+/* The same for a tier (its compile options); with compile false only
+ * memory and disk are asked, and *out is NULL (CF_OK) when neither has it. */
+cf_status cf_kcache_module_tier(const cf_cu_device *d, const char *src, bool quick,
+                                bool compile, CUmodule *out);
+
+/* --- tiered compilation (tier.c) ----------------------------------------- */
+/* Whether new fusions start on the quick tier (CFUSER_CUDA_TIERED != 0). */
+bool cf_tier_enabled(void);
+/* Called on the worker once full's module is loaded: install it (take
+ * ownership of full) or fail (the worker frees it). */
+typedef cf_status (*cf_tier_install)(void *slot, cf_cuda_plan *full);
+/* Compile full's source on the worker, then install(slot, full). Owns full
+ * only on success. */
+cf_status cf_tier_enqueue(int ordinal, cf_cuda_plan *full, void *slot, cf_tier_install install);
 
 #endif

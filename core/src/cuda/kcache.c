@@ -188,33 +188,50 @@ typedef struct kc_entry {
     struct kc_entry *next;
     uint64_t hash;
     int ordinal;
+    bool quick;        /* compiled with the quick tier's options          */
+    bool building;     /* a thread is getting it; wait on kc_cond         */
     CUmodule module;
     char *source;
 } kc_entry;
 
 #define KC_BUCKETS 256
 static pthread_mutex_t kc_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t kc_cond = PTHREAD_COND_INITIALIZER;
 static kc_entry *kc_table[KC_BUCKETS];
 
-static CUmodule kc_find(uint64_t h, int ordinal, const char *src)
+static kc_entry *kc_find(uint64_t h, int ordinal, bool quick, const char *src)
 {
     for (kc_entry *e = kc_table[h % KC_BUCKETS]; e; e = e->next)
-        if (e->hash == h && e->ordinal == ordinal &&
+        if (e->hash == h && e->ordinal == ordinal && e->quick == quick &&
             strcmp(e->source, src) == 0)
-            return e->module;
+            return e;
     return NULL;
+}
+
+static void kc_unlink(kc_entry *dead)
+{
+    for (kc_entry **pp = &kc_table[dead->hash % KC_BUCKETS]; *pp; pp = &(*pp)->next)
+        if (*pp == dead) {
+            *pp = dead->next;
+            return;
+        }
 }
 
 static cf_status load_cubin(const cf_cu_api *cu, const void *cubin,
                             CUmodule *out)
 {
-    return cf_cu_check(cu->cuModuleLoadData(out, cubin), "cuda",
-                       "cuModuleLoadData");
+    uint64_t t0 = cf_cuda_now_ns();
+    cf_status st = cf_cu_check(cu->cuModuleLoadData(out, cubin), "cuda",
+                               "cuModuleLoadData");
+    cf_cuda_stat_add(CF_STAT_MODULE_LOADS, 1);
+    cf_cuda_stat_add(CF_STAT_MODULE_LOAD_NS, cf_cuda_now_ns() - t0);
+    return st;
 }
 
-/* Get the machine code (disk or NVRTC) and load it. */
-static cf_status kc_build(const cf_cu_device *d, const char *src,
-                          CUmodule *out)
+/* Get the machine code (disk, or NVRTC when `compile`) and load it; *out
+ * stays NULL when it is not on disk and compile is false. */
+static cf_status kc_build(const cf_cu_device *d, const char *src, bool quick,
+                          bool compile, CUmodule *out)
 {
     const cf_cu_api *cu;
     const cf_nvrtc_api *rtc;
@@ -223,18 +240,27 @@ static cf_status kc_build(const cf_cu_device *d, const char *src,
         return st;
     char dir[4096];
     bool disk = cf_kcache_dir(dir, sizeof dir);
-    uint64_t key = cf_kcache_key(src, cf_nvrtc_options_text(), d->arch,
+    uint64_t key = cf_kcache_key(src, cf_nvrtc_options_text(quick), d->arch,
                                  rtc->major, rtc->minor);
     void *cubin = NULL;
     size_t size = 0;
+    *out = NULL;
     if (disk && cf_kcache_disk_load(dir, key, &cubin, &size)) {
         st = load_cubin(cu, cubin, out);
         cf_free(cubin);
-        if (st == CF_OK)
+        if (st == CF_OK) {
+            cf_cuda_stat_add(CF_STAT_DISK_HITS, 1);
             return CF_OK;
+        }
+        *out = NULL;
         cf_error_clear(); /* a stale entry: compile it afresh */
     }
-    st = cf_nvrtc_compile(src, "cfuser_kernels.cu", d->arch, &cubin, &size);
+    if (!compile)
+        return CF_OK;
+    uint64_t t0 = cf_cuda_now_ns();
+    st = cf_nvrtc_compile_tier(src, "cfuser_kernels.cu", d->arch, quick, &cubin, &size);
+    cf_cuda_stat_add(CF_STAT_COMPILES, 1);
+    cf_cuda_stat_add(CF_STAT_COMPILE_NS, cf_cuda_now_ns() - t0);
     if (st)
         return st;
     st = load_cubin(cu, cubin, out);
@@ -244,43 +270,60 @@ static cf_status kc_build(const cf_cu_device *d, const char *src,
     return st;
 }
 
-cf_status cf_kcache_module(const cf_cu_device *d, const char *src,
-                           CUmodule *out)
+/* One thread gets a given module; others asking for it wait, and threads
+ * asking for other modules go on (no compile runs under the lock). */
+cf_status cf_kcache_module_tier(const cf_cu_device *d, const char *src, bool quick,
+                                bool compile, CUmodule *out)
 {
     uint64_t h = cf_fnv1a(CF_FNV_OFFSET, src, strlen(src));
+    kc_entry *e;
+    *out = NULL;
     pthread_mutex_lock(&kc_lock);
-    CUmodule m = kc_find(h, d->ordinal, src);
-    if (m) {
+    while ((e = kc_find(h, d->ordinal, quick, src)) && e->building)
+        pthread_cond_wait(&kc_cond, &kc_lock);
+    if (e) {
         pthread_mutex_unlock(&kc_lock);
-        *out = m;
+        *out = e->module;
         return CF_OK;
     }
-    /* Build under the lock: two threads asking for one new kernel compile
-     * it once. */
-    kc_entry *e = cf_calloc(1, sizeof *e);
     size_t len = strlen(src);
+    e = cf_calloc(1, sizeof *e);
     char *copy = e ? cf_malloc(len + 1) : NULL;
-    cf_status st;
     if (!copy) {
-        st = cf_error_nomem("kernel_cache");
-        goto fail;
+        pthread_mutex_unlock(&kc_lock);
+        cf_free(e);
+        return cf_error_nomem("kernel_cache");
     }
     memcpy(copy, src, len + 1);
-    st = kc_build(d, src, &m);
-    if (st)
-        goto fail;
     e->hash = h;
     e->ordinal = d->ordinal;
-    e->module = m;
+    e->quick = quick;
+    e->building = true;
     e->source = copy;
     e->next = kc_table[h % KC_BUCKETS];
     kc_table[h % KC_BUCKETS] = e;
     pthread_mutex_unlock(&kc_lock);
-    *out = m;
-    return CF_OK;
-fail:
+
+    CUmodule m = NULL;
+    cf_status st = kc_build(d, src, quick, compile, &m);
+
+    pthread_mutex_lock(&kc_lock);
+    if (st == CF_OK && m) {
+        e->module = m;
+        e->building = false;
+    } else {
+        kc_unlink(e);
+        cf_free(e->source);
+        cf_free(e);
+    }
+    pthread_cond_broadcast(&kc_cond);
     pthread_mutex_unlock(&kc_lock);
-    cf_free(copy);
-    cf_free(e);
+    *out = m;
     return st;
+}
+
+cf_status cf_kcache_module(const cf_cu_device *d, const char *src,
+                           CUmodule *out)
+{
+    return cf_kcache_module_tier(d, src, false, true, out);
 }

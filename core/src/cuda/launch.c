@@ -4,8 +4,11 @@
  * 16-byte alignment of every data pointer): a repeated call costs one hash of
  * that signature, one table probe under a mutex and the launches. The plan's
  * module comes from the kernel cache (kcache.c), which compiles only sources
- * it has not seen. Temporaries are allocated and freed stream-ordered on the
- * caller's stream, so nothing here waits for the device.
+ * it has not seen. A new plan starts on the quick tier while its full
+ * kernels compile in the background (tier.c); of two threads that build
+ * one plan at once the first to publish wins. Temporaries are allocated and
+ * freed stream-ordered on the caller's stream, so nothing here waits for
+ * the device.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -25,10 +28,8 @@ typedef struct pc_entry {
 } pc_entry;
 
 #define PC_BUCKETS 512
-#define PC_MAX 4096 /* entries kept; beyond it new plans are not cached */
 static pthread_mutex_t pc_lock = PTHREAD_MUTEX_INITIALIZER;
 static pc_entry *pc_table[PC_BUCKETS];
-static int pc_count;
 
 typedef struct keybuf {
     unsigned char *b;
@@ -97,12 +98,12 @@ static bool build_key(keybuf *k, const cf_program *p,
     return ok;
 }
 
-static cf_cuda_plan *pc_find(uint64_t h, const keybuf *k)
+static pc_entry *pc_find(uint64_t h, const keybuf *k)
 {
     for (pc_entry *e = pc_table[h % PC_BUCKETS]; e; e = e->next)
         if (e->hash == h && e->keylen == k->len &&
             memcmp(e->key, k->b, k->len) == 0)
-            return e->plan;
+            return e;
     return NULL;
 }
 
@@ -123,8 +124,6 @@ static cf_status get_functions(const cf_cu_api *cu, cf_cuda_plan *plan)
     return CF_OK;
 }
 
-/* The cached plan, or a new one (built outside the lock; the first of two
- * racing builders wins, the other's plan is dropped). */
 /* The plan key is a few KB and hashed on every launch: hash it a word at
  * a time (a byte-wise FNV-1a here cost microseconds per call). */
 static uint64_t key_hash(const unsigned char *b, size_t n)
@@ -142,6 +141,82 @@ static uint64_t key_hash(const unsigned char *b, size_t n)
     return h * 0xc4ceb9fe1a85ec53ULL;
 }
 
+/* Plans replaced by the background compiler: a thread that read one from
+ * the table before the swap may still launch it, so they are kept. */
+static cf_cuda_plan **retired;
+static size_t nretired, capretired;
+
+/* The worker's install (tier.c), on its own thread: the full plan takes
+ * the quick one's place in the table. */
+static cf_status install_full(void *slot, cf_cuda_plan *full)
+{
+    pc_entry *e = slot;
+    const cf_cu_api *cu;
+    cf_status st = cf_cu_load(&cu);
+    if (st || (st = get_functions(cu, full)))
+        return st;
+    pthread_mutex_lock(&pc_lock);
+    if (nretired == capretired) {
+        size_t cap = capretired ? 2 * capretired : 16;
+        cf_cuda_plan **r = cf_realloc(retired, cap * sizeof *r);
+        if (!r) {
+            pthread_mutex_unlock(&pc_lock);
+            return cf_error_nomem("cuda");
+        }
+        retired = r;
+        capretired = cap;
+    }
+    retired[nretired++] = e->plan;
+    e->plan = full;
+    pthread_mutex_unlock(&pc_lock);
+    return CF_OK;
+}
+
+/* A new plan with its module. Tiered: the full plan when its module is in
+ * memory or on disk, else the quick plan (compiled now) and *background =
+ * the full plan, for the worker. */
+static cf_status new_plan(const cf_cu_device *d, const cf_cu_api *cu, const cf_program *p,
+                          const cf_slot_value *vals, cf_cuda_plan **out, cf_cuda_plan **background)
+{
+    cf_cuda_plan *full = NULL, *quick = NULL;
+    CUmodule m = NULL;
+    bool tiered = cf_tier_enabled();
+    *background = NULL;
+    uint64_t t0 = cf_cuda_now_ns();
+    cf_status st = cf_cuda_plan_build_tier(p, vals, &d->info, false, &full);
+    cf_cuda_stat_add(CF_STAT_PLANS_BUILT, 1);
+    cf_cuda_stat_add(CF_STAT_PLAN_BUILD_NS, cf_cuda_now_ns() - t0);
+    if (st)
+        return st;
+    if (full->nkernels == 0) {
+        *out = full;
+        return CF_OK;
+    }
+    if ((st = cf_kcache_module_tier(d, full->source, false, !tiered, &m)))
+        goto fail;
+    if (m) {
+        full->module = m;
+        if ((st = get_functions(cu, full)))
+            goto fail;
+        *out = full;
+        return CF_OK;
+    }
+    if ((st = cf_cuda_plan_build_tier(p, vals, &d->info, true, &quick)) ||
+        (st = cf_kcache_module_tier(d, quick->source, true, true, &m)))
+        goto fail;
+    quick->module = m;
+    if ((st = get_functions(cu, quick)))
+        goto fail;
+    cf_cuda_stat_add(CF_STAT_QUICK_PLANS, 1);
+    *out = quick;
+    *background = full;
+    return CF_OK;
+fail:
+    cf_cuda_plan_free(quick);
+    cf_cuda_plan_free(full);
+    return st;
+}
+
 static cf_status get_plan(const cf_cu_device *d, const cf_program *p,
                           const cf_slot_value *vals, cf_cuda_plan **out)
 {
@@ -156,28 +231,23 @@ static cf_status get_plan(const cf_cu_device *d, const cf_program *p,
     }
     uint64_t h = key_hash(k.b, k.len);
     pthread_mutex_lock(&pc_lock);
-    cf_cuda_plan *plan = pc_find(h, &k);
+    pc_entry *found = pc_find(h, &k);
+    cf_cuda_plan *plan = found ? found->plan : NULL;
     pthread_mutex_unlock(&pc_lock);
     if (plan) {
         *out = plan;
         goto done;
     }
     const cf_cu_api *cu;
-    if ((st = cf_cu_load(&cu)))
+    cf_cuda_plan *background = NULL;
+    if ((st = cf_cu_load(&cu)) || (st = new_plan(d, cu, p, vals, &plan, &background)))
         goto done;
-    if ((st = cf_cuda_plan_build(p, vals, &d->info, &plan)))
-        goto done;
-    if (plan->nkernels > 0 &&
-        ((st = cf_kcache_module(d, plan->source, (CUmodule *)&plan->module)) ||
-         (st = get_functions(cu, plan)))) {
-        cf_cuda_plan_free(plan);
-        goto done;
-    }
     pc_entry *e = cf_calloc(1, sizeof *e);
     unsigned char *key = e ? cf_malloc(k.len) : NULL;
     if (!key) {
         cf_free(e);
         cf_cuda_plan_free(plan);
+        cf_cuda_plan_free(background);
         st = cf_error_nomem("cuda");
         goto done;
     }
@@ -187,24 +257,27 @@ static cf_status get_plan(const cf_cu_device *d, const cf_program *p,
     e->key = key;
     e->plan = plan;
     pthread_mutex_lock(&pc_lock);
-    cf_cuda_plan *other = pc_find(h, &k);
-    if (other || pc_count >= PC_MAX) {
-        /* keep the first; an over-full table keeps the new plan alive in
-         * the table anyway so the caller's launch stays valid */
-        if (other) {
-            pthread_mutex_unlock(&pc_lock);
-            cf_free(key);
-            cf_free(e);
-            cf_cuda_plan_free(plan);
-            *out = other;
-            goto done;
-        }
+    pc_entry *other = pc_find(h, &k);
+    if (other) {
+        /* another thread built it first: keep theirs */
+        cf_cuda_plan *theirs = other->plan;
+        pthread_mutex_unlock(&pc_lock);
+        cf_free(key);
+        cf_free(e);
+        cf_cuda_plan_free(plan);
+        cf_cuda_plan_free(background);
+        *out = theirs;
+        goto done;
     }
+    /* entries live as long as the process: a plan in use must stay */
     e->next = pc_table[h % PC_BUCKETS];
     pc_table[h % PC_BUCKETS] = e;
-    pc_count++;
     pthread_mutex_unlock(&pc_lock);
     *out = plan;
+    if (background && cf_tier_enqueue(d->ordinal, background, e, install_full)) {
+        cf_cuda_plan_free(background); /* the quick plan stays */
+        cf_error_clear();
+    }
 done:
     if (k.b != k.local)
         cf_free(k.b);

@@ -88,11 +88,36 @@ cf_status cf_cu_load(const cf_cu_api **out)
     return CF_OK;
 }
 
+/* NVRTC opens libnvrtc-builtins.so.<major>.<minor> by name at its first
+ * compile. A library opened from a directory on no loader path (a pip
+ * wheel's) would not find it there: open the one beside it first, so the
+ * name resolves to the loaded object. Absent, NVRTC reports it itself. */
+static void open_builtins_beside(void)
+{
+    Dl_info info;
+    if (!dladdr((void *)rtc_api.nvrtcVersion, &info) || !info.dli_fname)
+        return;
+    const char *slash = strrchr(info.dli_fname, '/');
+    if (!slash)
+        return;
+    char path[1024];
+    int n = snprintf(path, sizeof path, "%.*s/libnvrtc-builtins.so.%d.%d",
+                     (int)(slash - info.dli_fname), info.dli_fname,
+                     rtc_api.major, rtc_api.minor);
+    if (n > 0 && (size_t)n < sizeof path)
+        (void)dlopen(path, RTLD_NOW | RTLD_LOCAL); /* kept for the process */
+}
+
 static void rtc_load_once(void)
 {
     char paths[6][160];
     const char *names[12];
     int n = 0;
+    /* An explicit choice first (e.g. the NVRTC of a pip wheel, which is on
+     * no loader path). */
+    const char *lib = getenv("CFUSER_NVRTC_LIBRARY");
+    if (lib && *lib)
+        names[n++] = lib;
     names[n++] = "libnvrtc.so.13";
     names[n++] = "libnvrtc.so.12";
     names[n++] = "libnvrtc.so";
@@ -145,12 +170,20 @@ static void rtc_load_once(void)
         rtc_status = CF_ERR_DEVICE;
         return;
     }
+    open_builtins_beside();
     rtc_status = CF_OK;
+}
+
+static void rtc_load_timed(void)
+{
+    uint64_t t0 = cf_cuda_now_ns();
+    rtc_load_once();
+    cf_cuda_stat_add(CF_STAT_NVRTC_OPEN_NS, cf_cuda_now_ns() - t0);
 }
 
 cf_status cf_nvrtc_load(const cf_nvrtc_api **out)
 {
-    pthread_once(&rtc_once, rtc_load_once);
+    pthread_once(&rtc_once, rtc_load_timed);
     if (rtc_status != CF_OK)
         return cf_error_set(rtc_status, "cuda", "%s", rtc_why);
     *out = &rtc_api;

@@ -4,6 +4,7 @@
  * architecture (sm_XY), so the driver loads them without a PTX JIT step.
  * The generated source includes no header, which keeps a compile short.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,10 +16,36 @@
 #define OPT_STD "--std=c++17"
 #define OPT_MISC "--device-as-default-execution-space"
 #define OPT_MIN "--minimal"
+/* The quick tier: NVVM and ptxas skip their costliest optimisations (a
+ * third less compile time for the same numerics; see launch.c). */
+#define OPT_QUICK "--Ofast-compile=min"
+#define MAX_EXTRA 8
 
-const char *cf_nvrtc_options_text(void)
+/* The fixed options plus CFUSER_NVRTC_OPTIONS (space-separated, read once:
+ * for trying compiler options without a rebuild; they enter the cache key). */
+static pthread_once_t opt_once = PTHREAD_ONCE_INIT;
+static char opt_extra_buf[512];
+static const char *opt_extra[MAX_EXTRA];
+static int opt_nextra;
+static char opt_text[2][640];
+
+static void options_once(void)
 {
-    return OPT_STD " " OPT_MISC " " OPT_MIN " --gpu-architecture=sm_<arch>";
+    const char *env = getenv("CFUSER_NVRTC_OPTIONS");
+    snprintf(opt_extra_buf, sizeof opt_extra_buf, "%s", env ? env : "");
+    for (char *save = NULL, *tok = strtok_r(opt_extra_buf, " \t", &save);
+         tok && opt_nextra < MAX_EXTRA; tok = strtok_r(NULL, " \t", &save))
+        opt_extra[opt_nextra++] = tok;
+    for (int q = 0; q < 2; q++)
+        snprintf(opt_text[q], sizeof opt_text[q], "%s %s %s --gpu-architecture=sm_<arch>%s%s%s",
+                 OPT_STD, OPT_MISC, OPT_MIN, q ? " " OPT_QUICK : "", env && *env ? " " : "",
+                 env ? env : "");
+}
+
+const char *cf_nvrtc_options_text(bool quick)
+{
+    pthread_once(&opt_once, options_once);
+    return opt_text[quick];
 }
 
 /* Write the source where a user can read it; the path goes in the error. */
@@ -45,13 +72,25 @@ static void dump_source(const char *src, char *path, size_t cap)
 cf_status cf_nvrtc_compile(const char *src, const char *name, int arch,
                            void **cubin, size_t *size)
 {
+    return cf_nvrtc_compile_tier(src, name, arch, false, cubin, size);
+}
+
+cf_status cf_nvrtc_compile_tier(const char *src, const char *name, int arch,
+                                bool quick, void **cubin, size_t *size)
+{
     const cf_nvrtc_api *rtc;
     cf_status st = cf_nvrtc_load(&rtc);
     if (st)
         return st;
     char archopt[48];
     snprintf(archopt, sizeof archopt, "--gpu-architecture=sm_%d", arch);
-    const char *opts[] = {OPT_STD, OPT_MISC, OPT_MIN, archopt};
+    const char *opts[5 + MAX_EXTRA] = {OPT_STD, OPT_MISC, OPT_MIN, archopt};
+    int nopt = 4;
+    pthread_once(&opt_once, options_once);
+    if (quick)
+        opts[nopt++] = OPT_QUICK;
+    for (int i = 0; i < opt_nextra; i++)
+        opts[nopt++] = opt_extra[i];
     cf_nvrtc_prog prog = NULL;
     char *log = NULL;
     cf_nvrtc_result r =
@@ -60,7 +99,7 @@ cf_status cf_nvrtc_compile(const char *src, const char *name, int arch,
         return cf_error_set(CF_ERR_RUNTIME, "nvrtc",
                             "nvrtcCreateProgram failed: %s",
                             rtc->nvrtcGetErrorString(r));
-    r = rtc->nvrtcCompileProgram(prog, 4, opts);
+    r = rtc->nvrtcCompileProgram(prog, nopt, opts);
     if (r != 0) {
         size_t n = 0;
         char path[4200];

@@ -53,9 +53,12 @@ const char cf_cuda_prelude[] =
     "template<class T> __device__ __forceinline__ Wf<T> wfin(Sh<T> s){Wf<T> "
     "r;r.n=s.n;if(s.n==T(0)){r.m=T(0);r.q=T(0);return r;}T a=s.s1/s.n;"
     "r.m=s.k+a;T q=s.s2-s.s1*a;r.q=q>T(0)?q:T(0);return r;}\n"
+    /* Equal counts (every level of a full row's tree) need no division:
+     * b.n/(2*b.n) is exactly 0.5. */
     "template<class T> __device__ __forceinline__ Wf<T> wcomb(Wf<T> a,Wf<T> "
     "b){if(b.n==T(0))return a;if(a.n==T(0))return b;Wf<T> r;r.n=a.n+b.n;T "
-    "d=b.m-a.m;T f=b.n/r.n;r.m=a.m+d*f;r.q=a.q+b.q+d*d*a.n*f;return r;}\n"
+    "d=b.m-a.m;T f=a.n==b.n?T(0.5):b.n/r.n;r.m=a.m+d*f;r.q=a.q+b.q+d*d*a.n*f;"
+    "return r;}\n"
     "template<class T> __device__ __forceinline__ T wvar(Wf<T> s,T c){T "
     "den=s.n-c;return s.q/(den>T(0)?den:T(0));}\n"
     "template<class T> __device__ __forceinline__ T wmean(Wf<T> s){return "
@@ -77,7 +80,9 @@ const char cf_cuda_prelude[] =
     "struct Wel{template<class T> __device__ Wf<T> operator()(Wf<T> a,Wf<T> "
     "b)const{return wcomb(a,b);}};\n"
     /* Row reduce: TX consecutive threads of a row; all threads of the block
-     * call it; every thread gets its row's result. */
+     * call it; every thread gets its row's result. Across the W warps of a
+     * row the first warp combines in a shuffle tree (log2 W steps, not W-1
+     * in a row: a Welford combination divides, and wide rows waited on it). */
     "template<int TX,int TY,class T,class F> __device__ __forceinline__ T "
     "rowred(T v,F f,void*smraw){\n"
     " #pragma unroll\n"
@@ -85,9 +90,11 @@ const char cf_cuda_prelude[] =
     " if(TX>32){T*sm=(T*)smraw;const int W=TX/32;int ty=threadIdx.y,"
     "tx=threadIdx.x;\n"
     "  if((tx&31)==0)sm[ty*W+(tx>>5)]=v;__syncthreads();\n"
-    "  v=sm[ty*W];\n"
-    "  #pragma unroll\n"
-    "  for(int w=1;w<W;w++)v=f(v,sm[ty*W+w]);__syncthreads();}\n"
+    "  if(tx<32){T u=sm[ty*W+(tx&(W-1))];\n"
+    "   #pragma unroll\n"
+    "   for(int m=W/2;m>=1;m>>=1)u=f(u,shx(u,m));\n"
+    "   __syncwarp();if(tx==0)sm[ty*W]=u;}\n"
+    "  __syncthreads();v=sm[ty*W];__syncthreads();}\n"
     " return v;}\n"
     /* Column reduce: TY threads (threadIdx.y) share an output; tree in
      * shared memory; every thread gets its column's result. */
