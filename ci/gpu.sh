@@ -6,6 +6,11 @@
 #
 # Optional: CFUSER_GPU_DEPS=dir holding lib/ and include/ of libraries the
 # machine lacks (SLEEF, which the CPU executor, our reference, links).
+# CFUSER_GPU_STAGES: which of "test probe sanitize cbench pytest pybench"
+# run (default all; the builds always do). CFUSER_GPU_TRIALS: settings to
+# compare, separated by '|', each one VAR=VALUE (CFUSER_CUDA_TUNE=...,
+# CFUSER_NVRTC_OPTIONS=...), each measured with `gpu_bench --cfuser-only`
+# before the main benchmark (kernel GB/s and first-compile time).
 set -u -o pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 RES=${1:-${CFUSER_GPU_RESULTS:-$ROOT/build-gpu/results}}
@@ -14,6 +19,8 @@ mkdir -p "$RES" "$BUILD"
 LOG=$RES/gpu_log.txt
 : >"$LOG"
 say() { echo "== $*" | tee -a "$LOG"; }
+STAGES=" ${CFUSER_GPU_STAGES:-test probe sanitize cbench pytest pybench} "
+want() { [[ $STAGES == *" $1 "* ]]; }
 
 EXTRA_CFLAGS=() EXTRA_LIBS=()
 if [ -n "${CFUSER_GPU_DEPS:-}" ]; then
@@ -55,30 +62,40 @@ T=$BUILD/gpu_test
 
 export XDG_CACHE_HOME=$BUILD/cache
 rm -rf "$XDG_CACHE_HOME"
-say "GPU tests (every op and dtype vs the CPU executor)"
-"$T" 2>&1 | tee "$RES/gpu_test.txt" | grep -v '^PASS' | tail -60
-TEST_RC=${PIPESTATUS[0]}
+TEST_RC=0
+if want test; then
+  say "GPU tests (every op and dtype vs the CPU executor)"
+  "$T" 2>&1 | tee "$RES/gpu_test.txt" | grep -v '^PASS' | tail -60
+  TEST_RC=${PIPESTATUS[0]}
+fi
 
-say "compile and disk-cache times"
-rm -rf "$BUILD/probe-cache"
-XDG_CACHE_HOME=$BUILD/probe-cache "$T" --probe 2>&1 | sed 's/^/cold (NVRTC): /' | tee -a "$LOG"
-XDG_CACHE_HOME=$BUILD/probe-cache "$T" --probe 2>&1 | sed 's/^/warm (disk cache, fresh process): /' | tee -a "$LOG"
+if want probe; then
+  say "first execute, compile and disk-cache times, host time per call (C)"
+  rm -rf "$BUILD/probe-cache"
+  XDG_CACHE_HOME=$BUILD/probe-cache "$T" --probe 2>&1 | sed 's/^/cold (NVRTC): /' | tee -a "$LOG"
+  XDG_CACHE_HOME=$BUILD/probe-cache "$T" --probe 2>&1 | sed 's/^/warm (disk cache, fresh process): /' | tee -a "$LOG"
+fi
 
 SAN=compute-sanitizer
 command -v $SAN >/dev/null || SAN=/usr/local/cuda/bin/compute-sanitizer
-if [ -x "$(command -v $SAN)" ]; then
+if ! want sanitize; then :
+elif [ -x "$(command -v $SAN)" ]; then
   for tool in memcheck racecheck; do
     say "compute-sanitizer --tool $tool"
     $SAN --tool $tool --error-exitcode 9 "$T" --only "${CFUSER_SAN_FILTER:-}" \
       >"$RES/san_$tool.txt" 2>&1
-    echo "rc=$? $(grep -E 'ERROR SUMMARY|RACECHECK SUMMARY|cases' "$RES/san_$tool.txt" | tr '\n' ' ')" | tee -a "$LOG"
+    rc=$?
+    echo "rc=$rc $(grep -E 'ERROR SUMMARY|RACECHECK SUMMARY|cases' "$RES/san_$tool.txt" | tr '\n' ' ')" | tee -a "$LOG"
+    TEST_RC=$(( TEST_RC | rc ))
   done
 else
   say "compute-sanitizer not found"
 fi
 
-say "benchmarks (C, against a device copy)"
-"$T" --bench 2>&1 | tee "$RES/bench.txt"
+if want cbench; then
+  say "benchmarks (C, against a device copy)"
+  "$T" --bench 2>&1 | tee "$RES/bench.txt"
+fi
 
 # The Python module on this machine's Python: the GPU tests through the API
 # and the benchmarks against torch eager and torch.compile.
@@ -86,17 +103,27 @@ PY_RC=0
 say "build the cfuser module"
 if cmake --build "$BUILD" -j"$(nproc)" --target _C >>"$LOG" 2>&1; then
   export PYTHONPATH=$BUILD/python${PYTHONPATH:+:$PYTHONPATH}
-  say "Python API tests on CUDA tensors (suites/gpu) and the CPU suites (suites/python)"
-  ign=()
-  python3 -c "import mypy" 2>/dev/null || { ign=(--ignore="$ROOT/suites/python/test_stubs.py" --ignore="$ROOT/suites/python/test_typing.py"); say "mypy is not installed here: the stub checks run on the CPU machines only"; }
-  python3 -m pytest -q -p no:cacheprovider "${ign[@]}" "$ROOT/suites/gpu" "$ROOT/suites/python" \
-    --junitxml="$RES/pytest_gpu.xml" >"$RES/pytest_gpu.txt" 2>&1
-  PY_RC=$?
-  grep -E '^(FAILED|ERROR)' "$RES/pytest_gpu.txt" | head -40
-  tail -3 "$RES/pytest_gpu.txt"
-  say "benchmarks (Python, against torch eager, torch.compile and a device copy)"
-  (cd "$ROOT" && python3 -m perf.gpu_bench --out "$RES/gpu_bench.json" ${CFUSER_GPU_BENCH_ARGS:-}) 2>"$RES/gpu_bench_err.txt"
-  PY_RC=$(( PY_RC | $? ))
+  if want pytest; then
+    say "Python API tests on CUDA tensors (suites/gpu) and the CPU suites (suites/python)"
+    ign=()
+    python3 -c "import mypy" 2>/dev/null || { ign=(--ignore="$ROOT/suites/python/test_stubs.py" --ignore="$ROOT/suites/python/test_typing.py"); say "mypy is not installed here: the stub checks run on the CPU machines only"; }
+    python3 -m pytest -q -p no:cacheprovider "${ign[@]}" "$ROOT/suites/gpu" "$ROOT/suites/python" \
+      --junitxml="$RES/pytest_gpu.xml" >"$RES/pytest_gpu.txt" 2>&1
+    PY_RC=$?
+    grep -E '^(FAILED|ERROR)' "$RES/pytest_gpu.txt" | head -40
+    tail -3 "$RES/pytest_gpu.txt"
+  fi
+  if want pybench; then
+    IFS='|' read -r -a trials <<<"${CFUSER_GPU_TRIALS:-}"
+    for i in "${!trials[@]}"; do
+      say "trial: ${trials[$i]}"
+      (cd "$ROOT" && env "${trials[$i]}" python3 -m perf.gpu_bench --cfuser-only \
+        --out "$RES/gpu_bench_trial$i.json") 2>>"$RES/gpu_bench_err.txt" | tee "$RES/gpu_bench_trial$i.txt"
+    done
+    say "benchmarks (Python, against torch eager, torch.compile and a device copy)"
+    (cd "$ROOT" && python3 -m perf.gpu_bench --out "$RES/gpu_bench.json" ${CFUSER_GPU_BENCH_ARGS:-}) 2>>"$RES/gpu_bench_err.txt"
+    PY_RC=$(( PY_RC | $? ))
+  fi
 else
   say "the module did not build (see $LOG)"; tail -30 "$LOG"; PY_RC=1
 fi

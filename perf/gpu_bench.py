@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import statistics
 import subprocess
 import sys
@@ -25,21 +26,27 @@ import torch
 import cfuser
 from cfuser import DataType, FusionDefinition
 
+from . import env
+
 DT = {torch.float32: DataType.Float, torch.bfloat16: DataType.BFloat16, torch.float16: DataType.Half}
 
 
-def cuda_time(fn, reps=20, warm=3):
+def cuda_time(fn, calls=10, samples=7, warm=3):
+    """Device time per call: `calls` back-to-back calls between two events
+    (the queue stays full, so host time per call hides behind the kernels,
+    as in a real program), median over `samples`."""
     for _ in range(warm):
         fn()
     torch.cuda.synchronize()
     times = []
-    for _ in range(reps):
+    for _ in range(samples):
         a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
         a.record()
-        fn()
+        for _ in range(calls):
+            fn()
         b.record()
         b.synchronize()
-        times.append(a.elapsed_time(b) / 1e3)
+        times.append(a.elapsed_time(b) / 1e3 / calls)
     return statistics.median(times)
 
 
@@ -95,7 +102,7 @@ def eager_rows(kind):
     return f
 
 
-def bench_case(name, fd, eager, inputs_sets, nbytes, compiled_cache):
+def bench_case(name, fd, eager, inputs_sets, nbytes, compiled_cache, refs=True):
     fec = cfuser.FusionExecutorCache(fd.fusion)
     k = [0]
 
@@ -104,15 +111,17 @@ def bench_case(name, fd, eager, inputs_sets, nbytes, compiled_cache):
         return inputs_sets[k[0]]
     ref = eager(*inputs_sets[0])
     got = fec.execute(list(inputs_sets[0]))[0]
+    cfuser._C._testing.cuda_wait_background()  # time the full kernels, not the quick tier
     err = (got.float() - ref.float()).norm() / max(ref.float().norm().item(), 1e-30)
     t_cf = cuda_time(lambda: fec.execute(list(nxt())))
-    t_eager = cuda_time(lambda: eager(*nxt()))
-    comp = compiled_cache.setdefault(name, torch.compile(eager, dynamic=False))
-    try:
-        t_comp = cuda_time(lambda: comp(*nxt()), warm=3)
-    except Exception as e:  # torch.compile missing a backend is reported, not fatal
-        print(f"  torch.compile failed for {name}: {type(e).__name__}: {e}", file=sys.stderr)
-        t_comp = float("nan")
+    t_eager = t_comp = float("nan")
+    if refs:
+        t_eager = cuda_time(lambda: eager(*nxt()))
+        comp = compiled_cache.setdefault(name, torch.compile(eager, dynamic=False))
+        try:
+            t_comp = cuda_time(lambda: comp(*nxt()))
+        except Exception as e:  # torch.compile missing a backend is reported, not fatal
+            print(f"  torch.compile failed for {name}: {type(e).__name__}: {e}", file=sys.stderr)
     src = torch.empty(nbytes // 2, dtype=torch.uint8, device="cuda")
     dst = torch.empty_like(src)
     t_copy = cuda_time(lambda: dst.copy_(src))
@@ -122,48 +131,86 @@ def bench_case(name, fd, eager, inputs_sets, nbytes, compiled_cache):
 
 
 def host_time():
+    """Host time per call of back-to-back calls (best of 2x5 runs of 2000): the
+    cached chain on 1k elements beside eager and torch.compile, and the
+    pieces a call is made of (an empty torch allocation, one eager add)."""
     a = torch.randn(1024, device="cuda")
     b = torch.randn(1024, device="cuda")
     fd = fusion_chain(torch.float32)
     fec = cfuser.FusionExecutorCache(fd.fusion)
     comp = torch.compile(eager_chain)
+    stream = torch.cuda.current_stream()
+    with FusionDefinition() as fd1:
+        fd1.add_output(fd1.ops.neg(fd1.define_tensor(shape=[-1])))
+    fec1 = cfuser.FusionExecutorCache(fd1.fusion)
+    conv = cfuser._C._testing
+    fec.execute([a, b])
+    fec1.execute([a])
+    conv.cuda_wait_background()
     res = {}
-    for name, fn in (("cfuser", lambda: fec.execute([a, b])), ("eager", lambda: eager_chain(a, b)),
-                     ("torch.compile", lambda: comp(a, b))):
-        for _ in range(50):
-            fn()
-        torch.cuda.synchronize()
-        samples = []
-        for _ in range(7):
-            n = 2000
-            t0 = time.perf_counter()
-            for _ in range(n):
+    rows = [("cfuser", lambda: fec.execute([a, b])), ("eager", lambda: eager_chain(a, b)),
+            ("torch.compile", lambda: comp(a, b)),
+            ("cfuser, stream given", lambda: fec.execute([a, b], stream=stream)),
+            ("cfuser, 1-input neg", lambda: fec1.execute([a])),
+            ("import_tensor", lambda: conv.import_tensor(a)),
+            ("current stream query", lambda: conv.current_stream(0)),
+            ("alloc_output", lambda: conv.alloc_output("torch", "Float", (1024,), 0)),
+            ("torch.empty", lambda: torch.empty(1024, device="cuda")),
+            ("eager add", lambda: a + b)]
+    for _ in range(2):  # two rounds, interleaved: this machine's speed drifts
+        for name, fn in rows:
+            for _ in range(50):
                 fn()
-            samples.append((time.perf_counter() - t0) / n)
             torch.cuda.synchronize()
-        res[name] = min(samples) * 1e6
+            samples = []
+            for _ in range(5):
+                n = 2000
+                t0 = time.perf_counter()
+                for _ in range(n):
+                    fn()
+                samples.append((time.perf_counter() - t0) / n)
+                torch.cuda.synchronize()
+            res[name] = min(res.get(name, 1e9), min(samples) * 1e6)
+    print(f"DLPack exchange API of torch.Tensor (versions, used): {conv.exchange_api(torch.Tensor)}; "
+          f"current stream handle {conv.current_stream(0)}, torch's {torch.cuda.current_stream().cuda_stream}")
     return res
 
 
 PROBE = r"""
-import sys, time, torch, cfuser
+import json, sys, time, torch, cfuser
 from cfuser import FusionDefinition, DataType
 x = torch.randn(4096, device="cuda"); torch.cuda.synchronize()
 with FusionDefinition() as fd:
     t = fd.define_tensor(shape=[-1])
     fd.add_output(fd.ops.sin(fd.ops.mul(fd.ops.add(t, float(sys.argv[1])), 1.5)))
 t0 = time.perf_counter(); fd.execute([x]); torch.cuda.synchronize()
-print((time.perf_counter() - t0) * 1e3)
+ms = (time.perf_counter() - t0) * 1e3
+cfuser._C._testing.cuda_wait_background()
+full = (time.perf_counter() - t0) * 1e3
+st = cfuser._C._testing.cuda_stats()
+print(json.dumps({"ms": ms, "full_kernels_ms": full, "quick_plans": st["quick_plans"],
+                  **{k[:-3] + "_ms": v / 1e6 for k, v in st.items() if k.endswith("_ns")}}))
 """
 
 
-def compile_times():
-    with tempfile.TemporaryDirectory() as cache:
-        env = dict(os.environ, XDG_CACHE_HOME=cache)
-        run = lambda: float(subprocess.check_output([sys.executable, "-c", PROBE, "0.25"], env=env).split()[-1])  # noqa: E731
-        cold = run()
-        warm = run()
-    return {"first_compile_ms": cold, "disk_cache_hit_ms": warm}
+def compile_times(runs=3):
+    """First execute of a new fusion in a fresh process (empty disk cache, a
+    constant no earlier run used, so no cache of any kind can answer), then
+    the same fusion in another fresh process (a disk-cache hit): median of
+    `runs` pairs."""
+    cold, warm, parts = [], [], []
+    for _ in range(runs):
+        with tempfile.TemporaryDirectory() as cache:
+            env = dict(os.environ, XDG_CACHE_HOME=cache)
+            const = repr(random.random())
+            run = lambda: json.loads(subprocess.check_output([sys.executable, "-c", PROBE, const],  # noqa: E731
+                                                             env=env).splitlines()[-1])
+            c = run()
+            cold.append(c.pop("ms"))
+            parts.append(c)
+            warm.append(run()["ms"])
+    return {"first_compile_ms": statistics.median(cold), "disk_cache_hit_ms": statistics.median(warm),
+            "first_compile_runs_ms": cold, "disk_cache_hit_runs_ms": warm, "first_compile_parts_ms": parts}
 
 
 def machine(dev):
@@ -194,7 +241,10 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", default=None)
     p.add_argument("--quick", action="store_true", help="smaller sizes (a smoke run)")
+    p.add_argument("--cfuser-only", action="store_true",
+                   help="cfuser and the copy only, then the compile probe (to compare NVRTC options)")
     args = p.parse_args(argv)
+    refs = not args.cfuser_only
     dev = torch.cuda.get_device_name()
     g = torch.Generator(device="cuda").manual_seed(7)
     rows = []
@@ -204,7 +254,8 @@ def main(argv=None):
         sets = [(torch.randn(n, device="cuda", generator=g).to(dt), torch.randn(n, device="cuda", generator=g).to(dt))
                 for _ in range(2)]
         esz = sets[0][0].element_size()
-        rows.append(bench_case(f"chain6 {str(dt)[6:]} {n >> 20}M", fusion_chain(dt), eager_chain, sets, 3 * n * esz, compiled))
+        rows.append(bench_case(f"chain6 {str(dt)[6:]} {n >> 20}M", fusion_chain(dt), eager_chain, sets, 3 * n * esz,
+                               compiled, refs))
         del sets
     shapes = [(1024, 4096)] if args.quick else [(16384, 4096), (4096, 16384)]
     for kind in ("softmax", "layernorm", "rmsnorm", "rowsum"):
@@ -213,26 +264,35 @@ def main(argv=None):
             out_elems = m if kind == "rowsum" else m * k
             nbytes = (m * k + out_elems) * 2
             rows.append(bench_case(f"{kind} bf16 {m}x{k}", fusion_rows(kind, torch.bfloat16, k), eager_rows(kind),
-                                   sets, nbytes, compiled))
+                                   sets, nbytes, compiled, refs))
             del sets
-    host = host_time()
+    host = host_time() if refs else {}
     comp = compile_times()
-    doc = {"device": dev, "torch": torch.__version__, "cfuser": cfuser.__version__, "rows": rows,
-           "host_us_1k_chain": host, **comp, "metrics": metrics(rows, host, comp),
-           "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "machine": machine(dev)}
+    doc = {**env.describe_run("cuda", "quick" if args.quick else "full"),
+           "gpu": dev, "torch": torch.__version__, "cfuser": cfuser.__version__, "rows": rows,
+           "nvrtc_options": os.environ.get("CFUSER_NVRTC_OPTIONS", ""),
+           "cuda_tune": os.environ.get("CFUSER_CUDA_TUNE", ""),
+           "host_us_1k_chain": host, **comp, "metrics": metrics(rows, host, comp) if refs else {},
+           "gpu_machine": machine(dev)}
     if args.out:
         with open(args.out, "w") as f:
             json.dump(doc, f, indent=1)
-    print(f"\nGPU benchmarks on {dev} (torch {torch.__version__}); GB/s = bytes read + written")
+    knobs = [f"{k}={os.environ[k]}" for k in ("CFUSER_CUDA_TUNE", "CFUSER_NVRTC_OPTIONS") if os.environ.get(k)]
+    print(f"\nGPU benchmarks on {dev} (torch {torch.__version__}); GB/s = bytes read + written"
+          + (f"; {', '.join(knobs)}" if knobs else ""))
     print(f"{'fusion':30} {'cfuser':>8} {'eager':>8} {'compile':>8} {'copy':>8} {'cf/copy':>8} {'cf/comp':>8} {'cf/eager':>8} {'relerr':>9}")
     for r in rows:
         print(f"{r['fusion']:30} {r['cfuser_gbs']:8.0f} {r['eager_gbs']:8.0f} {r['compile_gbs']:8.0f} {r['copy_gbs']:8.0f} "
               f"{r['cfuser_gbs'] / r['copy_gbs']:8.2f} {r['cfuser_gbs'] / r['compile_gbs']:8.2f} "
               f"{r['cfuser_gbs'] / r['eager_gbs']:8.2f} {r['rel_error']:9.1e}")
-    print("host time of a cached execute, chain on 1k elements (us): "
-          + ", ".join(f"{k} {v:.1f}" for k, v in host.items()))
-    print(f"first compile of a new fusion: {comp['first_compile_ms']:.1f} ms; "
-          f"disk-cache hit in a fresh process: {comp['disk_cache_hit_ms']:.1f} ms")
+    if host:
+        print("host time per call, back-to-back (us): " + ", ".join(f"{k} {v:.1f}" for k, v in host.items()))
+    print(f"first compile of a new fusion: {comp['first_compile_ms']:.1f} ms "
+          f"({', '.join(f'{v:.0f}' for v in comp['first_compile_runs_ms'])}); disk-cache hit in a fresh process: "
+          f"{comp['disk_cache_hit_ms']:.1f} ms")
+    for part in comp["first_compile_parts_ms"]:
+        print("  first execute's parts: " + ", ".join(
+            f"{k[:-3]} {v:.1f} ms" if k.endswith("_ms") else f"{k} {v}" for k, v in part.items()))
     return 0
 
 
