@@ -143,8 +143,11 @@ static uint64_t key_hash(const unsigned char *b, size_t n)
 
 /* Plans replaced by the background compiler: a thread that read one from
  * the table before the swap may still launch it, so they are kept. */
-static cf_cuda_plan **retired;
-static size_t nretired, capretired;
+typedef struct retired_plan {
+    struct retired_plan *next;
+    cf_cuda_plan *plan;
+} retired_plan;
+static retired_plan *retired;
 
 /* The worker's install (tier.c), on its own thread: the full plan takes
  * the quick one's place in the table. */
@@ -152,21 +155,16 @@ static cf_status install_full(void *slot, cf_cuda_plan *full)
 {
     pc_entry *e = slot;
     const cf_cu_api *cu;
-    cf_status st = cf_cu_load(&cu);
-    if (st || (st = get_functions(cu, full)))
+    retired_plan *r = cf_malloc(sizeof *r);
+    cf_status st = r ? cf_cu_load(&cu) : cf_error_nomem("cuda");
+    if (st || (st = get_functions(cu, full))) {
+        cf_free(r);
         return st;
-    pthread_mutex_lock(&pc_lock);
-    if (nretired == capretired) {
-        size_t cap = capretired ? 2 * capretired : 16;
-        cf_cuda_plan **r = cf_realloc(retired, cap * sizeof *r);
-        if (!r) {
-            pthread_mutex_unlock(&pc_lock);
-            return cf_error_nomem("cuda");
-        }
-        retired = r;
-        capretired = cap;
     }
-    retired[nretired++] = e->plan;
+    pthread_mutex_lock(&pc_lock);
+    r->plan = e->plan;
+    r->next = retired;
+    retired = r;
     e->plan = full;
     pthread_mutex_unlock(&pc_lock);
     return CF_OK;
