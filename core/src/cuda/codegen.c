@@ -740,10 +740,11 @@ typedef struct tune {
 } tune_t;
 
 static pthread_once_t tune_once = PTHREAD_ONCE_INIT;
-static tune_t tune = {4, 96, 0, 1};
+static tune_t tune; /* the defaults are set by tune_read (no .data) */
 
 static void tune_read(void)
 {
+    tune = (tune_t){.pw_unroll = 4, .persist_max = 96, .row_minblocks = 0, .row_unroll = 1};
     const char *env = getenv("CFUSER_CUDA_TUNE");
     char buf[256];
     snprintf(buf, sizeof buf, "%s", env ? env : "");

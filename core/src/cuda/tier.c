@@ -36,18 +36,18 @@ static tier_job *head, *tail;
 static bool started, stopping, busy;
 
 static pthread_once_t env_once = PTHREAD_ONCE_INIT;
-static bool enabled = true;
+static bool disabled;
 
 static void env_read(void)
 {
     const char *s = getenv("CFUSER_CUDA_TIERED");
-    enabled = !(s && strcmp(s, "0") == 0);
+    disabled = s && strcmp(s, "0") == 0;
 }
 
 bool cf_tier_enabled(void)
 {
     pthread_once(&env_once, env_read);
-    return enabled;
+    return !disabled;
 }
 
 static void run_job(tier_job *j)
