@@ -162,10 +162,11 @@ static void const_text(char *o, size_t cap, cf_dtype t, cf_scalar x)
     }
 }
 
-/* A persistent row cache of half/bfloat16 vector loads keeps the loaded
- * vectors themselves (two values a register) and converts at each use:
- * half the registers of a float cache, so more rows are in flight on each
- * multiprocessor (the wide-row normalisations were latency-bound). */
+/* A cache of half/bfloat16 vector loads (a persistent row's, or the
+ * pointwise loop's vectors in flight) keeps the loaded vectors themselves,
+ * two values a register, and converts at each use. Where ptxas keeps them
+ * packed that halves the registers of a float copy; in the wide-row
+ * normalisations it converted early anyway (same register count). */
 static bool raw_cache(const acc_t *a)
 {
     return a->cached && a->mode == M_VEC &&
