@@ -77,12 +77,10 @@ typedef struct cf_cu_device {
  * calling thread. */
 cf_status cf_cu_device_enter(int ordinal, const cf_cu_device **out);
 
-/* The module of src on device d: from memory, disk, or compiled now. The
- * module lives as long as the process. */
-cf_status cf_kcache_module(const cf_cu_device *d, const char *src,
-                           CUmodule *out);
-/* The same for a tier (its compile options); with compile false only
- * memory and disk are asked, and *out is NULL (CF_OK) when neither has it. */
+/* The module of src on device d for a tier (its compile options): from
+ * memory, disk, or compiled now; it lives as long as the process. With
+ * compile false only memory and disk are asked, and *out is NULL (CF_OK)
+ * when neither has it. */
 cf_status cf_kcache_module_tier(const cf_cu_device *d, const char *src, bool quick,
                                 bool compile, CUmodule *out);
 

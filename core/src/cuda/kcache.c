@@ -321,9 +321,3 @@ cf_status cf_kcache_module_tier(const cf_cu_device *d, const char *src, bool qui
     *out = m;
     return st;
 }
-
-cf_status cf_kcache_module(const cf_cu_device *d, const char *src,
-                           CUmodule *out)
-{
-    return cf_kcache_module_tier(d, src, false, true, out);
-}
