@@ -42,16 +42,6 @@ int cfb_parse(const char *fname, PyObject *const *args, Py_ssize_t nargs, PyObje
     return 0;
 }
 
-FusionObject *cfb_active_fusion(cfb_state *st) { return (FusionObject *)PyThread_tss_get(&st->active); }
-
-int cfb_set_active_fusion(cfb_state *st, FusionObject *fo)
-{
-    if (PyThread_tss_set(&st->active, fo) != 0) {
-        PyErr_SetString(PyExc_RuntimeError, "cfuser: cannot set the active fusion");
-        return -1;
-    }
-    return 0;
-}
 
 int cfb_find_fusion(cfb_state *st, const char *fname, PyObject *const *ops, int n, FusionObject **fo)
 {
@@ -140,20 +130,24 @@ int cfb_size_list(cfb_state *st, const char *fname, const char *argname, FusionO
                      Py_TYPE(o)->tp_name);
         return -1;
     }
-    seq = PySequence_Fast(o, "");
+    /* A snapshot: an item's __index__ may change the caller's list. */
+    seq = PySequence_Tuple(o);
     if (!seq) {
+        if (!PyErr_ExceptionMatches(PyExc_TypeError))
+            return -1;
+        PyErr_Clear();
         PyErr_Format(PyExc_TypeError, "%s() argument '%s' must be a sequence of sizes, not '%.100s'", fname, argname,
                      Py_TYPE(o)->tp_name);
         return -1;
     }
-    len = PySequence_Fast_GET_SIZE(seq);
+    len = PyTuple_GET_SIZE(seq);
     if (len > CF_MAX_DIMS) {
         Py_DECREF(seq);
         cfb_raise_fmt(st, CF_ERR_VALUE, "%s(): argument '%s' has %zd entries; at most %d dims are supported", fname, argname, len, CF_MAX_DIMS);
         return -1;
     }
     for (i = 0; i < len; i++) {
-        PyObject *item = PySequence_Fast_GET_ITEM(seq, i);
+        PyObject *item = PyTuple_GET_ITEM(seq, i);
         cf_scalar s;
         cf_status rc;
         if (cfb_is_val(st, item)) {

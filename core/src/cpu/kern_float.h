@@ -16,6 +16,13 @@
         expr;                            \
     }
 
+/* SLEEF's vector versions of these overflow to inf where the true result is
+ * still finite (float asinh/acosh past ~1.8e19, log1p near FLT_MAX, sinh/cosh
+ * past 88.7): those elements are recomputed with the C library. */
+#define VUN_FINITE(f, acc, o, a, n)                 \
+    VUN(f, acc, o, a, n);                           \
+    L(if (!isfinite(o[i]) && isfinite(a[i])) o[i] = f(a[i]))
+
 /* NaN-propagating maximum/minimum with torch's choice on ties (the first). */
 #define FMAX(x, y) (((x) != (x) || (x) >= (y)) ? (x) : (y))
 #define FMIN(x, y) (((x) != (x) || (x) <= (y)) ? (x) : (y))
@@ -34,7 +41,7 @@ static cf_status KF(pw)(cf_opcode op, int64_t n, void *out, const void *const *i
     case CF_OP_LOG: VUN(log, u10, o, a, n); break;
     case CF_OP_LOG2: VUN(log2, u10, o, a, n); break;
     case CF_OP_LOG10: VUN(log10, u10, o, a, n); break;
-    case CF_OP_LOG1P: VUN(log1p, u10, o, a, n); break;
+    case CF_OP_LOG1P: VUN_FINITE(log1p, u10, o, a, n); break;
     case CF_OP_SQRT: VSQRT(o, a, n); break;
     case CF_OP_RSQRT: VSQRT(o, a, n); L(o[i] = (T)1 / o[i]) break;
     case CF_OP_RECIPROCAL: L(o[i] = (T)1 / a[i]) break;
@@ -68,25 +75,27 @@ static cf_status KF(pw)(cf_opcode op, int64_t n, void *out, const void *const *i
             VUN(tanh, u10, o, a, n);
         }
         break;
-    case CF_OP_SINH: VUN(sinh, u10, o, a, n); break;
-    case CF_OP_COSH: VUN(cosh, u10, o, a, n); break;
+    case CF_OP_SINH: VUN_FINITE(sinh, u10, o, a, n); break;
+    case CF_OP_COSH: VUN_FINITE(cosh, u10, o, a, n); break;
     case CF_OP_ASIN: VUN(asin, u10, o, a, n); break;
     case CF_OP_ACOS: VUN(acos, u10, o, a, n); break;
     case CF_OP_ATAN: VUN(atan, u10, o, a, n); break;
-    case CF_OP_ASINH: VUN(asinh, u10, o, a, n); break;
-    case CF_OP_ACOSH: VUN(acosh, u10, o, a, n); break;
+    case CF_OP_ASINH: VUN_FINITE(asinh, u10, o, a, n); break;
+    case CF_OP_ACOSH: VUN_FINITE(acosh, u10, o, a, n); break;
     case CF_OP_ATANH: VUN(atanh, u10, o, a, n); break;
     case CF_OP_ERF: VUN(erf, u10, o, a, n); break;
     case CF_OP_ERFC: VUN(erfc, u15, o, a, n); break;
+    /* exp(-|x|) never overflows: for x < 0 the result is e / (1 + e), which
+     * keeps the subnormal results that 1 / (1 + exp(-x)) flushes to 0. */
     case CF_OP_SIGMOID:
-        L(o[i] = -a[i])
+        L(o[i] = -fabs(a[i]))
         VUN(exp, u10, o, o, n);
-        L(o[i] = (T)1 / ((T)1 + o[i]))
+        L(o[i] = (a[i] < 0 ? o[i] : (T)1) / ((T)1 + o[i]))
         break;
     case CF_OP_SILU:
-        L(o[i] = -a[i])
+        L(o[i] = -fabs(a[i]))
         VUN(exp, u10, o, o, n);
-        L(o[i] = a[i] / ((T)1 + o[i]))
+        L(o[i] = a[i] * (a[i] < 0 ? o[i] : (T)1) / ((T)1 + o[i]))
         break;
     case CF_OP_RELU: L(o[i] = a[i] < 0 ? (T)0 : a[i]) break;
     case CF_OP_CEIL: L(o[i] = ceil(a[i])) break;
