@@ -939,7 +939,7 @@ static PyObject *numpy_output(cfb_dlpack_state *st, const cf_tensor *spec,
     Py_DECREF(args[0]);
     if (!arr)
         return NULL;
-    if (PyObject_GetBuffer(arr, &view, PyBUF_RECORDS) < 0)
+    if (PyObject_GetBuffer(arr, &view, PyBUF_RECORDS_RO) < 0)
         goto fail;
     {
         int64_t shp[CF_MAX_DIMS], str[CF_MAX_DIMS];
