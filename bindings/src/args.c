@@ -43,6 +43,24 @@ int cfb_parse(const char *fname, PyObject *const *args, Py_ssize_t nargs, PyObje
 }
 
 
+PyObject *cfb_type_error(cfb_state *st, const char *fname, const char *argname, const char *expected, PyObject *got)
+{
+    PyTypeObject *tp = Py_TYPE(got);
+    const char *name = tp->tp_name;
+    int foreign = 0;
+    if (strncmp(name, "cfuser.", 7) == 0 && PyType_HasFeature(tp, Py_TPFLAGS_HEAPTYPE)) {
+        void *other = PyType_GetModuleState(tp);
+        if (!other)
+            PyErr_Clear();
+        foreign = other && other != (void *)st;
+    }
+    PyErr_Format(PyExc_TypeError, "%s() argument '%s' must be %s, not '%.100s'%s", fname, argname, expected, name,
+                 foreign ? " from another instance of the cfuser._C module (objects cannot cross module instances or "
+                           "interpreters)"
+                         : "");
+    return NULL;
+}
+
 int cfb_find_fusion(cfb_state *st, const char *fname, PyObject *const *ops, int n, FusionObject **fo)
 {
     int i;
@@ -115,8 +133,7 @@ int cfb_operand(cfb_state *st, const char *fname, const char *argname, FusionObj
         return 0;
     }
 bad:
-    PyErr_Format(PyExc_TypeError, "%s() argument '%s' must be a TensorView or Scalar%s, not '%.100s'", fname, argname,
-                 allow_number ? " or a Python number" : "", Py_TYPE(o)->tp_name);
+    cfb_type_error(st, fname, argname, allow_number ? "a TensorView or Scalar or a Python number" : "a TensorView or Scalar", o);
     return -1;
 }
 

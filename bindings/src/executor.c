@@ -18,7 +18,7 @@ static PyObject *cache_new(PyTypeObject *tp, PyObject *args, PyObject *kw)
         return NULL;
     }
     if (!PyObject_TypeCheck(fusion, st->Fusion))
-        return PyErr_Format(PyExc_TypeError, "FusionExecutorCache() argument 'fusion' must be a cfuser.Fusion, not '%.100s'", Py_TYPE(fusion)->tp_name);
+        return cfb_type_error(st, "FusionExecutorCache", "fusion", "a cfuser.Fusion", fusion);
     c = (CacheObject *)tp->tp_alloc(tp, 0);
     if (!c)
         return NULL;
@@ -64,7 +64,10 @@ static PyObject *cache_num_kernels(CacheObject *c, PyObject *u) { return PyLong_
 
 static PyObject *cache_repr(CacheObject *c)
 {
-    int n = cf_cache_num_plans(c->cache);
+    int n = cf_cache_num_plans(c->cache), r = cf_cache_num_retired(c->cache);
+    if (r)
+        return PyUnicode_FromFormat("<cfuser.FusionExecutorCache: %d compiled kernel%s, %d older plan%s in use by runs>",
+                                    n, n == 1 ? "" : "s", r, r == 1 ? "" : "s");
     return PyUnicode_FromFormat("<cfuser.FusionExecutorCache: %d compiled kernel%s>", n, n == 1 ? "" : "s");
 }
 

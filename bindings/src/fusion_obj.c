@@ -83,7 +83,7 @@ static PyObject *fusion_mark(FusionObject *fo, PyObject *const *args, Py_ssize_t
     if (!st || cfb_parse(fname, args, nargs, kwnames, names, 1, 1, 1, &v) < 0)
         return NULL;
     if (!cfb_is_val(st, v))
-        return PyErr_Format(PyExc_TypeError, "%s() argument 'val' must be a TensorView or Scalar, not '%.100s'", fname, Py_TYPE(v)->tp_name);
+        return cfb_type_error(st, fname, "val", "a TensorView or Scalar", v);
     if (((NodeObject *)v)->fusion != fo)
         return cfb_raise_fmt(st, CF_ERR_VALUE, "%s(): argument 'val' belongs to a different fusion", fname);
     s = output ? cf_fusion_add_output(fo->f, ((NodeObject *)v)->id) : cf_fusion_add_input(fo->f, ((NodeObject *)v)->id);
@@ -168,7 +168,7 @@ static int guard_init(GuardObject *g, PyObject *args, PyObject *kw)
     if (!st || !PyArg_ParseTupleAndKeywords(args, kw, "O:FusionGuard", names, &f))
         return -1;
     if (!PyObject_TypeCheck(f, st->Fusion)) {
-        PyErr_Format(PyExc_TypeError, "FusionGuard() argument 'fusion' must be a cfuser.Fusion, not '%.100s'", Py_TYPE(f)->tp_name);
+        cfb_type_error(st, "FusionGuard", "fusion", "a cfuser.Fusion", f);
         return -1;
     }
     if (g->stack) {

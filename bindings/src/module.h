@@ -109,6 +109,11 @@ int cfb_operand(cfb_state *st, const char *fname, const char *argname, FusionObj
 int cfb_size_list(cfb_state *st, const char *fname, const char *argname, FusionObject *fo, PyObject *o,
                   cf_id *out, int *n);
 
+/* TypeError "<fname>() argument '<argname>' must be <expected>, not '<type>'";
+ * an object of this module's own types made by another instance of the
+ * module (a subinterpreter, a second import) is named as such. Returns NULL. */
+PyObject *cfb_type_error(cfb_state *st, const char *fname, const char *argname, const char *expected, PyObject *got);
+
 int cfb_init_types(PyObject *m, cfb_state *st);
 int cfb_init_ops(PyObject *m, cfb_state *st);
 int cfb_init_testing(PyObject *m, cfb_state *st);

@@ -204,8 +204,9 @@ static PyObject *node_str(NodeObject *n) { return node_text(n, 0); }
     if (!st)                         \
         return NULL;
 
-static PyObject *int_arg(PyObject *const *args, Py_ssize_t nargs, const char *fname, long *out)
+static PyObject *int_arg(cfb_state *st, PyObject *const *args, Py_ssize_t nargs, const char *fname, long *out)
 {
+    int overflow = 0;
     if (nargs != 1) {
         PyErr_Format(PyExc_TypeError, "%s() takes exactly one argument (%zd given)", fname, nargs);
         return NULL;
@@ -214,7 +215,11 @@ static PyObject *int_arg(PyObject *const *args, Py_ssize_t nargs, const char *fn
         PyErr_Format(PyExc_TypeError, "%s() argument 'index' must be int, not '%.100s'", fname, Py_TYPE(args[0])->tp_name);
         return NULL;
     }
-    *out = PyLong_AsLong(args[0]);
+    *out = PyLong_AsLongAndOverflow(args[0], &overflow);
+    if (overflow) {
+        cfb_raise_fmt(st, CF_ERR_INDEX, "%s(): index %R is out of range", fname, args[0]);
+        return NULL;
+    }
     if (*out == -1 && PyErr_Occurred())
         return NULL;
     return Py_None;
@@ -329,7 +334,7 @@ static PyObject *tv_axis(NodeObject *self, PyObject *const *args, Py_ssize_t nar
     long i;
     FUSION_OR_RAISE(self);
     int n = cf_tensor_ndim(fo->f, self->id);
-    if (!int_arg(args, nargs, "axis", &i))
+    if (!int_arg(st, args, nargs, "axis", &i))
         return NULL;
     if (i < -n || i >= n)
         return cfb_raise_fmt(st, CF_ERR_INDEX, "axis(): index %ld is out of range for a tensor of %d dims", i, n);
@@ -399,7 +404,7 @@ static PyObject *expr_io(NodeObject *self, PyObject *const *args, Py_ssize_t nar
     long i;
     FUSION_OR_RAISE(self);
     int n = output ? cf_expr_num_outputs(fo->f, self->id) : cf_expr_num_inputs(fo->f, self->id);
-    if (!int_arg(args, nargs, output ? "output" : "input", &i))
+    if (!int_arg(st, args, nargs, output ? "output" : "input", &i))
         return NULL;
     if (i < -n || i >= n)
         return cfb_raise_fmt(st, CF_ERR_INDEX, "%s(): index %ld is out of range for an expression with %d %ss",

@@ -74,7 +74,7 @@ static PyObject *op_threshold(PyObject *m, PyObject *const *a, Py_ssize_t n, PyO
 static int tensor_arg(cfb_state *st, const char *fname, PyObject *o, FusionObject **fo, cf_id *id)
 {
     if (!cfb_is_val(st, o)) {
-        PyErr_Format(PyExc_TypeError, "%s() argument 'arg' must be a TensorView, not '%.100s'", fname, Py_TYPE(o)->tp_name);
+        cfb_type_error(st, fname, "arg", "a TensorView", o);
         return -1;
     }
     if (!(*fo = cfb_node_fusion((NodeObject *)o)))
@@ -180,7 +180,11 @@ static PyObject *variance(PyObject *mod, int with_mean, PyObject *const *args, P
     if (p[2]) {
         if (!PyLong_Check(p[2]) || PyBool_Check(p[2]))
             return PyErr_Format(PyExc_TypeError, "%s() argument 'correction' must be int, not '%.100s'", fname, Py_TYPE(p[2])->tp_name);
-        if ((corr = PyLong_AsLongLong(p[2])) == -1 && PyErr_Occurred())
+        int overflow = 0;
+        corr = PyLong_AsLongLongAndOverflow(p[2], &overflow);
+        if (overflow)
+            return PyErr_Format(PyExc_OverflowError, "%s() argument 'correction' is %R, outside the int64 range", fname, p[2]);
+        if (corr == -1 && PyErr_Occurred())
             return NULL;
     }
     if (p[3] && (keep = PyObject_IsTrue(p[3])) < 0)
