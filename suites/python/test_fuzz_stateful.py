@@ -193,4 +193,4 @@ class DefinitionAPI(RuleBasedStateMachine):
 
 
 TestDefinitionAPI = DefinitionAPI.TestCase
-TestDefinitionAPI.settings = fuzz_settings(short=60, long=1500, stateful_step_count=40)
+TestDefinitionAPI.settings = fuzz_settings(short=60, long=200, stateful_step_count=40)
