@@ -29,6 +29,7 @@ from hypothesis import assume, given, note
 from hypothesis import strategies as st
 
 from conftest import cfuser
+from catalogue import tried
 from fuzzing import fuzz_settings
 
 D = cfuser.DataType
@@ -283,3 +284,4 @@ def build_and_run(prog_draw):
 @given(programs())
 def test_random_fusions_match_torch(prog_draw):
     build_and_run(prog_draw)
+    tried("random fusions run twice against torch")

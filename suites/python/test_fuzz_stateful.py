@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from conftest import cfuser
+from catalogue import tried
 from fuzzing import fuzz_settings
 
 D = cfuser.DataType
@@ -179,6 +180,7 @@ class DefinitionAPI(RuleBasedStateMachine):
 
     @invariant()
     def active_matches_the_model(self):
+        tried("definition API steps (stateful, in random order)")
         want = self.stack[-1][1] if self.stack else None
         assert cfuser._C.active_fusion() is want
 
