@@ -19,7 +19,7 @@ import threading
 import numpy as np
 import pytest
 
-from conftest import cfuser
+from conftest import cfuser, plain_python_only
 
 D = cfuser.DataType
 active = cfuser._C.active_fusion
@@ -173,6 +173,7 @@ def test_exit_of_a_definition_never_entered_raises():
         cfuser.FusionDefinition().__exit__(None, None, None)
 
 
+@plain_python_only
 def test_guards_left_entered_at_interpreter_exit_do_not_crash():
     r = run_child(
         """

@@ -17,7 +17,7 @@ import textwrap
 import numpy as np
 import pytest
 
-from conftest import cfuser
+from conftest import cfuser, plain_python_only
 
 D = cfuser.DataType
 
@@ -181,6 +181,7 @@ except cfuser.Error as e:
         "lambda shape, dtype=None: np.frombuffer(bytes(8 * shape[0]), dtype)",  # read-only
     ],
 )
+@plain_python_only
 def test_patched_numpy_empty_is_checked_before_writing(patch):
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([os.path.dirname(os.path.dirname(cfuser.__file__)), env.get("PYTHONPATH", "")])
