@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make check`: install what is missing, build (gcc and clang, warnings as
 # errors), run every suite (core C API under Criterion, the Python API under
-# pytest, the embedded harness normal + ASan/UBSan), lint, and the
+# pytest, the same against the installed wheel, the embedded harness normal +
+# ASan/UBSan), lint, and the
 # deterministic perf gates. Ends with one line: "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -75,6 +76,14 @@ except Exception:
 PYEOF
 )
 count "$p" "$f" "$s"; [ "$rc" -eq 0 ] || stage_fail+=(pytest)
+
+step "wheel: pip install ., sdist + wheel, suites/python against the installed wheel (ci/wheel.sh)"
+JOBS=2 bash ci/wheel.sh 2>&1 | tee "$OUT/wheel.log" | tail -8
+line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$OUT/wheel.log" | tail -1)
+wp=$(sed -nE 's/^([0-9]+) passed.*/\1/p' <<<"$line"); wf=$(sed -nE 's/.* ([0-9]+) failed.*/\1/p' <<<"$line")
+ws=$(sed -nE 's/.* ([0-9]+) skipped.*/\1/p' <<<"$line")
+[ -n "$line" ] || { wp=0; wf=1; }
+count "${wp:-0}" "${wf:-0}" "${ws:-0}"; [ "${wf:-1}" -eq 0 ] || stage_fail+=(wheel)
 
 step "lint (clang-tidy, cppcheck)"
 if BUILD=build bash ci/lint.sh >"$OUT/lint.log" 2>&1; then count 1 0; else tail -30 "$OUT/lint.log"; count 0 1; stage_fail+=(lint); fi

@@ -97,18 +97,59 @@ if want cbench; then
   "$T" --bench 2>&1 | tee "$RES/bench.txt"
 fi
 
-# The Python module on this machine's Python: the GPU tests through the API
-# and the benchmarks against torch eager and torch.compile.
+# The Python module on this machine's Python, as users get it: the wheel,
+# installed into a venv that sees this Python's packages (torch, numpy,
+# pytest); no network here, so it is built from the tree without build
+# isolation (scikit-build-core from $CFUSER_GPU_WHEELS, a folder of wheels,
+# when this Python lacks it), or carried in as $CFUSER_WHEEL. Where neither
+# works, the build tree is tested instead and the run fails (exit bit 2).
 PY_RC=0
-say "build the cfuser module"
-if cmake --build "$BUILD" -j"$(nproc)" --target _C >>"$LOG" 2>&1; then
+WHEEL_RC=0
+VENV=$BUILD/venv
+PYBIN=python3
+install_wheel() {
+  local whl=${CFUSER_WHEEL:-} dist=$BUILD/wheel
+  if [ -z "$whl" ]; then
+    if ! python3 -c 'import scikit_build_core' 2>/dev/null && [ -n "${CFUSER_GPU_WHEELS:-}" ]; then
+      python3 -m pip install -q --no-index --find-links "$CFUSER_GPU_WHEELS" scikit-build-core >>"$LOG" 2>&1
+    fi
+    python3 -c 'import scikit_build_core' 2>/dev/null \
+      || { say "wheel: scikit-build-core is not installed (set CFUSER_GPU_WHEELS or CFUSER_WHEEL)"; return 1; }
+    rm -rf "$dist" && mkdir -p "$dist"
+    CMAKE_BUILD_PARALLEL_LEVEL=$(nproc) python3 -m pip wheel -q --no-deps --no-build-isolation --no-index \
+      -w "$dist" -Cbuild-dir="$BUILD/wheel-tree" "$ROOT" >>"$LOG" 2>&1 || { say "wheel: build failed (see log)"; return 1; }
+    whl=$(ls "$dist"/cfuser-*.whl)
+    if python3 -m auditwheel --version >/dev/null 2>&1; then
+      python3 -m auditwheel repair -w "$dist/repaired" "$whl" >>"$LOG" 2>&1 && whl=$(ls "$dist"/repaired/cfuser-*.whl)
+    fi
+  fi
+  rm -rf "$VENV"
+  python3 -m venv --system-site-packages "$VENV" >>"$LOG" 2>&1 || { say "wheel: python3 -m venv failed"; return 1; }
+  "$VENV/bin/python" -m pip install -q --no-deps --no-index --force-reinstall "$whl" >>"$LOG" 2>&1 \
+    || { say "wheel: installing $whl failed"; return 1; }
+  say "wheel: $(basename "$whl") installed: $(cd / && "$VENV/bin/python" -c 'import cfuser; print(cfuser.__version__, cfuser.__file__)')"
+}
+say "the cfuser wheel (built here from the tree, or \$CFUSER_WHEEL)"
+if install_wheel; then
+  PYBIN=$VENV/bin/python
+  unset PYTHONPATH
+  PYSUITES=$BUILD/installed-suites  # copies: nothing imports from the tree
+  rm -rf "$PYSUITES" && mkdir -p "$PYSUITES" && cp -r "$ROOT/suites/gpu" "$ROOT/suites/python" "$PYSUITES/"
+elif cmake --build "$BUILD" -j"$(nproc)" --target _C >>"$LOG" 2>&1; then
+  say "testing the build tree instead of the wheel"
+  WHEEL_RC=2
   export PYTHONPATH=$BUILD/python${PYTHONPATH:+:$PYTHONPATH}
+  PYSUITES=$ROOT/suites
+else
+  say "the module did not build (see $LOG)"; tail -30 "$LOG"; PY_RC=1; PYSUITES=
+fi
+if [ -n "$PYSUITES" ]; then
   if want pytest; then
     say "Python API tests on CUDA tensors (suites/gpu) and the CPU suites (suites/python)"
     ign=()
-    python3 -c "import mypy" 2>/dev/null || { ign=(--ignore="$ROOT/suites/python/test_stubs.py" --ignore="$ROOT/suites/python/test_typing.py"); say "mypy is not installed here: the stub checks run on the CPU machines only"; }
-    python3 -m pytest -q -p no:cacheprovider "${ign[@]}" "$ROOT/suites/gpu" "$ROOT/suites/python" \
-      --junitxml="$RES/pytest_gpu.xml" >"$RES/pytest_gpu.txt" 2>&1
+    "$PYBIN" -c "import mypy" 2>/dev/null || { ign=(--ignore="$PYSUITES/python/test_stubs.py" --ignore="$PYSUITES/python/test_typing.py"); say "mypy is not installed here: the stub checks run on the CPU machines only"; }
+    (cd "$PYSUITES" && "$PYBIN" -m pytest -q -p no:cacheprovider "${ign[@]}" gpu python \
+      --junitxml="$RES/pytest_gpu.xml") >"$RES/pytest_gpu.txt" 2>&1
     PY_RC=$?
     grep -E '^(FAILED|ERROR)' "$RES/pytest_gpu.txt" | head -40
     tail -3 "$RES/pytest_gpu.txt"
@@ -117,14 +158,12 @@ if cmake --build "$BUILD" -j"$(nproc)" --target _C >>"$LOG" 2>&1; then
     IFS='|' read -r -a trials <<<"${CFUSER_GPU_TRIALS:-}"
     for i in "${!trials[@]}"; do
       say "trial: ${trials[$i]}"
-      (cd "$ROOT" && env "${trials[$i]}" python3 -m perf.gpu_bench --cfuser-only \
+      (cd "$ROOT" && env "${trials[$i]}" "$PYBIN" -m perf.gpu_bench --cfuser-only \
         --out "$RES/gpu_bench_trial$i.json") 2>>"$RES/gpu_bench_err.txt" | tee "$RES/gpu_bench_trial$i.txt"
     done
     say "benchmarks (Python, against torch eager, torch.compile and a device copy)"
-    (cd "$ROOT" && python3 -m perf.gpu_bench --out "$RES/gpu_bench.json" ${CFUSER_GPU_BENCH_ARGS:-}) 2>>"$RES/gpu_bench_err.txt"
+    (cd "$ROOT" && "$PYBIN" -m perf.gpu_bench --out "$RES/gpu_bench.json" ${CFUSER_GPU_BENCH_ARGS:-}) 2>>"$RES/gpu_bench_err.txt"
     PY_RC=$(( PY_RC | $? ))
   fi
-else
-  say "the module did not build (see $LOG)"; tail -30 "$LOG"; PY_RC=1
 fi
-exit $(( TEST_RC | PY_RC ))
+exit $(( TEST_RC | PY_RC | WHEEL_RC ))

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Install what cfuser's build, tests and benchmarks need on a fresh Debian 12
 # machine: Debian packages (as root, with apt-get) and the pinned Python
-# packages of requirements.txt. Does nothing that is already done.
+# packages of requirements*.txt (tests, benchmarks, wheel building). Does
+# nothing that is already done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DEB_PKGS=(cmake pkg-config libcriterion-dev libsleef-dev libomp-14-dev valgrind hyperfine clang clang-tidy
+DEB_PKGS=(cmake pkg-config python3-venv libcriterion-dev libsleef-dev libomp-14-dev valgrind hyperfine clang clang-tidy
           cppcheck libclang-rt-14-dev chromium python3.11-dbg binutils)
 missing=()
 for p in "${DEB_PKGS[@]}"; do
@@ -27,11 +28,12 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 
 PY=${PYTHON:-python3}
-if ! "$PY" - <<'PYEOF'
+REQS=(requirements.txt requirements-bench.txt requirements-build.txt)
+if ! "$PY" - "${REQS[@]}" <<'PYEOF'
 import sys
 from importlib import metadata
 bad = []
-for line in open("requirements.txt"):
+for line in (l for f in sys.argv[1:] for l in open(f)):
     line = line.split("#")[0].strip()
     if not line:
         continue
@@ -46,6 +48,6 @@ sys.exit(1 if bad else 0)
 PYEOF
 then
   echo "setup: installing pinned Python packages"
-  "$PY" -m pip install -q --disable-pip-version-check -r requirements.txt
+  "$PY" -m pip install -q --disable-pip-version-check "${REQS[@]/#/-r}"
 fi
 echo "setup: done"

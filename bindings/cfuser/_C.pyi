@@ -16,6 +16,10 @@ __version__: str
 # exchange_api(type, /), cuda_stats(), cuda_wait_background(), current_stream(device, /).
 _testing: ModuleType
 
+# Private: NVRTC files to try after a toolkit's (cfuser/_nvrtc.py), and which one opens.
+def _set_nvrtc_candidates(paths: Sequence[str], /) -> None: ...
+def _nvrtc_info() -> tuple[int, int, str]: ...
+
 # --- errors -------------------------------------------------------------------------
 
 class Error(RuntimeError): ...

@@ -40,8 +40,10 @@ from cfuser import _C
 _sys.modules.setdefault("cfuser._C.ops", _C.ops)
 _sys.modules.setdefault("cfuser._C._testing", _C._testing)
 
-from cfuser import ir, ops, runtime  # noqa: E402
+from cfuser import _nvrtc, ir, ops, runtime  # noqa: E402
 from cfuser._definition import FusionDefinition  # noqa: E402
+
+_nvrtc.register()  # the nvidia-cuda-nvrtc wheel's NVRTC, tried after a toolkit's
 
 __all__ = [
     "DataType",

@@ -168,7 +168,8 @@ static int cfb_exec(PyObject *m)
     if (PyModule_AddStringConstant(m, "__version__", CFUSER_VERSION) < 0)
         return -1;
     if (cfb_init_errors(m, st) || cfb_init_enums(m, st) || cfb_init_types(m, st) ||
-        cfb_dlpack_state_init(m, &st->dl) || cfb_init_ops(m, st) || cfb_init_testing(m, st))
+        cfb_dlpack_state_init(m, &st->dl) || cfb_init_ops(m, st) || cfb_init_testing(m, st) ||
+        cfb_init_nvrtc_paths(m))
         return -1;
     return 0;
 }

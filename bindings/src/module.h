@@ -117,6 +117,7 @@ PyObject *cfb_type_error(cfb_state *st, const char *fname, const char *argname, 
 int cfb_init_types(PyObject *m, cfb_state *st);
 int cfb_init_ops(PyObject *m, cfb_state *st);
 int cfb_init_testing(PyObject *m, cfb_state *st);
+int cfb_init_nvrtc_paths(PyObject *m);
 int cfb_init_errors(PyObject *m, cfb_state *st);
 int cfb_init_enums(PyObject *m, cfb_state *st);
 

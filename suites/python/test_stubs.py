@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import site
 import subprocess
 import sys
 
@@ -10,6 +11,9 @@ from conftest import cfuser, plain_python_only
 
 PACKAGE_DIR = os.path.dirname(os.path.abspath(cfuser.__file__))
 ROOT = os.path.dirname(PACKAGE_DIR)
+# Installed (a wheel, `pip install .`), mypy finds the package by its py.typed
+# (PEP 561) and refuses a site-packages directory on MYPYPATH.
+INSTALLED = os.path.realpath(ROOT) in {os.path.realpath(p) for p in site.getsitepackages()}
 # stubtest walks the package's submodules itself (naming them again makes
 # mypy see each module twice)
 PUBLIC = ["cfuser"]
@@ -17,8 +21,9 @@ PUBLIC = ["cfuser"]
 
 def _env(tmp_path):
     env = dict(os.environ)
-    env["MYPYPATH"] = ROOT
-    env["PYTHONPATH"] = os.pathsep.join(p for p in [ROOT, env.get("PYTHONPATH")] if p)
+    if not INSTALLED:
+        env["MYPYPATH"] = ROOT
+        env["PYTHONPATH"] = os.pathsep.join(p for p in [ROOT, env.get("PYTHONPATH")] if p)
     env["MYPY_CACHE_DIR"] = str(tmp_path / "mypy_cache")
     return env
 

@@ -4,6 +4,7 @@ mistakes in one are reported (the stubs are precise, not Any)."""
 from __future__ import annotations
 
 import os
+import site
 import subprocess
 import sys
 import textwrap
@@ -11,6 +12,9 @@ import textwrap
 from conftest import cfuser
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(cfuser.__file__)))
+# Installed (a wheel, `pip install .`), mypy finds the package by its py.typed
+# (PEP 561) and refuses a site-packages directory on MYPYPATH.
+INSTALLED = os.path.realpath(ROOT) in {os.path.realpath(p) for p in site.getsitepackages()}
 
 GOOD = '''
 from __future__ import annotations
@@ -112,7 +116,8 @@ def _mypy(tmp_path, name, source):
     path = tmp_path / name
     path.write_text(textwrap.dedent(source))
     env = dict(os.environ)
-    env["MYPYPATH"] = ROOT
+    if not INSTALLED:
+        env["MYPYPATH"] = ROOT
     return subprocess.run(
         [sys.executable, "-m", "mypy", "--strict", "--no-incremental", "--cache-dir", str(tmp_path / "cache"), str(path)],
         cwd=tmp_path,

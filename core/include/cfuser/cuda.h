@@ -25,9 +25,11 @@
  *   CFUSER_CUDA_DUMP_DIR            where generated sources are written when
  *                                   NVRTC fails (default: the system's
  *                                   temporary directory)
- *   CFUSER_NVRTC_LIBRARY            NVRTC to open before the usual names
- *                                   (libnvrtc.so.13, .so.12, .so, then
- *                                   $CUDA_HOME/lib64 and /usr/local/cuda)
+ *   CFUSER_NVRTC_LIBRARY            NVRTC to open before the usual places:
+ *                                   the toolkit's (libnvrtc.so.13, .so.12,
+ *                                   .so on the loader's path, then
+ *                                   $CUDA_HOME/lib64 and /usr/local/cuda),
+ *                                   then cf_cuda_set_nvrtc_candidates' files
  *   CFUSER_CUDA_TIERED=0            compile the full kernels on the caller's
  *                                   thread (no quick tier)
  *   CFUSER_CUDA_TUNE                schedule knobs, "name=value,..." (see
@@ -53,6 +55,17 @@ extern "C" {
  * not NULL and cap > 0) and in the error record. Thread safe; the libraries
  * are loaded once per process. */
 cf_status cf_cuda_available(char *why, size_t cap);
+
+/* Files to try for NVRTC after the toolkit's: the Python bindings pass the
+ * nvidia-cuda-nvrtc wheel's, which lies on no loader path. Copied; a call
+ * replaces the list; no effect once NVRTC was looked for. CF_ERR_VALUE for
+ * a NULL or empty path, CF_ERR_NOMEM. */
+cf_status cf_cuda_set_nvrtc_candidates(const char *const *paths, size_t count);
+
+/* Open NVRTC (not the driver: this works on a machine without a GPU) and
+ * give its version and the file it was opened from (path may be NULL).
+ * CF_ERR_DEVICE with the places it looked when no NVRTC opens. */
+cf_status cf_cuda_nvrtc_info(int *major, int *minor, char *path, size_t cap);
 
 /* Number of CUDA devices (0 when the driver is missing). */
 int cf_cuda_device_count(void);

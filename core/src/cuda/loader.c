@@ -21,7 +21,7 @@ static char cu_why[400];
 static pthread_once_t rtc_once = PTHREAD_ONCE_INIT;
 static cf_nvrtc_api rtc_api;
 static cf_status rtc_status;
-static char rtc_why[400];
+static char rtc_why[1400];
 
 /* Append "name (reason)" to a list of tried files. */
 static void note_tried(char *buf, size_t cap, const char *name)
@@ -29,7 +29,9 @@ static void note_tried(char *buf, size_t cap, const char *name)
     size_t n = strlen(buf);
     if (n + 4 >= cap)
         return;
-    snprintf(buf + n, cap - n, "%s%s", n ? ", " : "", name);
+    int w = snprintf(buf + n, cap - n, "%s%s", n ? ", " : "", name);
+    if (w < 0 || (size_t)w >= cap - n)
+        memcpy(buf + cap - 4, "...", 4); /* cut: say so */
 }
 
 static void *open_first(const char *const *names, int count, char *tried,
@@ -108,42 +110,100 @@ static void open_builtins_beside(void)
         (void)dlopen(path, RTLD_NOW | RTLD_LOCAL); /* kept for the process */
 }
 
+/* NVRTC files to try after the toolkit's, set by the embedding (the Python
+ * bindings pass the nvidia-cuda-nvrtc wheel's). Guarded by cand_lock; read
+ * once, by rtc_load_once. */
+static pthread_mutex_t cand_lock = PTHREAD_MUTEX_INITIALIZER;
+static char **cand_paths;
+static size_t cand_count;
+
+static void free_paths(char **paths, size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        free(paths[i]);
+    free(paths);
+}
+
+cf_status cf_cuda_set_nvrtc_candidates(const char *const *paths, size_t count)
+{
+    char **copy = NULL;
+    if (count > 0 && !paths)
+        return cf_error_set(CF_ERR_VALUE, "cuda", "NVRTC candidates: NULL list of %zu paths", count);
+    if (count > 0) {
+        copy = calloc(count, sizeof *copy);
+        if (!copy)
+            return cf_error_set(CF_ERR_NOMEM, "cuda", "NVRTC candidates: out of memory");
+    }
+    for (size_t i = 0; i < count; i++) {
+        if (!paths[i] || !*paths[i]) {
+            free_paths(copy, count);
+            return cf_error_set(CF_ERR_VALUE, "cuda", "NVRTC candidates: path %zu is empty", i);
+        }
+        copy[i] = strdup(paths[i]);
+        if (!copy[i]) {
+            free_paths(copy, count);
+            return cf_error_set(CF_ERR_NOMEM, "cuda", "NVRTC candidates: out of memory");
+        }
+    }
+    pthread_mutex_lock(&cand_lock);
+    char **old = cand_paths;
+    size_t old_count = cand_count;
+    cand_paths = copy;
+    cand_count = count;
+    pthread_mutex_unlock(&cand_lock);
+    free_paths(old, old_count);
+    return CF_OK;
+}
+
+/* Where NVRTC is looked for, in order: CFUSER_NVRTC_LIBRARY (an explicit
+ * choice), the toolkit (its sonames on the loader's path, $CUDA_HOME or
+ * $CUDA_PATH, /usr/local/cuda), then the embedding's candidates. */
 static void rtc_load_once(void)
 {
-    char paths[6][160];
-    const char *names[12];
-    int n = 0;
-    /* An explicit choice first (e.g. the NVRTC of a pip wheel, which is on
-     * no loader path). */
+    enum { FIXED = 9, PATH_CAP = 512 };
+    char paths[4][PATH_CAP];
+    const char **names = NULL;
+    int n = 0, np = 0;
+    pthread_mutex_lock(&cand_lock);
+    names = malloc((FIXED + cand_count) * sizeof *names);
+    if (!names) {
+        pthread_mutex_unlock(&cand_lock);
+        snprintf(rtc_why, sizeof rtc_why, "no NVRTC: out of memory");
+        rtc_status = CF_ERR_NOMEM;
+        return;
+    }
     const char *lib = getenv("CFUSER_NVRTC_LIBRARY");
     if (lib && *lib)
         names[n++] = lib;
     names[n++] = "libnvrtc.so.13";
     names[n++] = "libnvrtc.so.12";
     names[n++] = "libnvrtc.so";
-    /* Toolkits that are not on the loader's path. */
     const char *home = getenv("CUDA_HOME");
     if (!home || !*home)
         home = getenv("CUDA_PATH");
-    int np = 0;
     if (home && *home) {
-        snprintf(paths[np++], sizeof paths[0], "%s/lib64/libnvrtc.so.13",
-                 home);
-        snprintf(paths[np++], sizeof paths[0], "%s/lib64/libnvrtc.so.12",
-                 home);
+        snprintf(paths[np++], PATH_CAP, "%s/lib64/libnvrtc.so.13", home);
+        snprintf(paths[np++], PATH_CAP, "%s/lib64/libnvrtc.so.12", home);
     }
-    snprintf(paths[np++], sizeof paths[0],
-             "/usr/local/cuda/lib64/libnvrtc.so.13");
-    snprintf(paths[np++], sizeof paths[0],
-             "/usr/local/cuda/lib64/libnvrtc.so.12");
+    snprintf(paths[np++], PATH_CAP, "/usr/local/cuda/lib64/libnvrtc.so.13");
+    snprintf(paths[np++], PATH_CAP, "/usr/local/cuda/lib64/libnvrtc.so.12");
     for (int i = 0; i < np; i++)
         names[n++] = paths[i];
+    for (size_t i = 0; i < cand_count; i++)
+        names[n++] = cand_paths[i];
 
-    char tried[360] = "";
+    char tried[1024] = "";
     void *h = open_first(names, n, tried, sizeof tried);
+    int had_candidates = cand_count > 0;
+    pthread_mutex_unlock(&cand_lock);
+    free(names);
     if (!h) {
-        snprintf(rtc_why, sizeof rtc_why, "no NVRTC: could not open %s",
-                 tried);
+        /* The remedy first: the error record keeps the first 463 bytes. */
+        snprintf(rtc_why, sizeof rtc_why,
+                 "no NVRTC (install the CUDA toolkit or `pip install "
+                 "nvidia-cuda-nvrtc`, or set CFUSER_NVRTC_LIBRARY); could not "
+                 "open %s%s", tried,
+                 had_candidates ? "" : "; no nvidia-cuda-nvrtc wheel found");
         rtc_status = CF_ERR_DEVICE;
         return;
     }
@@ -187,6 +247,24 @@ cf_status cf_nvrtc_load(const cf_nvrtc_api **out)
     if (rtc_status != CF_OK)
         return cf_error_set(rtc_status, "cuda", "%s", rtc_why);
     *out = &rtc_api;
+    return CF_OK;
+}
+
+cf_status cf_cuda_nvrtc_info(int *major, int *minor, char *path, size_t cap)
+{
+    const cf_nvrtc_api *rtc;
+    cf_status st = cf_nvrtc_load(&rtc);
+    if (st != CF_OK)
+        return st;
+    if (major)
+        *major = rtc->major;
+    if (minor)
+        *minor = rtc->minor;
+    if (path && cap > 0) {
+        Dl_info info;
+        const char *file = dladdr((void *)rtc->nvrtcVersion, &info) && info.dli_fname ? info.dli_fname : "";
+        snprintf(path, cap, "%s", file);
+    }
     return CF_OK;
 }
 
