@@ -45,7 +45,7 @@ UNARY_INT = ["abs", "neg", "sign", "bitwise_not", "relu"]
 BINARY_ANY = ["add", "sub", "mul", "maximum", "minimum", "eq", "ne", "lt", "le", "gt", "ge"]
 BINARY_FLOAT = ["truediv", "atan2", "fmod", "remainder"]
 BINARY_INTBOOL = ["bitwise_and", "bitwise_or", "bitwise_xor", "logical_and", "logical_or"]
-REDUCTIONS = ["sum", "max", "min"]
+REDUCTIONS = ["sum", "max", "min", "prod", "var"]
 
 TORCH_OP: dict = {
     "relu": torch.relu, "sigmoid": torch.sigmoid, "silu": torch.nn.functional.silu,
@@ -88,7 +88,7 @@ def programs(draw):
     bmasks = [tuple(draw(st.booleans()) and shape[d] == 1 for d in range(nd)) for _ in range(nin)]
     layouts = [draw(st.sampled_from(["contig", "contig", "strided", "transposed", "torch", "torch_strided"]))
                for _ in range(nin)]
-    steps = draw(st.lists(st.tuples(st.integers(0, 6), st.integers(0, 10**6)), min_size=1, max_size=8))
+    steps = draw(st.lists(st.tuples(st.integers(0, 7), st.integers(0, 10**6)), min_size=1, max_size=8))
     nout = draw(st.integers(1, 2))
     seed = draw(st.integers(0, 2**31 - 1))
     return shape, dtypes, bmasks, layouts, steps, nout, seed
@@ -132,7 +132,9 @@ class Builder:
 
     def step(self, what: int, k: int):
         ops = self.fd.ops
-        a = self.pick(k)
+        # unary ops, casts, reductions and permutes take any value; binary ops
+        # and where take values of the input's shape or keepdim reductions
+        a = self.pick(k, kinds=("full", "kept", "other") if what in (0, 4, 5, 7) else ("full", "kept"))
         if a is None:
             return
         isf = a.dtype in FLOAT
@@ -193,8 +195,18 @@ class Builder:
             out = ops.cast(a.cf, to)
             self.add(Value(out, lambda x, a=a, to=TORCH[to]: a.ref(x).to(to), a.shape, TORCH[to], a.kind),
                      f"cast(v{self.pool.index(a)}, {to})")
+        elif what == 7:  # permute
+            nd = len(a.shape)
+            perm = list(range(nd))
+            for i in range(nd - 1, 0, -1):  # a permutation drawn from k
+                j = (k >> (3 * i)) % (i + 1)
+                perm[i], perm[j] = perm[j], perm[i]
+            out = ops.permute(a.cf, perm)
+            self.add(Value(out, lambda x, a=a, perm=perm: a.ref(x).permute(perm), tuple(a.shape[p] for p in perm),
+                           a.dtype, "other" if perm != sorted(perm) else a.kind),
+                     f"permute(v{self.pool.index(a)}, {perm})")
         else:  # reduction
-            if a.dtype == torch.bool:
+            if a.dtype == torch.bool or not a.shape:
                 return
             nd = len(a.shape)
             dims = sorted({(k >> i) % nd for i in range(1 + (k % nd))})
@@ -202,14 +214,23 @@ class Builder:
             name = REDUCTIONS[(k // 17) % len(REDUCTIONS)]
             if name in ("max", "min") and math.prod(a.shape[d] for d in dims) == 0:
                 name = "sum"  # torch refuses max/min over nothing; cfuser gives the identity (tested elsewhere)
-            if name == "sum" and a.dtype not in FLOAT:
+            if name in ("sum", "prod", "var") and a.dtype not in FLOAT:
                 return  # torch sums integers in int64 whatever their width; nvFuser keeps the width
-            out = getattr(ops, name)(a.cf, dims=dims, keepdim=keep)
+            if name == "prod" and math.prod(a.shape[d] for d in dims) > 16:
+                name = "sum"  # long products overflow, and then only the order of rounding differs
+            out = ops.var(a.cf, dims=dims, correction=1, keepdim=keep) if name == "var" else \
+                getattr(ops, name)(a.cf, dims=dims, keepdim=keep)
 
             def ref(x, a=a, dims=dims, keep=keep, name=name):
                 t = a.ref(x)
                 if name == "sum":
                     return torch.sum(t, dim=dims, keepdim=keep)
+                if name == "var":
+                    return torch.var(t, dim=dims, keepdim=keep, correction=1)
+                if name == "prod":  # torch's prod takes one dim at a time
+                    for d in sorted(dims, reverse=True):
+                        t = torch.prod(t, dim=d, keepdim=keep)
+                    return t
                 return torch.amax(t, dim=dims, keepdim=keep) if name == "max" else torch.amin(t, dim=dims, keepdim=keep)
 
             shape = tuple(1 if d in dims else s for d, s in enumerate(a.shape)) if keep else \
