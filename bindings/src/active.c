@@ -150,13 +150,6 @@ void cfb_active_abandon(ActiveStack *s, uint64_t token)
         s->e[i].abandoned = 1;
 }
 
-Py_ssize_t cfb_active_depth(cfb_state *st)
-{
-    ActiveStack *s = thread_stack(st, 0);
-    PyErr_Clear();
-    return s ? s->n : 0;
-}
-
 /* --- the type ------------------------------------------------------------- */
 static int stack_traverse(ActiveStack *s, visitproc visit, void *arg)
 {

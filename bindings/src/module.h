@@ -92,13 +92,11 @@ FusionObject *cfb_node_fusion(NodeObject *n);
  * cfb_active_pop: end the entry; an error (naming `who`) when called on
  *   another thread or while entries made after it are still active.
  * cfb_active_abandon: its guard died while entered: drop the entry now if
- *   it is the innermost, else when the ones above it end.
- * cfb_active_depth: how many entries this thread has. */
+ *   it is the innermost, else when the ones above it end. */
 FusionObject *cfb_active_fusion(cfb_state *st);
 int cfb_active_push(cfb_state *st, FusionObject *fo, ActiveStack **stack, uint64_t *token);
 int cfb_active_pop(cfb_state *st, ActiveStack *stack, uint64_t token, const char *who);
 void cfb_active_abandon(ActiveStack *stack, uint64_t token);
-Py_ssize_t cfb_active_depth(cfb_state *st);
 
 /* Ops: turn an operand (Val or Python number) into a value id of fo.
  * *fo is found from the Val operands or the active fusion. */
