@@ -294,6 +294,7 @@ cf_status cf_run_prepare(cf_cache *c, int nargs, const cf_arg *args, const cf_ex
     /* Work on a CUDA device: say now, before outputs are allocated there,
      * when this process cannot run it (checked until it first succeeds). */
     if (r->device >= 0) {
+        int dev = r->device;
 #ifdef CFUSER_WITH_CUDA
         static _Atomic int cuda_ok;
         char why[256];
@@ -301,10 +302,9 @@ cf_status cf_run_prepare(cf_cache *c, int nargs, const cf_arg *args, const cf_ex
             cuda_ok = 1;
         if (!cuda_ok) {
             cf_run_free(r);
-            return cf_error_set(CF_ERR_DEVICE, "execute", "execute(): the inputs are on CUDA device %d, but CUDA is not available: %s", opt && opt->device >= 0 && nargs == 0 ? opt->device : r->device, why);
+            return cf_error_set(CF_ERR_DEVICE, "execute", "execute(): the inputs are on CUDA device %d, but CUDA is not available: %s", dev, why);
         }
 #else
-        int dev = r->device;
         cf_run_free(r);
         return cf_error_set(CF_ERR_DEVICE, "execute", "execute(): the inputs are on CUDA device %d, but this build of cfuser has no CUDA backend (build with -DCFUSER_WITH_CUDA=ON)", dev);
 #endif
