@@ -249,11 +249,9 @@ static void pointwise_group(int arity, cf_dtype dt, int64_t rows,
         CF_BINARY_OPS(B)
 #undef B
     } else {
-        ops[nops++] = CF_OP_WHERE;
-        ops[nops++] = CF_OP_CLAMP;
-        ops[nops++] = CF_OP_LERP;
-        ops[nops++] = CF_OP_ADDCMUL;
-        ops[nops++] = CF_OP_THRESHOLD;
+#define T3(name, E, cat) ops[nops++] = CF_OP_##E;
+        CF_TERNARY_OPS(T3)
+#undef T3
     }
     tprog t;
     tp_init(&t);
@@ -275,7 +273,7 @@ static void pointwise_group(int arity, cf_dtype dt, int64_t rows,
         transpose_layout(&t, in[0]);
     for (int i = 0; i < nops; i++) {
         cf_opcode op = ops[i];
-        int n = op == CF_OP_ADDCMUL ? 4 : (arity == 3 ? 3 : arity);
+        int n = cf_op_arity(op);
         cf_dtype dts[4] = {dt, dt, dt, dt};
         bool ist[4] = {true, true, true, true};
         int args[4] = {in[0], in[1], n > 2 ? in[2] : -1, n > 3 ? in[3] : -1};
@@ -288,8 +286,11 @@ static void pointwise_group(int arity, cf_dtype dt, int64_t rows,
             cf_error_clear();
             continue;
         }
-        if (t.p.nslots + 1 >= TP_MAX)
-            break;
+        if (t.p.nslots + 1 >= TP_MAX) {
+            /* every op of the registry must be tested: grow TP_MAX */
+            fprintf(stderr, "FAIL %d-ary ops: more ops than TP_MAX slots\n", arity);
+            exit(1);
+        }
         int o = tp_out(&t, out, 2, sh);
         outname[o] = cf_op_name(op);
         cf_dtype cdt = cf_op_category_of(op) == CF_CAT_PRED ? compute_of(dt)

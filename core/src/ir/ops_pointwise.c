@@ -53,19 +53,6 @@ static cf_status pointwise_axes(cf_fusion *f, const char *op, int nt, const cf_i
     return CF_OK;
 }
 
-static int arity(cf_opcode op)
-{
-    if (cf_op_is_unary(op) || op == CF_OP_CAST || op == CF_OP_SET)
-        return 1;
-    if (cf_op_is_binary(op))
-        return 2;
-    if (op == CF_OP_ADDCMUL)
-        return 4;
-    if (cf_op_is_ternary(op))
-        return 3;
-    return -1;
-}
-
 /* Shared by every elementwise op: checks, output value, expression. */
 static cf_status make_pointwise(cf_fusion *f, cf_opcode op, int n, const cf_id *in, cf_dtype result,
                                 cf_dtype cdtype, cf_id *out)
@@ -112,10 +99,10 @@ cf_status cf_op_pointwise(cf_fusion *f, cf_opcode op, int n, const cf_id *in, cf
     bool is_tensor[4];
     cf_status st;
     int i;
-    if (!name || arity(op) < 0 || op == CF_OP_CAST)
+    if (!name || !cf_op_arity(op) || op == CF_OP_CAST || cf_op_kind_of(op) == CF_KIND_PROGRAM)
         return cf_error_set(CF_ERR_VALUE, "pointwise", "op %d is not an elementwise op", (int)op);
-    if (n != arity(op))
-        return cf_error_set(CF_ERR_VALUE, name, "%s(): expected %d operands, got %d", name, arity(op), n);
+    if (n != cf_op_arity(op))
+        return cf_error_set(CF_ERR_VALUE, name, "%s(): expected %d operands, got %d", name, cf_op_arity(op), n);
     for (i = 0; i < n; i++) {
         if ((st = check_val(f, in[i], name, i)))
             return st;
