@@ -324,6 +324,74 @@ static PyObject *op_iota(PyObject *mod, PyObject *const *args, Py_ssize_t nargs,
     return finish(st, fo, &m, cf_op_iota(fo->f, len, start, step, dt, &out), &out);
 }
 
+/* size and shape: the extents (Scalars) of a tensor's non-reduction axes,
+ * as TensorView.shape() gives them; no node is added. */
+static int tensor_only(cfb_state *st, const char *fname, PyObject *o, FusionObject **fo, cf_id *id)
+{
+    if (tensor_arg(st, fname, o, fo, id) < 0)
+        return -1;
+    if (cf_val_kind_of((*fo)->f, *id) != CF_VAL_TENSOR) {
+        PyErr_Format(PyExc_TypeError, "%s() argument 'arg' must be a TensorView, not a Scalar", fname);
+        return -1;
+    }
+    return 0;
+}
+
+/* The extent of the k-th non-reduction axis of tv. */
+static cf_id extent_of(const cf_fusion *f, cf_id tv, int k)
+{
+    int n = cf_tensor_ndim(f, tv), i;
+    for (i = 0; i < n; i++) {
+        cf_id a = cf_tensor_axis(f, tv, i);
+        if (cf_iterdomain_type(f, a) != CF_ITER_REDUCTION && k-- == 0)
+            return cf_iterdomain_extent(f, a);
+    }
+    return CF_NO_ID;
+}
+
+static PyObject *op_size(PyObject *mod, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    cfb_state *st = cfb_state_of_module(mod);
+    PyObject *p[CFB_NARGS_size];
+    FusionObject *fo;
+    cf_id in;
+    long long dim;
+    int n;
+    if (cfb_parse("size", args, nargs, kwnames, CFB_ARGS(size), p) < 0 || tensor_only(st, "size", p[0], &fo, &in) < 0)
+        return NULL;
+    if (!PyLong_Check(p[1]) || PyBool_Check(p[1]))
+        return PyErr_Format(PyExc_TypeError, "size() argument 'dim' must be int, not '%.100s'", Py_TYPE(p[1])->tp_name);
+    if ((dim = PyLong_AsLongLong(p[1])) == -1 && PyErr_Occurred())
+        return NULL;
+    n = cf_tensor_ndim_noreduction(fo->f, in);
+    if (dim < -n || dim >= n)
+        return cfb_raise_fmt(st, CF_ERR_INDEX, "size(): dim %lld is out of range for a tensor of %d dims", dim, n);
+    return cfb_wrap_val(st, fo, extent_of(fo->f, in, (int)(dim < 0 ? dim + n : dim)));
+}
+
+static PyObject *op_shape(PyObject *mod, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    cfb_state *st = cfb_state_of_module(mod);
+    PyObject *p[CFB_NARGS_shape], *list;
+    FusionObject *fo;
+    cf_id in;
+    int n, k;
+    if (cfb_parse("shape", args, nargs, kwnames, CFB_ARGS(shape), p) < 0 || tensor_only(st, "shape", p[0], &fo, &in) < 0)
+        return NULL;
+    n = cf_tensor_ndim_noreduction(fo->f, in);
+    if (!(list = PyList_New(n)))
+        return NULL;
+    for (k = 0; k < n; k++) {
+        PyObject *w = cfb_wrap_val(st, fo, extent_of(fo->f, in, k));
+        if (!w) {
+            Py_DECREF(list);
+            return NULL;
+        }
+        PyList_SET_ITEM(list, k, w);
+    }
+    return list;
+}
+
 /* The generated entries (elementwise ops, reductions) and the method table
  * with every op's docstring and text signature. */
 #include "ops_defs.inc"

@@ -1,5 +1,6 @@
-"""The elementwise ops added through the op registry: gcd, nextafter,
-logical_right_shift, erfinv, erfcinv, lgamma, isneginf, isposinf, isreal.
+"""The ops added through the op registry: gcd, nextafter,
+logical_right_shift, erfinv, erfcinv, lgamma, isneginf, isposinf, isreal,
+and the shape queries size and shape.
 
 Each against numpy/torch/scipy on every dtype it supports, on odd sizes
 (1, 7, 2^k +- 1), on strided views and broadcast operands; the dtypes it
@@ -268,3 +269,50 @@ def test_fused_chain():
     (out,) = fd.execute([x])
     want = torch.lgamma(torch.erfinv(torch.from_numpy(x).double())).numpy()
     np.testing.assert_array_equal(out, (want > 0) & ~np.isposinf(want))
+
+
+# --- size and shape -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("shape", [(1, 7), (7, 33), (31, 1)])
+def test_size_and_shape_feed_ops(shape, rng):
+    """fd.ops.size / fd.ops.shape give the symbolic extents: a mean over dim
+    1 through reciprocal(size), a full() of the input's shape, a reshape to
+    [size(1), size(0)]."""
+    a = random_array(rng, shape, "Float")
+    with cfuser.FusionDefinition() as fd:
+        t = fd.define_tensor(shape=[-1, -1], dtype=dt("Float"))
+        n1 = fd.ops.size(t, 1)
+        assert fd.ops.size(t, -1) is n1
+        mean = fd.ops.mul(fd.ops.sum(t, dims=[1]), fd.ops.reciprocal(n1))
+        ones = fd.ops.full(shape=fd.ops.shape(t), fill_value=1.0, dtype=dt("Float"))
+        flat = fd.ops.reshape(fd.ops.add(t, ones), new_shape=[n1, fd.ops.size(t, 0)])
+        fd.add_output(mean)
+        fd.add_output(flat)
+    m, f = fd.execute([a])
+    np.testing.assert_allclose(m, a.astype(np.float64).mean(axis=1), rtol=1e-5)
+    np.testing.assert_allclose(f, (a + 1).reshape(shape[1], shape[0]), rtol=1e-6)
+
+
+def test_shape_leaves_out_reduction_dims():
+    with cfuser.FusionDefinition() as fd:
+        t = fd.define_tensor(shape=[-1, -1, -1], dtype=dt("Float"))
+        s = fd.ops.sum(t, dims=[1], keepdim=False)
+        assert len(fd.ops.shape(t)) == 3
+        assert len(fd.ops.shape(s)) == 2
+        assert fd.ops.shape(s)[1] is fd.ops.size(s, 1)
+
+
+def test_size_errors():
+    with cfuser.FusionDefinition() as fd:
+        t = fd.define_tensor(shape=[-1, -1], dtype=dt("Float"))
+        with pytest.raises(IndexError, match="dim 2 is out of range"):
+            fd.ops.size(t, 2)
+        with pytest.raises(cfuser.Error, match="out of range"):
+            fd.ops.size(t, -3)
+        with pytest.raises(TypeError, match="'dim' must be int"):
+            fd.ops.size(t, 1.0)
+        with pytest.raises(TypeError, match="must be a TensorView"):
+            fd.ops.size(fd.define_scalar(2, dtype=dt("Int")), 0)
+        with pytest.raises(TypeError, match="must be a TensorView"):
+            fd.ops.shape(3)
