@@ -45,9 +45,8 @@ const char cf_cuda_prelude[] =
     /* gcd(|a|, |b|), Euclid on the magnitudes (|min| fits the unsigned) */
     "template<class T> __device__ __forceinline__ T igcd(T a,T b){unsigned "
     "long long u=a<0?0ULL-(unsigned long long)a:(unsigned long long)a,v=b<0?"
-    "0ULL-(unsigned long long)b:(unsigned long long)b;if(sizeof(T)==4){u&="
-    "0xffffffffULL;v&=0xffffffffULL;}while(v){unsigned long long r=u%v;u=v;"
-    "v=r;}return (T)u;}\n"
+    "0ULL-(unsigned long long)b:(unsigned long long)b;while(v){unsigned "
+    "long long r=u%v;u=v;v=r;}return (T)u;}\n"
     "template<class T> __device__ __forceinline__ T fmx(T a,T b){return "
     "(a!=a||a>b)?a:b;}\n"
     "template<class T> __device__ __forceinline__ T fmn(T a,T b){return "
