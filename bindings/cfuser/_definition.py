@@ -9,6 +9,7 @@ from cfuser import ops as _ops
 
 _define_tensor = _C.define_tensor
 _define_scalar = _C.define_scalar
+_active_fusion = _C.active_fusion
 
 
 class FusionDefinition:
@@ -23,7 +24,8 @@ class FusionDefinition:
 
     def __init__(self) -> None:
         self._fusion = _C.Fusion()
-        self._guard: Optional[_C.FusionGuard] = None
+        # One guard per open ``with fd:`` block, innermost last: blocks nest.
+        self._guards: List[_C.FusionGuard] = []
         self._fec: Optional[_C.FusionExecutorCache] = None
 
     @property
@@ -32,8 +34,9 @@ class FusionDefinition:
         return self._fusion
 
     def __enter__(self) -> "FusionDefinition":
-        self._guard = _C.FusionGuard(self._fusion)
-        self._guard.__enter__()
+        guard = _C.FusionGuard(self._fusion)
+        guard.__enter__()
+        self._guards.append(guard)
         return self
 
     def __exit__(
@@ -42,9 +45,11 @@ class FusionDefinition:
         exc: Optional[BaseException],
         tb: Optional[TracebackType],
     ) -> None:
-        guard, self._guard = self._guard, None
-        if guard is not None:
-            guard.__exit__(exc_type, exc, tb)
+        if not self._guards:
+            raise _C.InvalidArgumentError("FusionDefinition.__exit__(): not entered")
+        # An exit out of order raises and leaves the block open.
+        self._guards[-1].__exit__(exc_type, exc, tb)
+        self._guards.pop()
 
     def define_tensor(
         self,
@@ -60,14 +65,14 @@ class FusionDefinition:
         kw = {"shape": shape, "contiguity": contiguity, "dtype": dtype, "is_cpu": is_cpu,
               "stride_order": stride_order, "sizes": sizes, "strides": strides}
         kw = {k: v for k, v in kw.items() if v is not None}
-        if self._guard is None:
+        if _active_fusion() is not self._fusion:
             with _C.FusionGuard(self._fusion):
                 return _define_tensor(**kw)
         return _define_tensor(**kw)
 
     def define_scalar(self, value: Any = None, dtype: Optional[_C.DataType] = None) -> _C.Scalar:
         """Define a scalar: a constant, or a symbolic input when value is None."""
-        if self._guard is None:
+        if _active_fusion() is not self._fusion:
             with _C.FusionGuard(self._fusion):
                 return _define_scalar(value, dtype)
         return _define_scalar(value, dtype)

@@ -42,15 +42,23 @@ int cfb_parse(const char *fname, PyObject *const *args, Py_ssize_t nargs, PyObje
     return 0;
 }
 
-FusionObject *cfb_active_fusion(cfb_state *st) { return (FusionObject *)PyThread_tss_get(&st->active); }
 
-int cfb_set_active_fusion(cfb_state *st, FusionObject *fo)
+PyObject *cfb_type_error(cfb_state *st, const char *fname, const char *argname, const char *expected, PyObject *got)
 {
-    if (PyThread_tss_set(&st->active, fo) != 0) {
-        PyErr_SetString(PyExc_RuntimeError, "cfuser: cannot set the active fusion");
-        return -1;
+    PyTypeObject *tp = Py_TYPE(got);
+    const char *name = tp->tp_name;
+    int foreign = 0;
+    if (strncmp(name, "cfuser.", 7) == 0 && PyType_HasFeature(tp, Py_TPFLAGS_HEAPTYPE)) {
+        void *other = PyType_GetModuleState(tp);
+        if (!other)
+            PyErr_Clear();
+        foreign = other && other != (void *)st;
     }
-    return 0;
+    PyErr_Format(PyExc_TypeError, "%s() argument '%s' must be %s, not '%.100s'%s", fname, argname, expected, name,
+                 foreign ? " from another instance of the cfuser._C module (objects cannot cross module instances or "
+                           "interpreters)"
+                         : "");
+    return NULL;
 }
 
 int cfb_find_fusion(cfb_state *st, const char *fname, PyObject *const *ops, int n, FusionObject **fo)
@@ -125,8 +133,7 @@ int cfb_operand(cfb_state *st, const char *fname, const char *argname, FusionObj
         return 0;
     }
 bad:
-    PyErr_Format(PyExc_TypeError, "%s() argument '%s' must be a TensorView or Scalar%s, not '%.100s'", fname, argname,
-                 allow_number ? " or a Python number" : "", Py_TYPE(o)->tp_name);
+    cfb_type_error(st, fname, argname, allow_number ? "a TensorView or Scalar or a Python number" : "a TensorView or Scalar", o);
     return -1;
 }
 
@@ -140,20 +147,24 @@ int cfb_size_list(cfb_state *st, const char *fname, const char *argname, FusionO
                      Py_TYPE(o)->tp_name);
         return -1;
     }
-    seq = PySequence_Fast(o, "");
+    /* A snapshot: an item's __index__ may change the caller's list. */
+    seq = PySequence_Tuple(o);
     if (!seq) {
+        if (!PyErr_ExceptionMatches(PyExc_TypeError))
+            return -1;
+        PyErr_Clear();
         PyErr_Format(PyExc_TypeError, "%s() argument '%s' must be a sequence of sizes, not '%.100s'", fname, argname,
                      Py_TYPE(o)->tp_name);
         return -1;
     }
-    len = PySequence_Fast_GET_SIZE(seq);
+    len = PyTuple_GET_SIZE(seq);
     if (len > CF_MAX_DIMS) {
         Py_DECREF(seq);
         cfb_raise_fmt(st, CF_ERR_VALUE, "%s(): argument '%s' has %zd entries; at most %d dims are supported", fname, argname, len, CF_MAX_DIMS);
         return -1;
     }
     for (i = 0; i < len; i++) {
-        PyObject *item = PySequence_Fast_GET_ITEM(seq, i);
+        PyObject *item = PyTuple_GET_ITEM(seq, i);
         cf_scalar s;
         cf_status rc;
         if (cfb_is_val(st, item)) {

@@ -10,16 +10,21 @@ static int bool_list(PyObject *err, PyObject *o, int n, int8_t *out)
             out[i] = o == Py_False ? 0 : 1;
         return 0;
     }
-    if (!(seq = PySequence_Fast(o, "define_tensor() argument 'contiguity' must be a bool or a sequence of bool/None")))
+    if (!(seq = PySequence_Tuple(o))) {
+        if (PyErr_ExceptionMatches(PyExc_TypeError)) {
+            PyErr_Clear();
+            PyErr_Format(PyExc_TypeError, "define_tensor() argument 'contiguity' must be a bool or a sequence of bool/None, not '%.100s'", Py_TYPE(o)->tp_name);
+        }
         return -1;
-    k = PySequence_Fast_GET_SIZE(seq);
+    }
+    k = PyTuple_GET_SIZE(seq);
     if (k != n) {
         Py_DECREF(seq);
         PyErr_Format(err, "define_tensor() argument 'contiguity' has %zd entries but 'shape' has %d", k, n);
         return -1;
     }
     for (i = 0; i < k; i++) {
-        PyObject *b = PySequence_Fast_GET_ITEM(seq, i);
+        PyObject *b = PyTuple_GET_ITEM(seq, i);
         if (b != Py_True && b != Py_False && b != Py_None) {
             Py_DECREF(seq);
             PyErr_Format(PyExc_TypeError, "define_tensor() argument 'contiguity': item %zd must be a bool or None, not '%.100s'", i, Py_TYPE(b)->tp_name);

@@ -867,6 +867,31 @@ static PyObject *framework_module(const char *name)
     return m ? Py_NewRef(m) : PyImport_ImportModule(name);
 }
 
+/* What an allocator handed back must be exactly the tensor asked for:
+ * numpy.empty and torch.empty are looked up as attributes, so a patched one
+ * can return anything. -1 with an error naming what differs. */
+static int check_allocated(cfb_dlpack_state *st, const cf_tensor *spec, const char *who, int ndim,
+                           const int64_t *shape, const int64_t *strides, size_t itemsize, int device,
+                           int writable)
+{
+    int64_t expect = (int64_t)dtype_size(spec->dtype);
+    int i;
+    if (!writable || ndim != spec->ndim || itemsize != dtype_size(spec->dtype) || device != spec->device)
+        goto bad;
+    for (i = spec->ndim - 1; i >= 0; i--) {
+        if (shape[i] != spec->shape[i] || (spec->shape[i] > 1 && strides[i] != expect))
+            goto bad;
+        expect *= spec->shape[i];
+    }
+    return 0;
+bad:
+    set_error(st, CF_ERR_RUNTIME,
+              "output: %s returned an array that is not a writable, contiguous "
+              "%d-d tensor of the requested shape and dtype (was it replaced?)",
+              who, spec->ndim);
+    return -1;
+}
+
 static PyObject *numpy_output(cfb_dlpack_state *st, const cf_tensor *spec,
                               void **data)
 {
@@ -914,8 +939,23 @@ static PyObject *numpy_output(cfb_dlpack_state *st, const cf_tensor *spec,
     Py_DECREF(args[0]);
     if (!arr)
         return NULL;
-    if (PyObject_GetBuffer(arr, &view, PyBUF_WRITABLE) < 0)
+    if (PyObject_GetBuffer(arr, &view, PyBUF_RECORDS_RO) < 0)
         goto fail;
+    {
+        int64_t shp[CF_MAX_DIMS], str[CF_MAX_DIMS];
+        int i, ok = view.ndim >= 0 && view.ndim <= CF_MAX_DIMS;
+        for (i = 0; ok && i < view.ndim; i++) {
+            shp[i] = view.shape[i];
+            str[i] = view.strides[i];
+        }
+        if (!ok || check_allocated(st, spec, "numpy.empty", view.ndim, shp, str, (size_t)view.itemsize,
+                                   CF_DEVICE_CPU, !view.readonly) < 0) {
+            if (!ok)
+                check_allocated(st, spec, "numpy.empty", -1, NULL, NULL, 0, CF_DEVICE_CPU, 0);
+            PyBuffer_Release(&view);
+            goto fail;
+        }
+    }
     *data = view.buf;
     PyBuffer_Release(&view);
     return arr;
@@ -1003,13 +1043,27 @@ static PyObject *torch_output_empty(cfb_dlpack_state *st,
                             st->kwnames_dtype_device);
     if (!t)
         goto fail;
-    ptr = PyObject_CallMethod(t, "data_ptr", NULL);
-    if (!ptr)
-        goto fail;
-    *data = PyLong_AsVoidPtr(ptr);
-    if (!*data && PyErr_Occurred())
-        goto fail;
-    Py_DECREF(ptr);
+    {
+        /* Read back through DLPack what torch.empty returned (it may be
+         * patched): shape, strides, dtype and device must be the spec's. */
+        cf_tensor got;
+        cfb_hold hold = {0};
+        cfb_framework fw;
+        int64_t bstrides[CF_MAX_DIMS];
+        int i, rc;
+        if (cfb_import_tensor(st, t, "execute", -1, &got, &hold, &fw) < 0)
+            goto fail;
+        for (i = 0; i < got.ndim && i < CF_MAX_DIMS; i++)
+            bstrides[i] = got.strides[i] * (int64_t)dtype_size(got.dtype);
+        rc = got.dtype != spec->dtype
+                 ? check_allocated(st, spec, "torch.empty", -1, NULL, NULL, 0, spec->device, 0)
+                 : check_allocated(st, spec, "torch.empty", got.ndim, got.shape, bstrides, dtype_size(got.dtype),
+                                   got.device, 1);
+        *data = got.data;
+        cfb_hold_release(&hold);
+        if (rc < 0)
+            goto fail;
+    }
     Py_DECREF(args[0]);
     Py_DECREF(dev);
     return t;

@@ -18,7 +18,7 @@ static PyObject *cache_new(PyTypeObject *tp, PyObject *args, PyObject *kw)
         return NULL;
     }
     if (!PyObject_TypeCheck(fusion, st->Fusion))
-        return PyErr_Format(PyExc_TypeError, "FusionExecutorCache() argument 'fusion' must be a cfuser.Fusion, not '%.100s'", Py_TYPE(fusion)->tp_name);
+        return cfb_type_error(st, "FusionExecutorCache", "fusion", "a cfuser.Fusion", fusion);
     c = (CacheObject *)tp->tp_alloc(tp, 0);
     if (!c)
         return NULL;
@@ -64,7 +64,10 @@ static PyObject *cache_num_kernels(CacheObject *c, PyObject *u) { return PyLong_
 
 static PyObject *cache_repr(CacheObject *c)
 {
-    int n = cf_cache_num_plans(c->cache);
+    int n = cf_cache_num_plans(c->cache), r = cf_cache_num_retired(c->cache);
+    if (r)
+        return PyUnicode_FromFormat("<cfuser.FusionExecutorCache: %d compiled kernel%s, %d older plan%s in use by runs>",
+                                    n, n == 1 ? "" : "s", r, r == 1 ? "" : "s");
     return PyUnicode_FromFormat("<cfuser.FusionExecutorCache: %d compiled kernel%s>", n, n == 1 ? "" : "s");
 }
 
@@ -250,9 +253,20 @@ static PyObject *cache_execute(CacheObject *c, PyObject *const *args, Py_ssize_t
                 return PyErr_Format(PyExc_TypeError, "execute() argument '%s': item %zd must be a str, not '%.100s'",
                                     names[i], k, Py_TYPE(PySequence_Fast_GET_ITEM(p[i], k))->tp_name);
     }
-    if (!(seq = PySequence_Fast(p[0], "execute() argument 'inputs' must be a list or tuple of tensors and numbers")))
+    /* A snapshot: converting an input can run Python code (__index__,
+     * __dlpack__) that changes the caller's list. A lone tensor is refused
+     * rather than iterated as rows. */
+    if (PyTuple_Check(p[0]) || PyList_Check(p[0]))
+        seq = PySequence_Tuple(p[0]);
+    else if ((PySequence_Check(p[0]) || Py_TYPE(p[0])->tp_iter) && !PyObject_CheckBuffer(p[0]) && !has_dlpack(st, p[0]) && !PyErr_Occurred() &&
+             !PyUnicode_Check(p[0]) && !PyBytes_Check(p[0]))
+        seq = PySequence_Tuple(p[0]);
+    else if (!PyErr_Occurred())
+        PyErr_Format(PyExc_TypeError, "execute() argument 'inputs' must be a list or tuple of tensors and numbers, not '%.100s'%s",
+                     Py_TYPE(p[0])->tp_name, PyObject_CheckBuffer(p[0]) || has_dlpack(st, p[0]) == 1 ? " (wrap a single tensor in a list: execute([t]))" : "");
+    if (!seq)
         return NULL;
-    n = PySequence_Fast_GET_SIZE(seq);
+    n = PyTuple_GET_SIZE(seq);
     if (n > STACK_ARGS) {
         cargs = PyMem_Malloc(sizeof(cf_arg) * (size_t)n);
         holds = PyMem_Calloc((size_t)n, sizeof(cfb_hold));
@@ -265,7 +279,7 @@ static PyObject *cache_execute(CacheObject *c, PyObject *const *args, Py_ssize_t
     }
     for (i = 0; i < n; i++) {
         cfb_framework f1 = CFB_FW_NONE;
-        if (convert_input(st, PySequence_Fast_GET_ITEM(seq, i), i, &cargs[i], &holds[i], &f1) < 0) {
+        if (convert_input(st, PyTuple_GET_ITEM(seq, i), i, &cargs[i], &holds[i], &f1) < 0) {
             n = i + 1; /* release what was taken so far */
             goto done;
         }

@@ -83,7 +83,7 @@ static PyObject *fusion_mark(FusionObject *fo, PyObject *const *args, Py_ssize_t
     if (!st || cfb_parse(fname, args, nargs, kwnames, names, 1, 1, 1, &v) < 0)
         return NULL;
     if (!cfb_is_val(st, v))
-        return PyErr_Format(PyExc_TypeError, "%s() argument 'val' must be a TensorView or Scalar, not '%.100s'", fname, Py_TYPE(v)->tp_name);
+        return cfb_type_error(st, fname, "val", "a TensorView or Scalar", v);
     if (((NodeObject *)v)->fusion != fo)
         return cfb_raise_fmt(st, CF_ERR_VALUE, "%s(): argument 'val' belongs to a different fusion", fname);
     s = output ? cf_fusion_add_output(fo->f, ((NodeObject *)v)->id) : cf_fusion_add_input(fo->f, ((NodeObject *)v)->id);
@@ -156,8 +156,8 @@ PyType_Spec cfb_fusion_spec = {"cfuser.Fusion", sizeof(FusionObject), 0,
 typedef struct GuardObject {
     PyObject_HEAD
     PyObject *fusion;
-    PyObject *prev;   /* the fusion active before __enter__ */
-    int entered;
+    ActiveStack *stack;  /* while entered: the thread's stack holding it */
+    uint64_t token;      /* while entered: its entry in that stack       */
 } GuardObject;
 
 static int guard_init(GuardObject *g, PyObject *args, PyObject *kw)
@@ -168,7 +168,11 @@ static int guard_init(GuardObject *g, PyObject *args, PyObject *kw)
     if (!st || !PyArg_ParseTupleAndKeywords(args, kw, "O:FusionGuard", names, &f))
         return -1;
     if (!PyObject_TypeCheck(f, st->Fusion)) {
-        PyErr_Format(PyExc_TypeError, "FusionGuard() argument 'fusion' must be a cfuser.Fusion, not '%.100s'", Py_TYPE(f)->tp_name);
+        cfb_type_error(st, "FusionGuard", "fusion", "a cfuser.Fusion", f);
+        return -1;
+    }
+    if (g->stack) {
+        cfb_raise_fmt(st, CF_ERR_VALUE, "FusionGuard.__init__(): the guard is entered; exit it before giving it another fusion");
         return -1;
     }
     Py_XSETREF(g->fusion, Py_NewRef(f));
@@ -178,18 +182,14 @@ static int guard_init(GuardObject *g, PyObject *args, PyObject *kw)
 static PyObject *guard_enter(GuardObject *g, PyObject *u)
 {
     cfb_state *st = cfb_state_of_obj((PyObject *)g);
-    FusionObject *prev;
     if (!st)
         return NULL;
     if (!g->fusion)
         return PyErr_Format(PyExc_TypeError, "FusionGuard was not initialised with a fusion");
-    if (g->entered)
-        return cfb_raise_fmt(st, CF_ERR_VALUE, "FusionGuard: already entered; a guard can be active once at a time");
-    prev = cfb_active_fusion(st);
-    if (cfb_set_active_fusion(st, (FusionObject *)g->fusion) < 0)
+    if (g->stack)
+        return cfb_raise_fmt(st, CF_ERR_VALUE, "FusionGuard.__enter__(): already entered; a guard can be active once at a time");
+    if (cfb_active_push(st, (FusionObject *)g->fusion, &g->stack, &g->token) < 0)
         return NULL;
-    Py_XSETREF(g->prev, Py_XNewRef((PyObject *)prev));
-    g->entered = 1;
     return Py_NewRef(g->fusion);
 }
 
@@ -198,11 +198,10 @@ static PyObject *guard_exit(GuardObject *g, PyObject *args)
     cfb_state *st = cfb_state_of_obj((PyObject *)g);
     if (!st)
         return NULL;
-    if (g->entered) {
-        if (cfb_set_active_fusion(st, (FusionObject *)g->prev) < 0)
+    if (g->stack) {
+        if (cfb_active_pop(st, g->stack, g->token, "FusionGuard") < 0)
             return NULL;
-        Py_CLEAR(g->prev);
-        g->entered = 0;
+        Py_CLEAR(g->stack);
     }
     Py_RETURN_FALSE;
 }
@@ -211,34 +210,21 @@ static int guard_traverse(GuardObject *g, visitproc visit, void *arg)
 {
     Py_VISIT(Py_TYPE(g));
     Py_VISIT(g->fusion);
-    Py_VISIT(g->prev);
+    Py_VISIT(g->stack);
     return 0;
 }
 
-/* A guard dropped while entered (its __exit__ never ran, e.g. when calling
- * it failed) must not leave this thread's active fusion pointing at a
- * fusion it no longer keeps alive: restore the one it replaced. */
-static void guard_deactivate(GuardObject *g)
-{
-    cfb_state *st;
-    PyObject *et, *ev, *tb;
-    if (!g->entered)
-        return;
-    g->entered = 0;
-    PyErr_Fetch(&et, &ev, &tb);
-    st = cfb_state_of_obj((PyObject *)g);
-    if (st && cfb_active_fusion(st) == (FusionObject *)g->fusion &&
-        cfb_set_active_fusion(st, (FusionObject *)g->prev) < 0)
-        PyErr_WriteUnraisable((PyObject *)g);
-    PyErr_Clear();
-    PyErr_Restore(et, ev, tb);
-}
-
+/* A guard dropped while entered (its __exit__ never ran) ends its entry:
+ * at once when it is the innermost, else once the ones above it end. */
 static int guard_clear(GuardObject *g)
 {
-    guard_deactivate(g);
+    if (g->stack) {
+        ActiveStack *s = g->stack;
+        g->stack = NULL;
+        cfb_active_abandon(s, g->token);
+        Py_DECREF(s);
+    }
     Py_CLEAR(g->fusion);
-    Py_CLEAR(g->prev);
     return 0;
 }
 
@@ -253,7 +239,7 @@ static void guard_dealloc(GuardObject *g)
 
 static PyObject *guard_repr(GuardObject *g)
 {
-    return PyUnicode_FromFormat("<cfuser.FusionGuard %s>", g->entered ? "active" : "inactive");
+    return PyUnicode_FromFormat("<cfuser.FusionGuard %s>", g->stack ? "active" : "inactive");
 }
 
 static PyMethodDef guard_methods[] = {
@@ -292,6 +278,9 @@ static PyTypeObject *add_type(PyObject *m, PyType_Spec *spec, PyObject *base)
 
 int cfb_init_types(PyObject *m, cfb_state *st)
 {
+    st->ActiveStack = (PyTypeObject *)PyType_FromModuleAndSpec(m, &cfb_active_stack_spec, NULL);
+    if (!st->ActiveStack)
+        return -1;
     if (!(st->Fusion = add_type(m, &cfb_fusion_spec, NULL)) || !(st->FusionGuard = add_type(m, &cfb_guard_spec, NULL)) ||
         !(st->Val = add_type(m, &cfb_val_spec, NULL)) ||
         !(st->TensorView = add_type(m, &cfb_tensorview_spec, (PyObject *)st->Val)) ||

@@ -110,11 +110,15 @@ int cfb_init_enums(PyObject *m, cfb_state *st)
     }
     if (!cls)
         goto done;
-    if (PyObject_SetAttrString(cls, "__doc__", PyUnicode_FromString(
+    {
+        PyObject *doc = PyUnicode_FromString(
             "Element types of tensors and scalars (nvFuser's names). Float, Double, Half, "
             "BFloat16, Int (int64), Int32 and Bool are supported; the others are named so that "
-            "using them gives a clear 'not supported yet' error.")) < 0)
-        PyErr_Clear();
+            "using them gives a clear 'not supported yet' error.");
+        if (!doc || PyObject_SetAttrString(cls, "__doc__", doc) < 0)
+            PyErr_Clear();
+        Py_XDECREF(doc);
+    }
     for (i = 0; i < CF_DTYPE_COUNT; i++) {
         st->dtype_members[i] = PyObject_GetAttrString(cls, cf_dtype_pyname((cf_dtype)i));
         if (!st->dtype_members[i])
@@ -173,6 +177,7 @@ static int cfb_traverse(PyObject *m, visitproc visit, void *arg)
 {
     cfb_state *st = cfb_state_of_module(m);
     int i;
+    Py_VISIT(st->ActiveStack);
     Py_VISIT(st->Fusion);
     Py_VISIT(st->FusionGuard);
     Py_VISIT(st->Val);
@@ -195,6 +200,7 @@ static int cfb_clear(PyObject *m)
 {
     cfb_state *st = cfb_state_of_module(m);
     int i;
+    Py_CLEAR(st->ActiveStack);
     Py_CLEAR(st->Fusion);
     Py_CLEAR(st->FusionGuard);
     Py_CLEAR(st->Val);

@@ -12,14 +12,17 @@
 
 enum { CFB_ERR_COUNT = 9 };
 
+typedef struct ActiveStack ActiveStack;
+
 typedef struct cfb_state {
+    PyTypeObject *ActiveStack;            /* this thread's active fusions    */
     PyTypeObject *Fusion, *FusionGuard, *Val, *TensorView, *Scalar, *Expr, *IterDomain,
         *TensorDomain, *FusionExecutorCache;
     PyObject *Error;                      /* cfuser.Error                   */
     PyObject *errors[CFB_ERR_COUNT];      /* by cf_status                   */
     PyObject *DataType;                   /* the enum class                 */
     PyObject *dtype_members[CF_DTYPE_COUNT];
-    Py_tss_t active;                      /* this thread's active Fusion    */
+    Py_tss_t active;                      /* cache: this thread's ActiveStack */
     int active_ok;
     cfb_dlpack_state dl;
 } cfb_state;
@@ -75,12 +78,27 @@ PyObject *cfb_wrap_expr(cfb_state *st, FusionObject *fo, cf_id id);
 PyObject *cfb_wrap_iter(cfb_state *st, FusionObject *fo, cf_id id);
 PyObject *cfb_wrap_dom(cfb_state *st, FusionObject *fo, cf_id tv);
 int cfb_is_val(cfb_state *st, PyObject *o);
-/* The node's fusion, or NULL with an error if it was cleared. */
+/* Roll fo back to m: core's nodes, and the Python side too (wrappers of
+ * removed nodes leave the cache and raise when used). */
+void cfb_rollback(FusionObject *fo, const cf_fusion_mark *m);
+/* The node's fusion, or NULL with an error if it was cleared or removed. */
 FusionObject *cfb_node_fusion(NodeObject *n);
 
-/* The active fusion of this thread (borrowed) or NULL (no error set). */
+/* active.c: the per-thread stack of active fusions (strong references).
+ * cfb_active_fusion: this thread's innermost active fusion (borrowed) or
+ *   NULL (no error set).
+ * cfb_active_push: make fo active; *stack (new reference) and *token
+ *   identify the entry for cfb_active_pop / cfb_active_abandon.
+ * cfb_active_pop: end the entry; an error (naming `who`) when called on
+ *   another thread or while entries made after it are still active.
+ * cfb_active_abandon: its guard died while entered: drop the entry now if
+ *   it is the innermost, else when the ones above it end.
+ * cfb_active_depth: how many entries this thread has. */
 FusionObject *cfb_active_fusion(cfb_state *st);
-int cfb_set_active_fusion(cfb_state *st, FusionObject *fo);
+int cfb_active_push(cfb_state *st, FusionObject *fo, ActiveStack **stack, uint64_t *token);
+int cfb_active_pop(cfb_state *st, ActiveStack *stack, uint64_t token, const char *who);
+void cfb_active_abandon(ActiveStack *stack, uint64_t token);
+Py_ssize_t cfb_active_depth(cfb_state *st);
 
 /* Ops: turn an operand (Val or Python number) into a value id of fo.
  * *fo is found from the Val operands or the active fusion. */
@@ -91,13 +109,18 @@ int cfb_operand(cfb_state *st, const char *fname, const char *argname, FusionObj
 int cfb_size_list(cfb_state *st, const char *fname, const char *argname, FusionObject *fo, PyObject *o,
                   cf_id *out, int *n);
 
+/* TypeError "<fname>() argument '<argname>' must be <expected>, not '<type>'";
+ * an object of this module's own types made by another instance of the
+ * module (a subinterpreter, a second import) is named as such. Returns NULL. */
+PyObject *cfb_type_error(cfb_state *st, const char *fname, const char *argname, const char *expected, PyObject *got);
+
 int cfb_init_types(PyObject *m, cfb_state *st);
 int cfb_init_ops(PyObject *m, cfb_state *st);
 int cfb_init_testing(PyObject *m, cfb_state *st);
 int cfb_init_errors(PyObject *m, cfb_state *st);
 int cfb_init_enums(PyObject *m, cfb_state *st);
 
-extern PyType_Spec cfb_fusion_spec, cfb_guard_spec, cfb_val_spec, cfb_tensorview_spec, cfb_scalar_spec,
+extern PyType_Spec cfb_active_stack_spec, cfb_fusion_spec, cfb_guard_spec, cfb_val_spec, cfb_tensorview_spec, cfb_scalar_spec,
     cfb_expr_spec, cfb_iterdomain_spec, cfb_tensordomain_spec, cfb_cache_spec;
 extern PyMethodDef cfb_module_functions[];
 

@@ -65,9 +65,42 @@ int cfb_is_val(cfb_state *st, PyObject *o) { return PyObject_TypeCheck(o, st->Va
 
 FusionObject *cfb_node_fusion(NodeObject *n)
 {
-    if (!n->fusion)
+    if (n->fusion)
+        return n->fusion;
+    if (n->id == CF_NO_ID) {
+        cfb_state *st = cfb_state_of_obj((PyObject *)n);
+        if (st)
+            cfb_raise_fmt(st, CF_ERR_VALUE, "this node no longer exists: it was made while another op was being built, and that op failed and was rolled back");
+    } else {
         PyErr_SetString(PyExc_RuntimeError, "cfuser: this node's Fusion was cleared by the garbage collector");
-    return n->fusion;
+    }
+    return NULL;
+}
+
+/* Wrappers of nodes from `first` on leave the cache and become dead. */
+static void kill_from(FusionObject *fo, PyObject **arr, int cap, int first)
+{
+    int i;
+    for (i = first < 0 ? 0 : first; i < cap; i++) {
+        NodeObject *n = (NodeObject *)arr[i];
+        if (!n)
+            continue;
+        arr[i] = NULL;
+        n->id = CF_NO_ID;
+        Py_CLEAR(n->fusion);
+    }
+    (void)fo;
+}
+
+void cfb_rollback(FusionObject *fo, const cf_fusion_mark *m)
+{
+    Py_INCREF(fo);
+    cf_fusion_rollback(fo->f, m);
+    kill_from(fo, fo->vals, fo->capvals, m->nvals);
+    kill_from(fo, fo->exprs, fo->capexprs, m->nexprs);
+    kill_from(fo, fo->iters, fo->capiters, m->niters);
+    kill_from(fo, fo->doms, fo->capdoms, m->nvals);
+    Py_DECREF(fo);
 }
 
 /* Drop this wrapper from its fusion's cache, then the reference. */
@@ -112,8 +145,10 @@ static PyObject *node_text(NodeObject *n, int repr)
     const char *tname = Py_TYPE(n)->tp_name;
     const char *dot = strrchr(tname, '.');
     cf_fusion *f;
-    if (!n->fusion)
-        return PyUnicode_FromFormat(repr ? "<cfuser.%s (fusion cleared)>" : "%s (fusion cleared)", dot ? dot + 1 : tname);
+    if (!n->fusion) {
+        const char *why = n->id == CF_NO_ID ? "removed by a rolled-back op" : "fusion cleared";
+        return PyUnicode_FromFormat(repr ? "<cfuser.%s (%s)>" : "%s (%s)", dot ? dot + 1 : tname, why);
+    }
     f = n->fusion->f;
     switch (n->kind) {
     case CFB_VAL: need = cf_val_to_string(f, n->id, buf, sizeof buf); break;
@@ -169,8 +204,9 @@ static PyObject *node_str(NodeObject *n) { return node_text(n, 0); }
     if (!st)                         \
         return NULL;
 
-static PyObject *int_arg(PyObject *const *args, Py_ssize_t nargs, const char *fname, long *out)
+static PyObject *int_arg(cfb_state *st, PyObject *const *args, Py_ssize_t nargs, const char *fname, long *out)
 {
+    int overflow = 0;
     if (nargs != 1) {
         PyErr_Format(PyExc_TypeError, "%s() takes exactly one argument (%zd given)", fname, nargs);
         return NULL;
@@ -179,7 +215,11 @@ static PyObject *int_arg(PyObject *const *args, Py_ssize_t nargs, const char *fn
         PyErr_Format(PyExc_TypeError, "%s() argument 'index' must be int, not '%.100s'", fname, Py_TYPE(args[0])->tp_name);
         return NULL;
     }
-    *out = PyLong_AsLong(args[0]);
+    *out = PyLong_AsLongAndOverflow(args[0], &overflow);
+    if (overflow) {
+        cfb_raise_fmt(st, CF_ERR_INDEX, "%s(): index %R is out of range", fname, args[0]);
+        return NULL;
+    }
     if (*out == -1 && PyErr_Occurred())
         return NULL;
     return Py_None;
@@ -294,7 +334,7 @@ static PyObject *tv_axis(NodeObject *self, PyObject *const *args, Py_ssize_t nar
     long i;
     FUSION_OR_RAISE(self);
     int n = cf_tensor_ndim(fo->f, self->id);
-    if (!int_arg(args, nargs, "axis", &i))
+    if (!int_arg(st, args, nargs, "axis", &i))
         return NULL;
     if (i < -n || i >= n)
         return cfb_raise_fmt(st, CF_ERR_INDEX, "axis(): index %ld is out of range for a tensor of %d dims", i, n);
@@ -364,7 +404,7 @@ static PyObject *expr_io(NodeObject *self, PyObject *const *args, Py_ssize_t nar
     long i;
     FUSION_OR_RAISE(self);
     int n = output ? cf_expr_num_outputs(fo->f, self->id) : cf_expr_num_inputs(fo->f, self->id);
-    if (!int_arg(args, nargs, output ? "output" : "input", &i))
+    if (!int_arg(st, args, nargs, output ? "output" : "input", &i))
         return NULL;
     if (i < -n || i >= n)
         return cfb_raise_fmt(st, CF_ERR_INDEX, "%s(): index %ld is out of range for an expression with %d %ss",

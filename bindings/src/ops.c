@@ -12,7 +12,7 @@
 static PyObject *finish(cfb_state *st, FusionObject *fo, const cf_fusion_mark *m, cf_status s, const cf_id *out)
 {
     if (s) {
-        cf_fusion_rollback(fo->f, m);
+        cfb_rollback(fo, m);
         return cfb_raise(st, s);
     }
     return cfb_wrap_val(st, fo, *out);
@@ -39,7 +39,7 @@ static PyObject *pointwise(PyObject *mod, cf_opcode op, const char *const *names
     m = cf_fusion_mark_take(fo->f);
     for (i = 0; i < n; i++)
         if (cfb_operand(st, fname, names[i], fo, ops[i], n > 1, &in[i]) < 0) {
-            cf_fusion_rollback(fo->f, &m);
+            cfb_rollback(fo, &m);
             return NULL;
         }
     return finish(st, fo, &m, cf_op_pointwise(fo->f, op, n, in, &out), &out);
@@ -49,7 +49,7 @@ static PyObject *pointwise(PyObject *mod, cf_opcode op, const char *const *names
 static int tensor_arg(cfb_state *st, const char *fname, PyObject *o, FusionObject **fo, cf_id *id)
 {
     if (!cfb_is_val(st, o)) {
-        PyErr_Format(PyExc_TypeError, "%s() argument 'arg' must be a TensorView, not '%.100s'", fname, Py_TYPE(o)->tp_name);
+        cfb_type_error(st, fname, "arg", "a TensorView", o);
         return -1;
     }
     if (!(*fo = cfb_node_fusion((NodeObject *)o)))
@@ -147,7 +147,11 @@ static PyObject *variance(PyObject *mod, cf_opcode op, PyObject *const *args, Py
     if (p[2]) {
         if (!PyLong_Check(p[2]) || PyBool_Check(p[2]))
             return PyErr_Format(PyExc_TypeError, "%s() argument 'correction' must be int, not '%.100s'", fname, Py_TYPE(p[2])->tp_name);
-        if ((corr = PyLong_AsLongLong(p[2])) == -1 && PyErr_Occurred())
+        int overflow = 0;
+        corr = PyLong_AsLongLongAndOverflow(p[2], &overflow);
+        if (overflow)
+            return PyErr_Format(PyExc_OverflowError, "%s() argument 'correction' is %R, outside the int64 range", fname, p[2]);
+        if (corr == -1 && PyErr_Occurred())
             return NULL;
     }
     if (p[3] && (keep = PyObject_IsTrue(p[3])) < 0)
@@ -157,7 +161,7 @@ static PyObject *variance(PyObject *mod, cf_opcode op, PyObject *const *args, Py
         return finish(st, fo, &m, cf_op_var(fo->f, in, nd, dims, corr, keep, &out), &out);
     s = cf_op_var_mean(fo->f, in, nd, dims, corr, keep, &out, &mean);
     if (s) {
-        cf_fusion_rollback(fo->f, &m);
+        cfb_rollback(fo, &m);
         return cfb_raise(st, s);
     }
     {
@@ -188,7 +192,7 @@ static PyObject *op_broadcast_in_dim(PyObject *mod, PyObject *const *args, Py_ss
         return NULL;
     m = cf_fusion_mark_take(fo->f);
     if (cfb_size_list(st, "broadcast_in_dim", "shape", fo, p[1], shape, &ns) < 0) {
-        cf_fusion_rollback(fo->f, &m);
+        cfb_rollback(fo, &m);
         return NULL;
     }
     return finish(st, fo, &m, cf_op_broadcast_in_dim(fo->f, in, ns, shape, nb, bd, &out), &out);
@@ -205,15 +209,21 @@ static PyObject *op_broadcast(PyObject *mod, PyObject *const *args, Py_ssize_t n
     cf_fusion_mark m;
     if (cfb_parse("broadcast", args, nargs, kwnames, CFB_ARGS(broadcast), p) < 0 || tensor_arg(st, "broadcast", p[0], &fo, &in) < 0)
         return NULL;
-    if (!(seq = PySequence_Fast(p[1], "broadcast() argument 'is_broadcast_dim' must be a sequence of bools")))
+    /* A snapshot: an item's __bool__ may change the caller's list. */
+    if (!(seq = PySequence_Tuple(p[1]))) {
+        if (PyErr_ExceptionMatches(PyExc_TypeError)) {
+            PyErr_Clear();
+            PyErr_Format(PyExc_TypeError, "broadcast() argument 'is_broadcast_dim' must be a sequence of bools, not '%.100s'", Py_TYPE(p[1])->tp_name);
+        }
         return NULL;
-    n = PySequence_Fast_GET_SIZE(seq);
+    }
+    n = PyTuple_GET_SIZE(seq);
     if (n > CF_MAX_DIMS) {
         Py_DECREF(seq);
         return cfb_raise_fmt(st, CF_ERR_VALUE, "broadcast(): argument 'is_broadcast_dim' has %zd entries; at most %d dims are supported", n, CF_MAX_DIMS);
     }
     for (i = 0; i < n; i++) {
-        PyObject *b = PySequence_Fast_GET_ITEM(seq, i);
+        PyObject *b = PyTuple_GET_ITEM(seq, i);
         /* numpy's bool scalars count as bools too */
         if (!PyBool_Check(b) && strncmp(Py_TYPE(b)->tp_name, "numpy.bool", 10) != 0) {
             Py_DECREF(seq);
@@ -250,7 +260,7 @@ static PyObject *sized_op(PyObject *mod, const char *fname, const char *const *n
         return NULL;
     m = cf_fusion_mark_take(fo->f);
     if (cfb_size_list(st, fname, argname, fo, p[1], shape, &ns) < 0) {
-        cf_fusion_rollback(fo->f, &m);
+        cfb_rollback(fo, &m);
         return NULL;
     }
     return finish(st, fo, &m, fn(fo->f, in, ns, shape, &out), &out);
@@ -296,7 +306,7 @@ static PyObject *op_full(PyObject *mod, PyObject *const *args, Py_ssize_t nargs,
     m = cf_fusion_mark_take(fo->f);
     if (cfb_size_list(st, "full", "shape", fo, p[0], shape, &ns) < 0 ||
         cfb_operand(st, "full", "fill_value", fo, p[1], 1, &fill) < 0) {
-        cf_fusion_rollback(fo->f, &m);
+        cfb_rollback(fo, &m);
         return NULL;
     }
     return finish(st, fo, &m, cf_op_full(fo->f, ns, shape, fill, dt, &out), &out);
@@ -318,7 +328,7 @@ static PyObject *op_iota(PyObject *mod, PyObject *const *args, Py_ssize_t nargs,
     if (cfb_operand(st, "iota", "length", fo, p[0], 1, &len) < 0 ||
         (p[1] && p[1] != Py_None && cfb_operand(st, "iota", "start", fo, p[1], 1, &start) < 0) ||
         (p[2] && p[2] != Py_None && cfb_operand(st, "iota", "step", fo, p[2], 1, &step) < 0)) {
-        cf_fusion_rollback(fo->f, &m);
+        cfb_rollback(fo, &m);
         return NULL;
     }
     return finish(st, fo, &m, cf_op_iota(fo->f, len, start, step, dt, &out), &out);

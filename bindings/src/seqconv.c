@@ -23,10 +23,13 @@ typedef struct int64_sink {
     int64_t *stack;      /* the caller's buffer                 */
     Py_ssize_t stack_cap;
     int64_t *heap;       /* PyMem block once stack is too small */
+    const char *fname, *argname;  /* for the MemoryError's message */
 } int64_sink;
 
-static void sink_init(int64_sink *s, int64_t *buf, Py_ssize_t cap)
+static void sink_init(int64_sink *s, int64_t *buf, Py_ssize_t cap, const char *fname, const char *argname)
 {
+    s->fname = fname;
+    s->argname = argname;
     s->data = buf;
     s->len = 0;
     s->cap = buf ? (cap > 0 ? cap : 0) : 0;
@@ -43,12 +46,12 @@ static int sink_reserve(int64_sink *s, Py_ssize_t n)
     if (n <= s->cap)
         return 0;
     if ((size_t)n > (size_t)PY_SSIZE_T_MAX / sizeof(int64_t)) {
-        PyErr_NoMemory();
+        PyErr_Format(PyExc_MemoryError, "%s() argument '%s': %zd items do not fit in memory", s->fname, s->argname, n);
         return -1;
     }
     p = PyMem_Realloc(s->heap, (size_t)n * sizeof(int64_t));
     if (!p) {
-        PyErr_NoMemory();
+        PyErr_Format(PyExc_MemoryError, "%s() argument '%s': %zd items do not fit in memory", s->fname, s->argname, n);
         return -1;
     }
     if (!s->heap && s->len > 0)
@@ -419,7 +422,7 @@ Py_ssize_t cfb_as_int64_array(PyObject *obj, const char *fname,
     fname = name_or(fname, "?");
     argname = name_or(argname, "?");
     *out = NULL;
-    sink_init(&s, buf, cap);
+    sink_init(&s, buf, cap, fname, argname);
 
     if (PyList_Check(obj) || PyTuple_Check(obj)) {
         rc = convert_list_or_tuple(obj, fname, argname, &s);

@@ -70,6 +70,9 @@ static cf_status check_inputs(const cf_plan *pl, int nargs, const cf_arg *args, 
                 return cf_error_set(CF_ERR_TYPE, "execute", "execute(): input %d must be a scalar (DataType.%s), got a tensor", i, cf_dtype_pyname(sl->dtype));
             if (cf_dtype_is_float(a->scalar.dtype) && !cf_dtype_is_float(sl->dtype))
                 return cf_error_set(CF_ERR_TYPE, "execute", "execute(): input %d is a float but the fusion defines it as DataType.%s", i, cf_dtype_pyname(sl->dtype));
+            if (sl->dtype == CF_DTYPE_INT32 && !cf_dtype_is_float(a->scalar.dtype) &&
+                (scalar_as_int(&a->scalar) < INT32_MIN || scalar_as_int(&a->scalar) > INT32_MAX))
+                return cf_error_set(CF_ERR_OVERFLOW, "execute", "execute(): input %d is %" PRId64 ", outside the range of DataType.Int32 the fusion defines it as", i, scalar_as_int(&a->scalar));
             vals[s].scalar = convert(&a->scalar, sl->dtype);
             symv[pl->input_sym[i]] = scalar_as_int(&a->scalar);
             continue;
@@ -136,8 +139,10 @@ static cf_status check_view(const cf_program *p, const cf_prog_instr *ins, const
         if (k < 0)
             continue;
         used |= 1u << k;
-        if (iv->shape[k] != ov->shape[d] && !(iv->shape[k] == 1 && (in->bcast_mask & (1u << k))))
-            return cf_error_set(CF_ERR_VALUE, "execute", "execute(): a broadcast or expand needs size %" PRId64 " at dim %d but the input has %" PRId64 " there", ov->shape[d], d, iv->shape[k]);
+        /* A size-1 input axis expands to any size (read with stride 0),
+         * as in torch's expand, whether or not it was defined as broadcast. */
+        if (iv->shape[k] != ov->shape[d] && iv->shape[k] != 1)
+            return cf_error_set(CF_ERR_VALUE, "execute", "execute(): a broadcast or expand needs size %" PRId64 " at dim %d but the input has %" PRId64 " there (only size-1 dims expand)", ov->shape[d], d, iv->shape[k]);
     }
     for (d = 0; d < in->ndim; d++)
         if (!(used & (1u << d)) && iv->shape[d] != 1)

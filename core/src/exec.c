@@ -37,6 +37,7 @@ struct cf_cache {
 struct cf_run {
     cf_cache *cache;
     cf_plan *plan;          /* retained by the cache for the run's life */
+    bool counted;           /* plan->nruns counts this run              */
     cf_slot_value *vals;
     cf_tensor *outputs;
     int device;
@@ -128,6 +129,33 @@ static void make_sig(int nargs, const cf_arg *args, sig_input *sig)
     }
 }
 
+/* Under the lock: a run is done with p; a retired plan no run uses is freed. */
+static void release_plan(cf_cache *c, cf_plan *p)
+{
+    retired **pp;
+    if (--p->nruns > 0 || p == c->plan)
+        return;
+    for (pp = &c->retired; *pp; pp = &(*pp)->next)
+        if ((*pp)->plan == p) {
+            retired *n = *pp;
+            *pp = n->next;
+            cf_plan_free(p);
+            cf_free(n);
+            return;
+        }
+}
+
+int cf_cache_num_retired(cf_cache *c)
+{
+    int n = 0;
+    retired *r;
+    pthread_mutex_lock(&c->lock);
+    for (r = c->retired; r; r = r->next)
+        n++;
+    pthread_mutex_unlock(&c->lock);
+    return n;
+}
+
 /* Under the lock: the plan for the fusion as it is now. A fusion changed
  * after the cache was made is lowered again; the old plan is retired, not
  * freed, since a run in flight on another thread may still use it. */
@@ -138,7 +166,9 @@ static cf_status current_plan(cf_cache *c, cf_plan **plan)
         cf_plan *np;
         if ((st = cf_plan_build(c->fusion, &np)))
             return st;
-        if (c->plan) {
+        if (c->plan && c->plan->nruns == 0) {
+            cf_plan_free(c->plan);
+        } else if (c->plan) {
             retired *old = cf_malloc(sizeof *old);
             if (!old) {
                 cf_plan_free(np);
@@ -184,6 +214,11 @@ static cf_status remember(cf_cache *c, int nargs, const sig_input *sig)
 
 void cf_run_free(cf_run *r)
 {
+    if (r && r->counted) {
+        pthread_mutex_lock(&r->cache->lock);
+        release_plan(r->cache, r->plan);
+        pthread_mutex_unlock(&r->cache->lock);
+    }
     cf_free(r);
 }
 
@@ -235,6 +270,8 @@ cf_status cf_run_prepare(cf_cache *c, int nargs, const cf_arg *args, const cf_ex
         goto fail_locked;
     if ((st = remember(c, nargs, sig)))
         goto fail_locked;
+    plan->nruns++;
+    r->counted = true;
     pthread_mutex_unlock(&c->lock);
     if (sig != stack)
         cf_free(sig);
@@ -253,6 +290,24 @@ cf_status cf_run_prepare(cf_cache *c, int nargs, const cf_arg *args, const cf_ex
         }
         if (opt->device != -2 && nargs == 0)
             r->device = opt->device;
+    }
+    /* Work on a CUDA device: say now, before outputs are allocated there,
+     * when this process cannot run it (checked until it first succeeds). */
+    if (r->device >= 0) {
+#ifdef CFUSER_WITH_CUDA
+        static _Atomic int cuda_ok;
+        char why[256];
+        if (!cuda_ok && cf_cuda_available(why, sizeof why) == CF_OK)
+            cuda_ok = 1;
+        if (!cuda_ok) {
+            cf_run_free(r);
+            return cf_error_set(CF_ERR_DEVICE, "execute", "execute(): the inputs are on CUDA device %d, but CUDA is not available: %s", opt && opt->device >= 0 && nargs == 0 ? opt->device : r->device, why);
+        }
+#else
+        int dev = r->device;
+        cf_run_free(r);
+        return cf_error_set(CF_ERR_DEVICE, "execute", "execute(): the inputs are on CUDA device %d, but this build of cfuser has no CUDA backend (build with -DCFUSER_WITH_CUDA=ON)", dev);
+#endif
     }
     for (i = 0; i < plan->prog->noutputs; i++)
         output_spec(r, i);

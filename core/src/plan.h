@@ -29,6 +29,7 @@ typedef struct cf_plan {
     int32_t *input_sym;       /* per fusion input: scalar args' sym, or -1  */
     uint32_t *out_squeeze;    /* per output: axes of its slot the user
                                  does not see (reductions without keepdim) */
+    int nruns;                /* runs using it (under the cache's lock)     */
 } cf_plan;
 
 cf_status cf_plan_build(const cf_fusion *f, cf_plan **out);

@@ -487,3 +487,118 @@ def test_execute_device_mismatch(device, exc, frag):
         fec.execute([f32(2), f32(2)], device=device)
     check_exception(ei.value, exc, ("execute", frag))
     np.testing.assert_array_equal(fec.execute([f32(2), f32(2)], device="cpu")[0], np.full(2, 2.0, np.float32))
+
+
+# --- messages found unclear by an adversarial run -------------------------------------------
+
+
+def test_huge_range_as_shape_names_the_argument():
+    with cfuser.FusionDefinition() as fd:
+        with pytest.raises(MemoryError, match=r"define_tensor\(\) argument 'shape'"):
+            fd.define_tensor(shape=range(10**12))
+
+
+def test_axis_index_beyond_c_long_is_an_index_error():
+    with cfuser.FusionDefinition() as fd:
+        x = fd.define_tensor(shape=[-1, -1])
+        for i in (2**70, -(2**70)):
+            with pytest.raises(cfuser.Error) as ei:
+                x.axis(i)
+            check_exception(ei.value, IndexError, ("axis", "out of range", str(i)))
+
+
+def test_correction_beyond_int64_names_the_argument():
+    with cfuser.FusionDefinition() as fd:
+        x = fd.define_tensor(shape=[-1, -1])
+        with pytest.raises(OverflowError, match=r"var\(\) argument 'correction'"):
+            fd.ops.var(x, dims=[0], correction=2**63)
+
+
+def test_dict_input_names_its_type():
+    fd = fd_add()
+    with pytest.raises(cfuser.Error, match="got 'dict'"):
+        fd.execute([{}, f32(2)])
+
+
+def test_objects_of_another_module_instance_are_named_as_such():
+    import importlib.util
+
+    spec = importlib.util.find_spec("cfuser._C")
+    other = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(other)
+    f2 = other.Fusion()
+    with pytest.raises(TypeError, match="another instance of the cfuser._C module"):
+        cfuser.FusionGuard(f2)
+    with pytest.raises(TypeError, match="another instance of the cfuser._C module"):
+        cfuser.FusionExecutorCache(f2)
+    with other.FusionGuard(f2):
+        t2 = other.define_tensor(shape=[-1])
+    with cfuser.FusionDefinition() as fd:
+        x = fd.define_tensor(shape=[-1])
+        with pytest.raises(TypeError, match="another instance"):
+            fd.ops.add(x, t2)
+        with pytest.raises(TypeError) as ei:  # our own type of the wrong kind: no such hint
+            fd.ops.add(x, fd.fusion)
+        assert "another instance" not in str(ei.value)
+
+
+def _cuda_capsule(n=4):
+    """A DLPack capsule for a float32 tensor on cuda:0 (host memory behind it,
+    never touched: cfuser must refuse before any device work)."""
+    import ctypes
+
+    class DLDevice(ctypes.Structure):
+        _fields_ = [("device_type", ctypes.c_int), ("device_id", ctypes.c_int)]
+
+    class DLDataType(ctypes.Structure):
+        _fields_ = [("code", ctypes.c_uint8), ("bits", ctypes.c_uint8), ("lanes", ctypes.c_uint16)]
+
+    class DLTensor(ctypes.Structure):
+        _fields_ = [("data", ctypes.c_void_p), ("device", DLDevice), ("ndim", ctypes.c_int),
+                    ("dtype", DLDataType), ("shape", ctypes.POINTER(ctypes.c_int64)),
+                    ("strides", ctypes.POINTER(ctypes.c_int64)), ("byte_offset", ctypes.c_uint64)]
+
+    class DLManagedTensor(ctypes.Structure):
+        pass
+
+    Deleter = ctypes.CFUNCTYPE(None, ctypes.POINTER(DLManagedTensor))
+    DLManagedTensor._fields_ = [("dl_tensor", DLTensor), ("manager_ctx", ctypes.c_void_p), ("deleter", Deleter)]
+    buf = (ctypes.c_float * n)()
+    shape = (ctypes.c_int64 * 1)(n)
+    keep = [buf, shape]
+    deleter = Deleter(lambda p: keep.clear())
+    m = DLManagedTensor()
+    m.dl_tensor = DLTensor(ctypes.cast(buf, ctypes.c_void_p), DLDevice(2, 0), 1, DLDataType(2, 32, 1),
+                           shape, None, 0)
+    m.deleter = deleter
+    keep.extend([m, deleter])
+    new = ctypes.pythonapi.PyCapsule_New
+    new.restype = ctypes.py_object
+    new.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_void_p]
+    return new(ctypes.addressof(m), b"dltensor", None), keep
+
+
+def test_cuda_input_without_a_usable_cuda_says_so():
+    capsule, keep = _cuda_capsule()
+
+    class CudaTensor:
+        def __dlpack__(self, **kwargs):
+            return capsule
+
+        def __dlpack_device__(self):
+            return (2, 0)
+
+    with cfuser.FusionDefinition() as fd:
+        x = fd.define_tensor(shape=[-1], dtype=D.Float)
+        fd.add_output(fd.ops.add(x, 1.0))
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            pytest.skip("this machine can run CUDA work: the case is for machines that cannot")
+    except ImportError:
+        pass
+    with pytest.raises(cfuser.Error) as ei:
+        fd.execute([CudaTensor()])
+    check_exception(ei.value, cfuser.DeviceError, ("cuda",))
+    assert not isinstance(ei.value, MemoryError), ei.value

@@ -57,6 +57,9 @@ cf_status cf_cache_new(cf_fusion *f, cf_cache **out); /* retains f         */
 void cf_cache_free(cf_cache *c);
 cf_fusion *cf_cache_fusion(const cf_cache *c);        /* borrowed          */
 int cf_cache_num_plans(cf_cache *c);
+/* Plans of earlier versions of the fusion still used by runs in flight
+ * (each is freed when its last run ends). */
+int cf_cache_num_retired(cf_cache *c);
 
 /* Check args against the fusion's inputs (count, kind, dtype, rank, the
  * sizes of broadcast and fixed axes, shapes that must agree), find or build

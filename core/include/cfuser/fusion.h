@@ -67,6 +67,8 @@ bool cf_fusion_is_output(const cf_fusion *f, cf_id val);
  * fusion as it was, including constants made for Python numbers). */
 typedef struct cf_fusion_mark { int nvals, nexprs, niters; int32_t c0, c1, c2; } cf_fusion_mark;
 cf_fusion_mark cf_fusion_mark_take(const cf_fusion *f);
+/* Remove every node made since m was taken, and the input and output marks
+ * of removed values. */
 void cf_fusion_rollback(cf_fusion *f, const cf_fusion_mark *m);
 
 /* nvFuser's textual form ("Inputs: ... %kernel_math { ... }"). Returns a

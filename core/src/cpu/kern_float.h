@@ -16,6 +16,13 @@
         expr;                            \
     }
 
+/* SLEEF's vector versions of these overflow to inf where the true result is
+ * still finite (float asinh/acosh past ~1.8e19, log1p near FLT_MAX, sinh/cosh
+ * past 88.7): those elements are recomputed with the C library. */
+#define VUN_FINITE(f, acc, o, a, n)                 \
+    VUN(f, acc, o, a, n);                           \
+    L(if (!isfinite(o[i]) && isfinite(a[i])) o[i] = f(a[i]))
+
 /* NaN-propagating maximum/minimum with torch's choice on ties (the first). */
 #define FMAX(x, y) (((x) != (x) || (x) >= (y)) ? (x) : (y))
 #define FMIN(x, y) (((x) != (x) || (x) <= (y)) ? (x) : (y))

@@ -251,7 +251,10 @@ static void cut_segments(cf_cpu_plan *pl)
         } else if (cf_op_is_reduction(ins->op)) {
             int nd = ndim_of(pl, s);
             int k = suffix_k(nd, shape_of(pl, s), ins->axes);
-            int fits = k >= 0 && row_len(nd, shape_of(pl, s), k) <= CF_CPU_ROW_MAX;
+            /* A row of length 0 has nothing to fuse over: the generic
+             * reduction writes the identity, then the rest runs on it. */
+            int64_t rl = k >= 0 ? row_len(nd, shape_of(pl, s), k) : 0;
+            int fits = k >= 0 && rl > 0 && rl <= CF_CPU_ROW_MAX;
             cf_seg *c = cur >= 0 ? &pl->segs[cur] : NULL;
             if (fits && c && c->ndim == nd && same_shape(nd, c->shape, shape_of(pl, s)) &&
                 (c->kind == SEG_PW || c->rowk == k)) {

@@ -565,7 +565,19 @@ cf_fusion_mark cf_fusion_mark_take(const cf_fusion *f)
 void cf_fusion_rollback(cf_fusion *f, const cf_fusion_mark *pm)
 {
     cf_ir_mark m = {pm->nvals, pm->nexprs, pm->niters, pm->c0, pm->c1, pm->c2};
+    int i, k;
     if (pm->nvals > f->nvals || pm->nexprs > f->nexprs || pm->niters > f->niters)
         return;
+    /* Inputs and outputs marked since (by code that ran while the op was
+     * being built) go with the values they name. */
+    for (i = 0, k = 0; i < f->ninputs; i++)
+        if (f->inputs[i] < pm->nvals)
+            f->inputs[k++] = f->inputs[i];
+    f->ninputs = k;
+    for (i = 0, k = 0; i < f->noutputs; i++)
+        if (f->outputs[i] < pm->nvals)
+            f->outputs[k++] = f->outputs[i];
+    f->noutputs = k;
     cf_ir_rollback(f, &m);
+    f->version++;
 }

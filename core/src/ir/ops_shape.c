@@ -66,21 +66,28 @@ static cf_status sized_axis(cf_fusion *f, cf_id extent, cf_id *axis)
 }
 
 /* The result axis for input axis `a` asked to have size `want` (an integer
- * scalar; the constant -1 keeps the input's size): a broadcast axis may be
- * expanded, any other axis must keep its size. Shared by broadcast_in_dim
- * and expand. */
+ * scalar; the constant -1 keeps the input's size), as torch's expand:
+ * a broadcast axis may take any size; an axis of known size must be asked
+ * for that size (or 1 -> anything); a symbolic axis takes the asked size,
+ * and execute checks that the input's size there is that size or 1 (a
+ * size-1 axis is then read with stride 0). Shared by broadcast_in_dim and
+ * expand. */
 static cf_status target_axis(cf_fusion *f, const char *op, cf_id a, int in_dim, cf_id want_id, int d, cf_id *axis)
 {
     int64_t want, have;
-    bool wk = const_val(f, want_id, &want);
+    bool wk = const_val(f, want_id, &want), hk = const_val(f, f->iters[a].extent, &have);
+    if (wk && want == -1)
+        return cf_ir_new_iter(f, f->iters[a].extent, (cf_iter_type)f->iters[a].type, axis);
     if (f->iters[a].type == CF_ITER_BROADCAST) {
-        if (wk && (want == 1 || want == -1))
+        if (wk && want == 1)
             return cf_ir_new_iter(f, f->iters[a].extent, CF_ITER_BROADCAST, axis);
         return cf_ir_new_iter(f, want_id, CF_ITER_ITERATION, axis);
     }
-    if (wk && want >= 0 && const_val(f, f->iters[a].extent, &have) && have != want)
+    if (wk && hk && have != want && have != 1)
         return cf_error_set(CF_ERR_VALUE, op, "%s(): input dim %d has size %lld and is not a broadcast dim; 'shape' asks for %lld at dim %d", op, in_dim, (long long)have, (long long)want, d);
-    return cf_ir_new_iter(f, f->iters[a].extent, CF_ITER_ITERATION, axis);
+    if (wk && hk && have == want)
+        return cf_ir_new_iter(f, f->iters[a].extent, CF_ITER_ITERATION, axis);
+    return cf_ir_new_iter(f, want_id, CF_ITER_ITERATION, axis);
 }
 
 cf_status cf_op_broadcast_in_dim(cf_fusion *f, cf_id arg, int ndim, const cf_id *shape, int nbdims,
