@@ -527,7 +527,9 @@ Test(cpu_pointwise, kernel_tables_agree)
         c[i] = (float)tp_uniform(&seed, -1, 1);
         d[i] = (float)tp_uniform(&seed, -1, 1);
     }
-    for (int op = CF_OP_NONE + 1; op < CF_OP_SUM; op++) {
+    for (int op = CF_OP_NONE + 1; op < CF_OP_COUNT; op++) {
+        if (!cf_op_is_pointwise((cf_opcode)op))
+            continue;
         int pred = is_pred((cf_opcode)op);
         cf_status s1 = cf_kernels_generic.pw[CF_REP_F32]((cf_opcode)op, 203, pred ? (void *)p1 : o1, in);
         const cf_kernels *fast = cf_cpu_kernels();
