@@ -7,7 +7,7 @@ Outputs under DIR, each rewritten only when its text changes:
   include/cfuser/op_table.h  opcode list and the X-macro lists by kind
   ops_registry.c             names, categories, kinds, arities, flags, infixes
   cpu_float.inc, cpu_int.inc cases of the CPU engine's float and int64 loops
-  cuda_text.inc              cases of the CUDA code generator's expressions
+  cuda_text.inc              the CUDA code generator's expression templates
   ops_args.h                 argument-name arrays of the Python entries
   ops_defs.inc               generated Python entries and the method table
 
@@ -258,51 +258,64 @@ def _cpu_stmt(text: str) -> str:
 
 
 def gen_cpu_inc(ops: list[Op], key: str) -> str:
-    out = [HEADER]
+    """Cases of a kernel's switch; ops with the same loop share it."""
+    groups: dict[str, list[str]] = {}
     for o in ops:
         if key in o.entry:
-            out.append(f"case {o.enum}: {_cpu_stmt(o.entry[key])} break;\n")
+            groups.setdefault(_cpu_stmt(o.entry[key]), []).append(o.enum)
+    out = [HEADER]
+    for stmt, enums in groups.items():
+        out.append("".join(f"case {e}:\n" for e in enums[:-1]) + f"case {enums[-1]}: {stmt} break;\n")
     return "".join(out)
 
 
-def _cuda_fmt(name: str, tmpl: str) -> str:
-    """A template as a snprintf call: {0}..{3}, {T}, {f}."""
-    args = []
+def _cuda_template(name: str, tmpl: str) -> str:
+    """{0}..{3}, {T}, {f} as the $0..$3, $T, $f codes cf_cg_op_text expands."""
+    if "$" in tmpl:
+        raise TableError(f"{name}: '$' is reserved in CUDA text")
 
     def sub(m: re.Match) -> str:
         k = m.group(1)
-        if k.isdigit():
-            args.append(f"a[{k}]")
-        elif k == "T":
-            args.append("T")
-        elif k == "f":
-            args.append("sfx")
-        else:
+        if k not in ("0", "1", "2", "3", "T", "f"):
             raise TableError(f"{name}: unknown placeholder {{{k}}} in {tmpl!r}")
-        return "%s"
+        return "$" + k
 
-    body = re.sub(r"\{(\w+)\}", sub, tmpl.replace("%", "%%"))
-    return "snprintf(o, cap, " + cstr(body) + "".join(", " + a for a in args) + ")"
+    return re.sub(r"\{(\w+)\}", sub, tmpl)
 
 
 def gen_cuda_inc(ops: list[Op]) -> str:
-    out = [HEADER, "/* inside cf_cg_op_text: o, cap, op, a[], T (register type), sfx (\"f\" or \"\"),\n"
-           " * fl (Float/Double), bo (Bool) */\n"]
+    """The CUDA expression templates as one string blob (each template once)
+    and offsets into it, plus one: cg_off[op][0] Float/Double, [1] Int/Int32,
+    [2] Bool; 0 where the op has none (no pointers: nothing to relocate)."""
+    blob: dict[str, int] = {}
+    size = 0
+    rows = []
     for o in ops:
         e = o.entry
         if not any(k in e for k in ("cuda", "cuda_int", "cuda_bool")):
             continue
-        out.append(f"case {o.enum}:\n")
-        fl, it, bo = e.get("cuda"), e.get("cuda_int", e.get("cuda")), e.get("cuda_bool", e.get("cuda_int", e.get("cuda")))
-        if fl == it == bo:
-            out.append(f"    {_cuda_fmt(o.name, fl)};\n    return 0;\n")
-            continue
-        for cond, t in (("fl", fl), ("bo", bo), ("!fl && !bo", it)):
+        fl = e.get("cuda")
+        it = e.get("cuda_int", fl)
+        bo = e.get("cuda_bool", it)
+        cells = []
+        for t in (fl, it, bo):
             if t is None:
-                out.append(f"    if ({cond})\n        return -1;\n")
-            else:
-                out.append(f"    if ({cond}) {{\n        {_cuda_fmt(o.name, t)};\n        return 0;\n    }}\n")
-        out.append("    return -1;\n")
+                cells.append("0")
+                continue
+            t = _cuda_template(o.name, t)
+            if t not in blob:
+                blob[t] = size
+                size += len(t.encode()) + 1
+            cells.append(str(blob[t] + 1))
+        rows.append(f"    [{o.enum}] = {{{', '.join(cells)}}},\n")
+    if size >= 0xFFFF:
+        raise TableError("the CUDA templates outgrew 64 KiB")
+    out = [HEADER, "static const char cg_text[] =\n"]
+    out += [f'    "{t}\\0"\n' for t in blob]
+    out.append("    ;\n")
+    out.append("static const unsigned short cg_off[CF_OP_COUNT][3] = {\n")
+    out += rows
+    out.append("};\n")
     return "".join(out)
 
 

@@ -142,6 +142,14 @@ def test_generator_rejects_bad_rows(tmp_path, row, message):
         _load(tmp_path, row)
 
 
+def test_loops_shared_by_ops_are_emitted_once():
+    """ops with the same CPU loop share one case (ceil, floor, round and
+    trunc on integers are all the identity)."""
+    inc = opgen.gen_cpu_inc(OPS, "cpu_int")
+    assert "case CF_OP_CEIL:\ncase CF_OP_FLOOR:\ncase CF_OP_ROUND:\ncase CF_OP_TRUNC: L(o[i] = a[i]) break;" in inc
+    assert inc.count("L(o[i] = a[i]) break;") == 1
+
+
 def test_a_new_row_reaches_every_output(tmp_path):
     """One row is enough: the opcode, the lookups, the kernels, the entry,
     the docstring and the stub all carry a new op."""
@@ -153,7 +161,8 @@ def test_a_new_row_reaches_every_output(tmp_path):
     assert "X(cube, CUBE)" in opgen.gen_op_table_h(ops)
     assert '[CF_OP_CUBE] = "cube"' in opgen.gen_registry_c(ops)
     assert "case CF_OP_CUBE: L(o[i] = a[i] * a[i] * a[i]) break;" in opgen.gen_cpu_inc(ops, "cpu")
-    assert '"(%s*%s*%s)", a[0], a[0], a[0]' in opgen.gen_cuda_inc(ops)
+    cuda = opgen.gen_cuda_inc(ops)
+    assert '"($0*$0*$0)\\0"' in cuda and "[CF_OP_CUBE] = {1, 1, 1}" in cuda
     defs = opgen.gen_ops_defs_inc(ops)
     assert "static PyObject *op_cube(" in defs and '"cube(x)\\n"' in defs
     assert "def cube(x: TensorView) -> TensorView: ..." in opgen.gen_stub(ops)

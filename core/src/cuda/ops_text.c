@@ -69,20 +69,43 @@ void cf_cg_to_slot(char *out, size_t cap, cf_dtype t, const char *e)
         snprintf(out, cap, "(%s)(%s)", cf_cg_regty(t), e);
 }
 
-/* The expressions are the registry's "cuda", "cuda_int" and "cuda_bool"
- * text (core/ops/ops.toml); -1 where an op has none for the type. */
+/* The registry's "cuda", "cuda_int" and "cuda_bool" text
+ * (core/ops/ops.toml) as templates in the blob cg_text, found at
+ * cg_off[op][Float/Double, Int, Bool] - 1 (0: none), with $0..$3 for the
+ * operands, $T for the register type and $f for the float suffix of library
+ * functions ("f" for Float, "" for Double). */
+#include "cuda_text.inc"
+
+/* op's expression for computing in t; -1 where the op has none for t, or
+ * the text does not fit. */
 int cf_cg_op_text(char *o, size_t cap, cf_opcode op, cf_dtype t,
                   const char *const *a)
 {
     if (t == CF_DTYPE_HALF || t == CF_DTYPE_BFLOAT16)
         t = CF_DTYPE_FLOAT;
     const char *T = cf_cg_regty(t), *sfx = t == CF_DTYPE_DOUBLE ? "" : "f";
-    bool fl = t == CF_DTYPE_FLOAT || t == CF_DTYPE_DOUBLE, bo = t == CF_DTYPE_BOOL;
-    (void)T;
-    (void)sfx;
-    switch (op) {
-#include "cuda_text.inc"
-    default:
+    int col = (t == CF_DTYPE_FLOAT || t == CF_DTYPE_DOUBLE) ? 0 : t == CF_DTYPE_BOOL ? 2 : 1;
+    unsigned off = (unsigned)op < (unsigned)CF_OP_COUNT ? cg_off[op][col] : 0;
+    const char *s = off ? cg_text + off - 1 : NULL;
+    size_t k = 0;
+    if (!s || !T || cap == 0)
         return -1;
+    for (; *s; s++) {
+        const char *piece = NULL;
+        size_t len;
+        if (*s == '$') {
+            s++;
+            piece = *s == 'T' ? T : *s == 'f' ? sfx : a[*s - '0'];
+        }
+        len = piece ? strlen(piece) : 1;
+        if (k + len >= cap)
+            return -1;
+        if (piece)
+            memcpy(o + k, piece, len);
+        else
+            o[k] = *s;
+        k += len;
     }
+    o[k] = '\0';
+    return 0;
 }
