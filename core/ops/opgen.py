@@ -242,13 +242,7 @@ def gen_registry_c(ops: list[Op]) -> str:
         "int cf_op_arity(cf_opcode op) { return valid(op) ? op_arity[op] : 0; }\n"
         "unsigned cf_op_flags(cf_opcode op) { return valid(op) ? op_flags[op] : 0u; }\n"
         "const char *cf_op_infix(cf_opcode op) { return valid(op) ? op_infix[op] : NULL; }\n"
-        "cf_opcode cf_op_lookup(const char *name)\n{\n"
-        "    for (int i = 1; i < CF_OP_COUNT; i++)\n"
-        "        if (op_names[i] && !strcmp(op_names[i], name))\n"
-        "            return (cf_opcode)i;\n"
-        "    return CF_OP_NONE;\n}\n"
     )
-    out.insert(1, "#include <string.h>\n\n")
     return "".join(out)
 
 

@@ -70,7 +70,6 @@ enum {
 
 /* Lookups into the registry; out-of-range opcodes give NULL, 0 or OTHER. */
 const char *cf_op_name(cf_opcode op);          /* "add"; NULL if invalid  */
-cf_opcode cf_op_lookup(const char *name);      /* CF_OP_NONE if unknown   */
 cf_op_category cf_op_category_of(cf_opcode op);
 cf_op_kind cf_op_kind_of(cf_opcode op);
 int cf_op_arity(cf_opcode op);                 /* elementwise: operand count; else 0 */
