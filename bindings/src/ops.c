@@ -77,18 +77,25 @@ static PyObject *op_cast(PyObject *mod, PyObject *const *args, Py_ssize_t nargs,
     return finish(st, fo, &m, cf_op_cast(fo->f, in, dt, &out), &out);
 }
 
-static PyObject *op_set(PyObject *mod, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+typedef cf_status (*copy_fn)(cf_fusion *, cf_id, cf_id *);
+
+/* set and segment_set (which take set's arguments) */
+static PyObject *copy_op(PyObject *mod, const char *fname, copy_fn fn, PyObject *const *args, Py_ssize_t nargs,
+                         PyObject *kwnames)
 {
     cfb_state *st = cfb_state_of_module(mod);
     PyObject *p[CFB_NARGS_set];
     FusionObject *fo;
     cf_id in, out = CF_NO_ID;
     cf_fusion_mark m;
-    if (cfb_parse("set", args, nargs, kwnames, CFB_ARGS(set), p) < 0 || tensor_arg(st, "set", p[0], &fo, &in) < 0)
+    if (cfb_parse(fname, args, nargs, kwnames, CFB_ARGS(set), p) < 0 || tensor_arg(st, fname, p[0], &fo, &in) < 0)
         return NULL;
     m = cf_fusion_mark_take(fo->f);
-    return finish(st, fo, &m, cf_op_set(fo->f, in, &out), &out);
+    return finish(st, fo, &m, fn(fo->f, in, &out), &out);
 }
+
+static PyObject *op_set(PyObject *m, PyObject *const *a, Py_ssize_t n, PyObject *k) { return copy_op(m, "set", cf_op_set, a, n, k); }
+static PyObject *op_segment_set(PyObject *m, PyObject *const *a, Py_ssize_t n, PyObject *k) { return copy_op(m, "segment_set", cf_op_segment_set, a, n, k); }
 
 /* dims-like int lists */
 static int int_list(PyObject *o, const char *fname, const char *argname, int64_t *buf, int *n)

@@ -1,6 +1,6 @@
 """The ops added through the op registry: gcd, nextafter,
 logical_right_shift, erfinv, erfcinv, lgamma, isneginf, isposinf, isreal,
-and the shape queries size and shape.
+the shape queries size and shape, and segment_set.
 
 Each against numpy/torch/scipy on every dtype it supports, on odd sizes
 (1, 7, 2^k +- 1), on strided views and broadcast operands; the dtypes it
@@ -316,3 +316,36 @@ def test_size_errors():
             fd.ops.size(fd.define_scalar(2, dtype=dt("Int")), 0)
         with pytest.raises(TypeError, match="must be a TensorView"):
             fd.ops.shape(3)
+
+
+# --- segment_set ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", SUPPORTED)
+def test_segment_set_is_a_copy_on_the_cpu(dtype, rng):
+    a = random_array(rng, (7, 33), dtype, -3, 3)
+    with cfuser.FusionDefinition() as fd:
+        t = fd.define_tensor(shape=[-1, -1], dtype=dt(dtype))
+        s = fd.ops.segment_set(t)
+        fd.add_output(s)
+        fd.add_output(fd.ops.segment_set(fd.ops.set(s)))
+    assert s.dtype() is dt(dtype)
+    assert "segment_set(" in fd.fusion.print_math()
+    o1, o2 = fd.execute([to_input(a, dtype)])
+    assert_close(o1, a, dtype)
+    assert_close(o2, a, dtype)
+
+
+def test_segment_set_between_pointwise_ops(rng):
+    a = random_array(rng, (5, 9), "Float")
+    with cfuser.FusionDefinition() as fd:
+        t = fd.define_tensor(shape=[-1, -1], dtype=dt("Float"))
+        fd.add_output(fd.ops.neg(fd.ops.segment_set(fd.ops.exp(t))))
+    (out,) = fd.execute([a])
+    np.testing.assert_allclose(out, -np.exp(a.astype(np.float64)), rtol=1e-6)
+
+
+def test_segment_set_rejects_numbers():
+    with cfuser.FusionDefinition() as fd:
+        with pytest.raises(TypeError, match="segment_set"):
+            fd.ops.segment_set(1.0)

@@ -93,6 +93,8 @@ cf_status cf_op_pointwise(cf_fusion *f, cf_opcode op, int n, const cf_id *in,
                           cf_id *out);
 cf_status cf_op_cast(cf_fusion *f, cf_id arg, cf_dtype dtype, cf_id *out);
 cf_status cf_op_set(cf_fusion *f, cf_id arg, cf_id *out);
+/* set in a CUDA kernel of its own (CF_OP_SEGMENT_SET). */
+cf_status cf_op_segment_set(cf_fusion *f, cf_id arg, cf_id *out);
 
 /* Reductions. dims may be negative (counted from the end) and must be
  * distinct; ndims == 0 reduces nothing... except for sum/prod/max/min where

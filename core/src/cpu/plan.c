@@ -581,6 +581,9 @@ static cf_status lay_out(cf_cpu_plan *pl)
             st->cdt = ins->cdtype;
             if (st->op == CF_OP_BITWISE_NOT && st->cdt == CF_DTYPE_BOOL)
                 st->op = CF_OP_LOGICAL_NOT;
+            /* kernels are a CUDA matter: on the CPU segment_set is set */
+            if (st->op == CF_OP_SEGMENT_SET)
+                st->op = CF_OP_SET;
             /* the int64 loops see Int32 values sign-extended: a logical
              * shift needs the 32-bit width */
             if (st->op == CF_OP_LOGICAL_RIGHT_SHIFT && st->cdt == CF_DTYPE_INT32)

@@ -126,12 +126,15 @@ cf_status cf_op_cast(cf_fusion *f, cf_id arg, cf_dtype dtype, cf_id *out)
     return make_pointwise(f, CF_OP_CAST, 1, &arg, dtype, dtype, out);
 }
 
-cf_status cf_op_set(cf_fusion *f, cf_id arg, cf_id *out)
+static cf_status copy_op(cf_fusion *f, cf_opcode op, cf_id arg, cf_id *out)
 {
     cf_status st;
     cf_dtype t;
-    if ((st = check_val(f, arg, "set", 0)))
+    if ((st = check_val(f, arg, cf_op_name(op), 0)))
         return st;
     t = f->vals[arg].dtype;
-    return make_pointwise(f, CF_OP_SET, 1, &arg, t, cf_dtype_compute(t), out);
+    return make_pointwise(f, op, 1, &arg, t, cf_dtype_compute(t), out);
 }
+
+cf_status cf_op_set(cf_fusion *f, cf_id arg, cf_id *out) { return copy_op(f, CF_OP_SET, arg, out); }
+cf_status cf_op_segment_set(cf_fusion *f, cf_id arg, cf_id *out) { return copy_op(f, CF_OP_SEGMENT_SET, arg, out); }
