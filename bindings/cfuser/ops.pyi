@@ -116,6 +116,7 @@ __all__ = [
     "tan",
     "tanh",
     "threshold",
+    "triu",
     "truediv",
     "trunc",
     "var",
@@ -542,6 +543,7 @@ def threshold(x: _TensorOperand, threshold: TensorView, value: _Operand) -> Tens
 def threshold(x: _TensorOperand, threshold: _Operand, value: TensorView) -> TensorView: ...
 @overload
 def threshold(x: Scalar, threshold: _ScalarOperand, value: _ScalarOperand) -> Scalar: ...
+def triu(input: TensorView, diagonal: int | Scalar = 0) -> TensorView: ...
 @overload
 def truediv(lhs: TensorView, rhs: _Operand) -> TensorView: ...
 @overload

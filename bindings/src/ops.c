@@ -341,6 +341,32 @@ static PyObject *op_iota(PyObject *mod, PyObject *const *args, Py_ssize_t nargs,
     return finish(st, fo, &m, cf_op_iota(fo->f, len, start, step, dt, &out), &out);
 }
 
+static PyObject *op_triu(PyObject *mod, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    cfb_state *st = cfb_state_of_module(mod);
+    PyObject *p[CFB_NARGS_triu];
+    FusionObject *fo;
+    cf_id in, diag, out = CF_NO_ID;
+    cf_fusion_mark m;
+    if (cfb_parse("triu", args, nargs, kwnames, CFB_ARGS(triu), p) < 0 || tensor_arg(st, "triu", p[0], &fo, &in) < 0)
+        return NULL;
+    if (p[1] && (PyFloat_Check(p[1]) || PyBool_Check(p[1])))
+        return PyErr_Format(PyExc_TypeError, "triu() argument 'diagonal' must be an int or an integer Scalar, not '%.100s'", Py_TYPE(p[1])->tp_name);
+    m = cf_fusion_mark_take(fo->f);
+    if (!p[1]) {
+        cf_scalar zero;
+        cf_status s;
+        zero.dtype = CF_DTYPE_INT;
+        zero.v.i = 0;
+        if ((s = cf_fusion_constant(fo->f, &zero, &diag)))
+            return finish(st, fo, &m, s, &diag);
+    } else if (cfb_operand(st, "triu", "diagonal", fo, p[1], 1, &diag) < 0) {
+        cfb_rollback(fo, &m);
+        return NULL;
+    }
+    return finish(st, fo, &m, cf_op_triu(fo->f, in, diag, &out), &out);
+}
+
 /* size and shape: the extents (Scalars) of a tensor's non-reduction axes,
  * as TensorView.shape() gives them; no node is added. */
 static int tensor_only(cfb_state *st, const char *fname, PyObject *o, FusionObject **fo, cf_id *id)

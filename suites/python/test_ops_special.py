@@ -349,3 +349,54 @@ def test_segment_set_rejects_numbers():
     with cfuser.FusionDefinition() as fd:
         with pytest.raises(TypeError, match="segment_set"):
             fd.ops.segment_set(1.0)
+
+
+# --- triu -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("diagonal", [-40, -2, -1, 0, 1, 3, 40])
+@pytest.mark.parametrize("shape", [(1, 1), (7, 33), (33, 7), (2, 5, 9)])
+@pytest.mark.parametrize("dtype", SUPPORTED)
+def test_triu(dtype, shape, diagonal, rng):
+    a = random_array(rng, shape, dtype, -3, 3)
+    with cfuser.FusionDefinition() as fd:
+        t = fd.define_tensor(shape=[-1] * len(shape), dtype=dt(dtype))
+        y = fd.ops.triu(t, diagonal)
+        fd.add_output(y)
+    assert y.dtype() is dt(dtype)
+    (out,) = fd.execute([to_input(a, dtype)])
+    want = torch.triu(torch.from_numpy(np.ascontiguousarray(a)), diagonal)
+    assert_close(out, want.numpy(), dtype)
+
+
+def test_triu_default_symbolic_diagonal_and_strided_input(rng):
+    base = random_array(rng, (9, 12), "Float")
+    view = base.T[::2]  # (6, 9), strided
+    with cfuser.FusionDefinition() as fd:
+        t = fd.define_tensor(shape=[-1, -1], dtype=dt("Float"))
+        k = fd.define_scalar(dtype=dt("Int"))
+        fd.add_output(fd.ops.triu(t))
+        fd.add_output(fd.ops.triu(input=t, diagonal=k))
+    for kv in (-3, 0, 2):
+        o0, o1 = fd.execute([view, kv])
+        np.testing.assert_array_equal(o0, np.triu(view))
+        np.testing.assert_array_equal(o1, np.triu(view, kv))
+
+
+def test_triu_errors():
+    with cfuser.FusionDefinition() as fd:
+        t = fd.define_tensor(shape=[-1], dtype=dt("Float"))
+        m = fd.define_tensor(shape=[-1, -1], dtype=dt("Float"))
+        with pytest.raises(cfuser.Error, match="at least 2 dims") as ei:
+            fd.ops.triu(t)
+        assert isinstance(ei.value, ValueError)
+        with pytest.raises(TypeError, match="'diagonal' must be an int"):
+            fd.ops.triu(m, 1.5)
+        with pytest.raises(TypeError, match="'diagonal' must be an int"):
+            fd.ops.triu(m, True)
+        with pytest.raises(cfuser.Error, match="must be an integer"):
+            fd.ops.triu(m, fd.define_scalar(1.0, dtype=dt("Double")))
+        before = len(fd.fusion.print_math())
+        with pytest.raises(cfuser.Error):
+            fd.ops.triu(t, 0)
+        assert len(fd.fusion.print_math()) == before  # rolled back

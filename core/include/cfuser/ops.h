@@ -128,6 +128,11 @@ cf_status cf_op_full(cf_fusion *f, int ndim, const cf_id *shape,
 cf_status cf_op_iota(cf_fusion *f, cf_id length, cf_id start, cf_id step,
                      cf_dtype dtype, cf_id *out);
 
+/* Composite ops (ops_composite.c): built from the ops above. */
+/* arg (2+ dims) where column - row >= diagonal (an integer scalar) over
+ * its last two dims, else 0. */
+cf_status cf_op_triu(cf_fusion *f, cf_id arg, cf_id diagonal, cf_id *out);
+
 #ifdef __cplusplus
 }
 #endif
