@@ -61,7 +61,7 @@ if [ -x build/suites/gpu/gpu_test ]; then
 fi
 
 step "Python API suites (pytest)"
-PYTHONPATH="$PWD/build/python" "$PY" -m pytest -q -p no:cacheprovider suites/python --junitxml="$OUT/pytest.xml" >"$OUT/pytest.log" 2>&1; rc=$?
+CFUSER_CATALOGUE="$OUT/catalogue.json" PYTHONPATH="$PWD/build/python" "$PY" -m pytest -q -p no:cacheprovider suites/python --junitxml="$OUT/pytest.xml" >"$OUT/pytest.log" 2>&1; rc=$?
 tail -15 "$OUT/pytest.log"
 read -r p f s < <("$PY" - "$OUT/pytest.xml" <<'PYEOF'
 import sys, xml.etree.ElementTree as ET

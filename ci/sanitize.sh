@@ -2,8 +2,10 @@
 # ci/sanitize.sh - `make sanitize`, the pre-release run: every harness suite
 # with larger iteration counts in the ASan+UBSan build, under valgrind
 # memcheck in the normal build, and the threading suite under ThreadSanitizer
-# (a build-tsan of module + harness). The last line is "N passed, N failed,
-# N skipped".
+# (a build-tsan of module + harness), then libFuzzer over the converters
+# (CFUSER_FUZZ_SECONDS, default 120). The pytest files' property-based
+# suites run their long budget here (CFUSER_FUZZ=long). The last line is
+# "N passed, N failed, N skipped".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -11,6 +13,7 @@ jobs=${JOBS:-2}
 py=$(command -v "${PYTHON:-python3}")
 export LANG=C LC_ALL=C
 export CFUSER_HARNESS_SCALE=${CFUSER_HARNESS_SCALE:-5}
+export CFUSER_FUZZ=${CFUSER_FUZZ:-long}
 mkdir -p reports/out/harness
 t0=$(date +%s)
 fail=0; total_p=0; total_f=0; total_s=0
@@ -70,6 +73,24 @@ if CC=${TSAN_CC:-gcc} build build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCFUSE
   total_p=$((total_p + p)); total_f=$((total_f + f)); [ "$f" -eq 0 ] || fail=1
 else
   echo "sanitize: build-tsan failed"; total_f=$((total_f + 1)); fail=1
+fi
+
+# Coverage-guided fuzzing (libFuzzer) of the converters: crafted DLPack
+# capsules, sequences against a Python reference, scalar inputs; a clang
+# build with ASan+UBSan where every target is instrumented for coverage.
+fz=${CFUSER_FUZZ_SECONDS:-120}
+echo "== sanitize: libFuzzer over the converters ($fz s)"
+out=reports/out/fuzz; mkdir -p "$out/corpus"
+if CC=clang build build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCFUSER_BUILD_FUZZ=ON "-DCFUSER_SANITIZE=address;undefined" \
+     -DCFUSER_BUILD_TESTS=OFF -DCFUSER_CUDA=OFF; then
+  ASAN_OPTIONS=detect_leaks=0:allocator_may_return_null=1 PYTHONMALLOC=malloc \
+    build-fuzz/harness/fuzz_convert -max_total_time="$fz" -rss_limit_mb=4096 -timeout=30 \
+      -artifact_prefix="$out/" "$out/corpus" >"$out/fuzz.log" 2>&1
+  rc=$?
+  grep -E '^(Done|#[0-9]+ *DONE)|ERROR|SUMMARY' "$out/fuzz.log" | tail -4
+  if [ $rc -eq 0 ]; then total_p=$((total_p + 1)); else echo "fuzz: finding (rc=$rc), input saved under $out/"; tail -40 "$out/fuzz.log"; total_f=$((total_f + 1)); fail=1; fi
+else
+  echo "sanitize: build-fuzz failed"; tail -20 reports/out/harness/build-fuzz-build.log; total_f=$((total_f + 1)); fail=1
 fi
 
 printf '{"passed": %d, "failed": %d, "skipped": %d, "seconds": %d}\n' \

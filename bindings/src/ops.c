@@ -98,7 +98,7 @@ static PyObject *op_set(PyObject *m, PyObject *const *a, Py_ssize_t n, PyObject 
 static PyObject *op_segment_set(PyObject *m, PyObject *const *a, Py_ssize_t n, PyObject *k) { return copy_op(m, "segment_set", cf_op_segment_set, a, n, k); }
 
 /* dims-like int lists */
-static int int_list(PyObject *o, const char *fname, const char *argname, int64_t *buf, int *n)
+static int int_list(cfb_state *st, PyObject *o, const char *fname, const char *argname, int64_t *buf, int *n)
 {
     int64_t *heap = NULL;
     Py_ssize_t k = cfb_as_int64_array(o, fname, argname, buf, CF_MAX_DIMS, &heap);
@@ -106,7 +106,7 @@ static int int_list(PyObject *o, const char *fname, const char *argname, int64_t
         return -1;
     if (heap) {
         cfb_int64_array_free(buf, heap);
-        PyErr_Format(PyExc_ValueError, "%s() argument '%s' has %zd entries; at most %d dims are supported", fname, argname, k, CF_MAX_DIMS);
+        cfb_raise_fmt(st, CF_ERR_VALUE, "%s() argument '%s' has %zd entries; at most %d dims are supported", fname, argname, k, CF_MAX_DIMS);
         return -1;
     }
     *n = (int)k;
@@ -125,7 +125,7 @@ static PyObject *reduction(PyObject *mod, cf_opcode op, PyObject *const *args, P
     cf_dtype dt = CF_DTYPE_NULL;
     cf_fusion_mark m;
     if (cfb_parse(fname, args, nargs, kwnames, CFB_ARGS(sum), p) < 0 || tensor_arg(st, fname, p[0], &fo, &in) < 0 ||
-        int_list(p[1], fname, "dims", dims, &nd) < 0)
+        int_list(st, p[1], fname, "dims", dims, &nd) < 0)
         return NULL;
     if (p[2] && (keep = PyObject_IsTrue(p[2])) < 0)
         return NULL;
@@ -149,7 +149,7 @@ static PyObject *variance(PyObject *mod, cf_opcode op, PyObject *const *args, Py
     cf_fusion_mark m;
     cf_status s;
     if (cfb_parse(fname, args, nargs, kwnames, CFB_ARGS(var), p) < 0 || tensor_arg(st, fname, p[0], &fo, &in) < 0 ||
-        int_list(p[1], fname, "dims", dims, &nd) < 0)
+        int_list(st, p[1], fname, "dims", dims, &nd) < 0)
         return NULL;
     if (p[2]) {
         if (!PyLong_Check(p[2]) || PyBool_Check(p[2]))
@@ -195,7 +195,7 @@ static PyObject *op_broadcast_in_dim(PyObject *mod, PyObject *const *args, Py_ss
     cf_fusion_mark m;
     if (cfb_parse("broadcast_in_dim", args, nargs, kwnames, CFB_ARGS(broadcast_in_dim), p) < 0 ||
         tensor_arg(st, "broadcast_in_dim", p[0], &fo, &in) < 0 ||
-        int_list(p[2], "broadcast_in_dim", "broadcast_dims", bd, &nb) < 0)
+        int_list(st, p[2], "broadcast_in_dim", "broadcast_dims", bd, &nb) < 0)
         return NULL;
     m = cf_fusion_mark_take(fo->f);
     if (cfb_size_list(st, "broadcast_in_dim", "shape", fo, p[1], shape, &ns) < 0) {
@@ -289,7 +289,7 @@ static PyObject *dims_op(PyObject *mod, const char *fname, dims_fn fn, PyObject 
     int nd;
     cf_fusion_mark m;
     if (cfb_parse(fname, args, nargs, kwnames, CFB_ARGS(permute), p) < 0 || tensor_arg(st, fname, p[0], &fo, &in) < 0 ||
-        int_list(p[1], fname, "dims", dims, &nd) < 0)
+        int_list(st, p[1], fname, "dims", dims, &nd) < 0)
         return NULL;
     m = cf_fusion_mark_take(fo->f);
     return finish(st, fo, &m, fn(fo->f, in, nd, dims, &out), &out);

@@ -419,3 +419,35 @@ def test_registry_triu_and_segment_set(diagonal, gen):
     tri, seg = run1(build, x)
     assert torch.equal(tri, torch.triu(x, diagonal))
     close(seg, torch.neg(torch.exp(x.float())).to(x.dtype), "float16")
+
+
+# --- regressions of the adversarial run, on the device ------------------------------
+@pytest.mark.parametrize("op,ident", [("sum", 0.0), ("prod", 1.0), ("max", float("-inf")), ("min", float("inf"))])
+def test_cuda_reduction_over_empty_extent_then_pointwise(op, ident):
+    x = torch.zeros(0, device="cuda", dtype=torch.float32)
+    out = run1(lambda fd: fd.ops.add(getattr(fd.ops, op)(fd.define_tensor(shape=[-1], dtype=DataType.Float),
+                                                        dims=[0], keepdim=True), 1.0), x)[0]
+    assert out.shape == (1,) and out.item() == ident + 1.0
+
+
+@pytest.mark.parametrize("shape,target", [((1, 4), [3, -1]), ((1, 1), [4, 6]), ((2, 1), [2, 5]), ((3, 4), [3, 4])])
+def test_cuda_expand_of_symbolic_dims(shape, target, gen):
+    x = rand(shape, "float32", gen)
+    out = run1(lambda fd: fd.ops.mul(fd.ops.expand(fd.define_tensor(shape=[-1, -1], dtype=DataType.Float), target),
+                                     2.0), x)[0]
+    close(out, x.expand(*target) * 2.0, "float32")
+
+
+def test_cuda_half_compares_with_the_scalar_rounded_to_half():
+    x = torch.tensor([0.001, 0.5, -1.0], device="cuda", dtype=torch.float16)
+    out = run1(lambda fd: fd.ops.ne(fd.define_tensor(shape=[-1], dtype=DataType.Half), 0.001), x)[0]
+    assert torch.equal(out, x != 0.001)
+
+
+@pytest.mark.parametrize("op,v", [("asinh", 1e20), ("acosh", 1e20), ("log1p", 3e38), ("sinh", 89.0), ("cosh", 89.0)])
+def test_cuda_float_math_finite_near_the_range_end(op, v):
+    x = torch.tensor([v, 2.0], device="cuda", dtype=torch.float32)
+    out = run1(lambda fd: getattr(fd.ops, op)(fd.define_tensor(shape=[-1], dtype=DataType.Float)), x)[0]
+    ref = getattr(torch, op)(x.double()).float()
+    assert torch.isfinite(out).all(), out
+    torch.testing.assert_close(out, ref, rtol=1e-5, atol=0)

@@ -203,3 +203,25 @@ plain_python_only = pytest.mark.skipif(
     reason="starts a plain python3, which cannot load the sanitizer-instrumented module; "
     "it runs in the normal build (make check)",
 )
+
+
+# --- the adversarial catalogue (catalogue.py) ---------------------------------
+_outcomes: dict = {"passed": {}, "failed": {}}
+
+
+def pytest_runtest_logreport(report):
+    if report.when == "call" or (report.when == "setup" and report.failed):
+        kind = "passed" if report.passed else "failed" if report.failed else None
+        if kind:
+            name = os.path.basename(report.nodeid.split("::")[0])
+            _outcomes[kind][name] = _outcomes[kind].get(name, 0) + 1
+
+
+def pytest_sessionfinish(session, exitstatus):
+    path = os.environ.get("CFUSER_CATALOGUE")
+    if path:
+        import catalogue
+
+        doc = catalogue.write(path, _outcomes["passed"], _outcomes["failed"])
+        print(f"\ncatalogue: {doc['total_tried']} bad inputs, misuse sequences and random programs tried, "
+              f"{doc['total_failed']} without a clear outcome -> {path}")

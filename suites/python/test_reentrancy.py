@@ -188,3 +188,107 @@ def test_patched_numpy_empty_is_checked_before_writing(patch):
                        text=True, env=env, timeout=120)
     assert r.returncode == 0, r.stderr[-2000:]
     assert "numpy.empty returned an array that is not" in r.stdout, r.stdout
+
+
+# --- probes: every argument that takes a sequence, every kind of callback ----------------
+class Acts:
+    """What a probe does, before giving `value`, to the list holding it or
+    to the fusion being built."""
+
+    def __init__(self, kind, value, lst=None, fd=None):
+        self.kind, self.value, self.lst, self.fd = kind, value, lst, fd
+
+    def act(self):
+        if self.kind == "clear":
+            self.lst.clear()
+            gc.collect()
+        elif self.kind == "grow":
+            self.lst.extend([1] * 1000)
+        elif self.kind == "raise":
+            raise ValueError("probe refuses")
+        elif self.kind == "define":
+            t = self.fd.define_tensor(shape=[-1], dtype=D.Double)
+            self.fd.add_output(self.fd.ops.neg(t))
+
+
+class Probe(Acts):
+    """An integer and a bool (__index__, __bool__) that acts when read."""
+
+    def __index__(self):
+        self.act()
+        return int(self.value)
+
+    def __bool__(self):
+        self.act()
+        return bool(self.value)
+
+
+class FloatProbe(Acts):
+    """A number with __float__ only, that acts when read."""
+
+    def __float__(self):
+        self.act()
+        return float(self.value)
+
+
+# (name, call(fd, x, seq), the list as it should be, which item to replace)
+SEQ_ARGS = [
+    ("define_tensor.shape", lambda fd, x, s: fd.define_tensor(shape=s), [-1, -1], 1),
+    ("define_tensor.contiguity", lambda fd, x, s: fd.define_tensor(shape=[-1, -1], contiguity=s), [True, True], 1),
+    ("define_tensor.stride_order", lambda fd, x, s: fd.define_tensor(shape=[-1, -1], stride_order=s), [1, 0], 1),
+    ("define_tensor.sizes", lambda fd, x, s: fd.define_tensor(sizes=s, strides=[3, 1]), [2, 3], 1),
+    ("define_tensor.strides", lambda fd, x, s: fd.define_tensor(sizes=[2, 3], strides=s), [3, 1], 1),
+    ("reshape.new_shape", lambda fd, x, s: fd.ops.reshape(x, s), [3, 2], 1),
+    ("expand.shape", lambda fd, x, s: fd.ops.expand(x, s), [2, 3], 1),
+    ("full.shape", lambda fd, x, s: fd.ops.full(s, 1.0, dtype=D.Double), [2, 3], 1),
+    ("broadcast_in_dim.shape", lambda fd, x, s: fd.ops.broadcast_in_dim(x, s, [0, 1]), [2, 3, 4], 1),
+    ("broadcast_in_dim.broadcast_dims", lambda fd, x, s: fd.ops.broadcast_in_dim(x, [2, 3, 4], s), [0, 1], 1),
+    ("broadcast.is_broadcast_dim", lambda fd, x, s: fd.ops.broadcast(x, s), [False, False, True], 2),
+    ("permute.dims", lambda fd, x, s: fd.ops.permute(x, s), [1, 0], 1),
+    ("sum.dims", lambda fd, x, s: fd.ops.sum(x, dims=s), [0, 1], 1),
+    ("var.dims", lambda fd, x, s: fd.ops.var(x, dims=s), [0, 1], 1),
+]
+
+
+@pytest.mark.parametrize("kind", ["clear", "grow", "raise", "define"])
+@pytest.mark.parametrize("name,call,good,at", SEQ_ARGS, ids=[a[0] for a in SEQ_ARGS])
+def test_sequence_argument_probes(name, call, good, at, kind):
+    with cfuser.FusionDefinition() as fd:
+        x = fd.define_tensor(shape=[-1, -1], dtype=D.Double)
+        fd.add_output(fd.ops.mul(x, 2.0))
+        seq = list(good)
+        seq[at] = Probe(kind, good[at], seq, fd)
+        try:
+            call(fd, x, seq)
+        except ValueError as e:
+            assert kind == "raise" or isinstance(e, cfuser.Error), e
+        except (cfuser.Error, TypeError):
+            pass  # a clear refusal is fine; a crash or a wrong fusion is not
+    # the fusion is still whole: it runs, and its first output is right
+    n = len(fd.fusion.inputs())
+    inputs = [np.ones((2, 3))] + [np.ones(2)] * (n - 1)
+    try:
+        out = fd.execute(inputs)
+    except cfuser.Error:
+        # inputs defined by the op under test (define_tensor) may want other shapes
+        assert name.startswith("define_tensor")
+        return
+    np.testing.assert_array_equal(out[0], np.full((2, 3), 2.0))
+
+
+@pytest.mark.parametrize("kind", ["clear", "grow", "raise", "define"])
+def test_execute_scalar_input_probes(kind):
+    with cfuser.FusionDefinition() as fd:
+        x = fd.define_tensor(shape=[-1], dtype=D.Double)
+        s = fd.define_scalar(dtype=D.Double)
+        fd.add_output(fd.ops.mul(x, s))
+    inputs: list = [np.ones(3)]
+    inputs.append(FloatProbe(kind, 2.5, inputs, fd))
+    try:
+        out = fd.execute(inputs)
+    except ValueError as e:
+        assert kind == "raise" or isinstance(e, cfuser.Error), e
+        return
+    except (cfuser.Error, TypeError):
+        return
+    np.testing.assert_array_equal(out[0], np.full(3, 2.5))

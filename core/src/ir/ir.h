@@ -76,6 +76,9 @@ cf_status cf_ir_need_tensor(const cf_fusion *f, cf_id v, const char *op);
 
 /* Axes of a tensor without reduction axes; returns their count. */
 /* Compute type of a pointwise op (promote.c). */
+/* The type the operands meet in (torch.result_type), before the op's
+ * category turns it into the result type. */
+cf_dtype cf_ir_common_dtype(cf_opcode op, int n, const cf_dtype *dt, const bool *is_tensor);
 cf_dtype cf_ir_compute_dtype(cf_opcode op, int n, const cf_dtype *dt,
                              const bool *is_tensor, cf_dtype result);
 

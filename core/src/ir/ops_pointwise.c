@@ -95,8 +95,10 @@ fail:
 cf_status cf_op_pointwise(cf_fusion *f, cf_opcode op, int n, const cf_id *in, cf_id *out)
 {
     const char *name = cf_op_name(op);
-    cf_dtype dt[4], result;
+    cf_dtype dt[4], result, common;
     bool is_tensor[4];
+    cf_id use[4];
+    cf_ir_mark m = cf_ir_mark_take(f);
     cf_status st;
     int i;
     if (!name || !cf_op_arity(op) || op == CF_OP_CAST || cf_op_kind_of(op) == CF_KIND_PROGRAM)
@@ -108,10 +110,27 @@ cf_status cf_op_pointwise(cf_fusion *f, cf_opcode op, int n, const cf_id *in, cf
             return st;
         dt[i] = f->vals[in[i]].dtype;
         is_tensor[i] = f->vals[in[i]].kind == CF_VAL_TENSOR;
+        use[i] = in[i];
     }
     if ((st = cf_op_result_dtype(op, n, dt, is_tensor, &result)))
         return st;
-    return make_pointwise(f, op, n, in, result, cf_ir_compute_dtype(op, n, dt, is_tensor, result), out);
+    /* As in torch, a scalar meets Half or BFloat16 tensors in their type:
+     * x != 0.001 compares with 0.001 rounded to half, not with the double. */
+    common = cf_ir_common_dtype(op, n, dt, is_tensor);
+    if (common == CF_DTYPE_HALF || common == CF_DTYPE_BFLOAT16)
+        for (i = op == CF_OP_WHERE ? 1 : 0; i < n; i++) {
+            if (is_tensor[i] || dt[i] == common)
+                continue;
+            if ((st = make_pointwise(f, CF_OP_CAST, 1, &in[i], common, common, &use[i]))) {
+                cf_ir_rollback(f, &m);
+                return st;
+            }
+            dt[i] = common;
+        }
+    st = make_pointwise(f, op, n, use, result, cf_ir_compute_dtype(op, n, dt, is_tensor, result), out);
+    if (st)
+        cf_ir_rollback(f, &m);
+    return st;
 }
 
 cf_status cf_op_cast(cf_fusion *f, cf_id arg, cf_dtype dtype, cf_id *out)

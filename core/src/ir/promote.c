@@ -58,6 +58,12 @@ static cf_dtype promote(int n, const cf_dtype *dt, const bool *is_tensor)
     return tt;
 }
 
+cf_dtype cf_ir_common_dtype(cf_opcode op, int n, const cf_dtype *dt, const bool *is_tensor)
+{
+    int skip = op == CF_OP_WHERE ? 1 : 0;
+    return promote(n - skip, dt + skip, is_tensor + skip);
+}
+
 cf_status cf_op_result_dtype(cf_opcode op, int n, const cf_dtype *dt, const bool *is_tensor, cf_dtype *out)
 {
     const char *name = cf_op_name(op);
