@@ -42,11 +42,12 @@ if ! { cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release \
        cmake --build "$BUILD" -j"$(nproc)" --target cfuser_static >>"$LOG" 2>&1; }; then
   say "CMake build failed (see log); compiling core directly"
   mkdir -p "$BUILD/direct" && rm -f "$BUILD/direct"/*.o
-  for f in "$ROOT"/core/src/*.c "$ROOT"/core/src/ir/*.c "$ROOT"/core/src/cpu/*.c "$ROOT"/core/src/cuda/*.c; do
+  python3 "$ROOT/core/ops/opgen.py" "$ROOT/core/ops/ops.toml" --outdir "$BUILD/gen" >>"$LOG" 2>&1 || say "op registry generation failed"
+  for f in "$ROOT"/core/src/*.c "$ROOT"/core/src/ir/*.c "$ROOT"/core/src/cpu/*.c "$ROOT"/core/src/cuda/*.c "$BUILD/gen/ops_registry.c"; do
     o=$BUILD/direct/$(echo "${f#$ROOT/}" | tr / _).o
     flags=(-std=c11 -O2 -fopenmp -D_GNU_SOURCE -DCFUSER_BUILDING=1 -DCFUSER_WITH_CUDA=1)
     case $f in *avx2*) flags+=(-mavx2 -mfma) ;; *avx512*) flags+=(-mavx512f -mavx512bw -mavx512vl -mavx512dq -mfma) ;; esac
-    cc "${flags[@]}" "${EXTRA_CFLAGS[@]}" -I"$ROOT/core/include" -I"$ROOT/core/src" \
+    cc "${flags[@]}" "${EXTRA_CFLAGS[@]}" -I"$ROOT/core/include" -I"$ROOT/core/src" -I"$BUILD/gen/include" -I"$BUILD/gen" \
        -isystem /usr/local/cuda/include -c "$f" -o "$o" >>"$LOG" 2>&1 || say "skip $f"
   done
   LIB=$BUILD/direct/libcfuser_direct.a
@@ -54,7 +55,7 @@ if ! { cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release \
 fi
 
 say "build suites/gpu/gpu_test"
-cc -std=c11 -O2 -g -D_GNU_SOURCE "${EXTRA_CFLAGS[@]}" -I"$ROOT/core/include" -I"$ROOT/core/src" \
+cc -std=c11 -O2 -g -D_GNU_SOURCE "${EXTRA_CFLAGS[@]}" -I"$ROOT/core/include" -I"$ROOT/core/src" -I"$BUILD/gen/include" \
    -isystem /usr/local/cuda/include "$ROOT/suites/gpu/gpu_test.c" "$LIB" \
    "${EXTRA_LIBS[@]}" -lsleef -fopenmp -lm -ldl -lpthread -o "$BUILD/gpu_test" 2>&1 | tee -a "$LOG"
 T=$BUILD/gpu_test

@@ -1,6 +1,10 @@
 /* ops.c - one C entry per op, gathered in the submodule cfuser._C.ops.
- * Every function's self is the _C module (its state holds the types). */
+ * Every function's self is the _C module (its state holds the types).
+ * Argument names, the entries of elementwise ops and reductions, the
+ * docstrings and the method table are generated from the op registry
+ * (core/ops/ops.toml): ops_args.h here, ops_defs.inc at the end. */
 #include "module.h"
+#include "ops_args.h"
 
 /* Finish an op: roll back on error, else wrap the new value. */
 /* out is read through a pointer: the op call that fills it is an argument
@@ -13,14 +17,6 @@ static PyObject *finish(cfb_state *st, FusionObject *fo, const cf_fusion_mark *m
     }
     return cfb_wrap_val(st, fo, *out);
 }
-
-static const char *const unary_names[] = {"x"};
-static const char *const binary_names[] = {"lhs", "rhs"};
-static const char *const where_names[] = {"pred", "x", "y"};
-static const char *const clamp_names[] = {"x", "min", "max"};
-static const char *const lerp_names[] = {"start", "end", "weight"};
-static const char *const addcmul_names[] = {"x", "tensor1", "tensor2", "value"};
-static const char *const threshold_names[] = {"x", "threshold", "value"};
 
 static PyObject *pointwise(PyObject *mod, cf_opcode op, const char *const *names, int n, PyObject *const *args,
                            Py_ssize_t nargs, PyObject *kwnames)
@@ -49,27 +45,6 @@ static PyObject *pointwise(PyObject *mod, cf_opcode op, const char *const *names
     return finish(st, fo, &m, cf_op_pointwise(fo->f, op, n, in, &out), &out);
 }
 
-#define CFB_UNARY(name, E, cat)                                                                          \
-    static PyObject *op_##name(PyObject *m, PyObject *const *a, Py_ssize_t n, PyObject *k)               \
-    {                                                                                                    \
-        return pointwise(m, CF_OP_##E, unary_names, 1, a, n, k);                                         \
-    }
-#define CFB_BINARY(name, E, cat)                                                                         \
-    static PyObject *op_##name(PyObject *m, PyObject *const *a, Py_ssize_t n, PyObject *k)               \
-    {                                                                                                    \
-        return pointwise(m, CF_OP_##E, binary_names, 2, a, n, k);                                        \
-    }
-CF_UNARY_OPS(CFB_UNARY)
-CF_BINARY_OPS(CFB_BINARY)
-#undef CFB_UNARY
-#undef CFB_BINARY
-
-static PyObject *op_where(PyObject *m, PyObject *const *a, Py_ssize_t n, PyObject *k) { return pointwise(m, CF_OP_WHERE, where_names, 3, a, n, k); }
-static PyObject *op_clamp(PyObject *m, PyObject *const *a, Py_ssize_t n, PyObject *k) { return pointwise(m, CF_OP_CLAMP, clamp_names, 3, a, n, k); }
-static PyObject *op_lerp(PyObject *m, PyObject *const *a, Py_ssize_t n, PyObject *k) { return pointwise(m, CF_OP_LERP, lerp_names, 3, a, n, k); }
-static PyObject *op_addcmul(PyObject *m, PyObject *const *a, Py_ssize_t n, PyObject *k) { return pointwise(m, CF_OP_ADDCMUL, addcmul_names, 4, a, n, k); }
-static PyObject *op_threshold(PyObject *m, PyObject *const *a, Py_ssize_t n, PyObject *k) { return pointwise(m, CF_OP_THRESHOLD, threshold_names, 3, a, n, k); }
-
 /* The tensor argument of a non-elementwise op. */
 static int tensor_arg(cfb_state *st, const char *fname, PyObject *o, FusionObject **fo, cf_id *id)
 {
@@ -89,33 +64,38 @@ static int tensor_arg(cfb_state *st, const char *fname, PyObject *o, FusionObjec
 
 static PyObject *op_cast(PyObject *mod, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
-    static const char *const names[] = {"arg", "dtype"};
     cfb_state *st = cfb_state_of_module(mod);
-    PyObject *p[2];
+    PyObject *p[CFB_NARGS_cast];
     FusionObject *fo;
     cf_id in, out = CF_NO_ID;
     cf_dtype dt;
     cf_fusion_mark m;
-    if (cfb_parse("cast", args, nargs, kwnames, names, 2, 2, 2, p) < 0 || tensor_arg(st, "cast", p[0], &fo, &in) < 0 ||
+    if (cfb_parse("cast", args, nargs, kwnames, CFB_ARGS(cast), p) < 0 || tensor_arg(st, "cast", p[0], &fo, &in) < 0 ||
         cfb_dtype(st, p[1], "cast", "dtype", &dt) < 0)
         return NULL;
     m = cf_fusion_mark_take(fo->f);
     return finish(st, fo, &m, cf_op_cast(fo->f, in, dt, &out), &out);
 }
 
-static PyObject *op_set(PyObject *mod, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+typedef cf_status (*copy_fn)(cf_fusion *, cf_id, cf_id *);
+
+/* set and segment_set (which take set's arguments) */
+static PyObject *copy_op(PyObject *mod, const char *fname, copy_fn fn, PyObject *const *args, Py_ssize_t nargs,
+                         PyObject *kwnames)
 {
-    static const char *const names[] = {"arg"};
     cfb_state *st = cfb_state_of_module(mod);
-    PyObject *p[1];
+    PyObject *p[CFB_NARGS_set];
     FusionObject *fo;
     cf_id in, out = CF_NO_ID;
     cf_fusion_mark m;
-    if (cfb_parse("set", args, nargs, kwnames, names, 1, 1, 1, p) < 0 || tensor_arg(st, "set", p[0], &fo, &in) < 0)
+    if (cfb_parse(fname, args, nargs, kwnames, CFB_ARGS(set), p) < 0 || tensor_arg(st, fname, p[0], &fo, &in) < 0)
         return NULL;
     m = cf_fusion_mark_take(fo->f);
-    return finish(st, fo, &m, cf_op_set(fo->f, in, &out), &out);
+    return finish(st, fo, &m, fn(fo->f, in, &out), &out);
 }
+
+static PyObject *op_set(PyObject *m, PyObject *const *a, Py_ssize_t n, PyObject *k) { return copy_op(m, "set", cf_op_set, a, n, k); }
+static PyObject *op_segment_set(PyObject *m, PyObject *const *a, Py_ssize_t n, PyObject *k) { return copy_op(m, "segment_set", cf_op_segment_set, a, n, k); }
 
 /* dims-like int lists */
 static int int_list(cfb_state *st, PyObject *o, const char *fname, const char *argname, int64_t *buf, int *n)
@@ -135,17 +115,16 @@ static int int_list(cfb_state *st, PyObject *o, const char *fname, const char *a
 
 static PyObject *reduction(PyObject *mod, cf_opcode op, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
-    static const char *const names[] = {"arg", "dims", "keepdim", "dtype"};
     const char *fname = cf_op_name(op);
     cfb_state *st = cfb_state_of_module(mod);
-    PyObject *p[4];
+    PyObject *p[CFB_NARGS_sum]; /* every impl = "reduction" op takes sum's arguments */
     FusionObject *fo;
     cf_id in, out = CF_NO_ID;
     int64_t dims[CF_MAX_DIMS];
     int nd, keep = 0;
     cf_dtype dt = CF_DTYPE_NULL;
     cf_fusion_mark m;
-    if (cfb_parse(fname, args, nargs, kwnames, names, 4, 4, 2, p) < 0 || tensor_arg(st, fname, p[0], &fo, &in) < 0 ||
+    if (cfb_parse(fname, args, nargs, kwnames, CFB_ARGS(sum), p) < 0 || tensor_arg(st, fname, p[0], &fo, &in) < 0 ||
         int_list(st, p[1], fname, "dims", dims, &nd) < 0)
         return NULL;
     if (p[2] && (keep = PyObject_IsTrue(p[2])) < 0)
@@ -156,17 +135,12 @@ static PyObject *reduction(PyObject *mod, cf_opcode op, PyObject *const *args, P
     return finish(st, fo, &m, cf_op_reduce(fo->f, op, in, nd, dims, keep, dt, &out), &out);
 }
 
-static PyObject *op_sum(PyObject *m, PyObject *const *a, Py_ssize_t n, PyObject *k) { return reduction(m, CF_OP_SUM, a, n, k); }
-static PyObject *op_prod(PyObject *m, PyObject *const *a, Py_ssize_t n, PyObject *k) { return reduction(m, CF_OP_PROD, a, n, k); }
-static PyObject *op_max(PyObject *m, PyObject *const *a, Py_ssize_t n, PyObject *k) { return reduction(m, CF_OP_MAX, a, n, k); }
-static PyObject *op_min(PyObject *m, PyObject *const *a, Py_ssize_t n, PyObject *k) { return reduction(m, CF_OP_MIN, a, n, k); }
-
-static PyObject *variance(PyObject *mod, int with_mean, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+static PyObject *variance(PyObject *mod, cf_opcode op, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
-    static const char *const names[] = {"arg", "dims", "correction", "keepdim"};
-    const char *fname = with_mean ? "var_mean" : "var";
+    int with_mean = op == CF_OP_VAR_MEAN;
+    const char *fname = cf_op_name(op);
     cfb_state *st = cfb_state_of_module(mod);
-    PyObject *p[4];
+    PyObject *p[CFB_NARGS_var]; /* var_mean takes var's arguments */
     FusionObject *fo;
     cf_id in, out = CF_NO_ID, mean = CF_NO_ID;
     int64_t dims[CF_MAX_DIMS];
@@ -174,7 +148,7 @@ static PyObject *variance(PyObject *mod, int with_mean, PyObject *const *args, P
     int nd, keep = 0;
     cf_fusion_mark m;
     cf_status s;
-    if (cfb_parse(fname, args, nargs, kwnames, names, 4, 4, 2, p) < 0 || tensor_arg(st, fname, p[0], &fo, &in) < 0 ||
+    if (cfb_parse(fname, args, nargs, kwnames, CFB_ARGS(var), p) < 0 || tensor_arg(st, fname, p[0], &fo, &in) < 0 ||
         int_list(st, p[1], fname, "dims", dims, &nd) < 0)
         return NULL;
     if (p[2]) {
@@ -210,20 +184,16 @@ static PyObject *variance(PyObject *mod, int with_mean, PyObject *const *args, P
     }
 }
 
-static PyObject *op_var(PyObject *m, PyObject *const *a, Py_ssize_t n, PyObject *k) { return variance(m, 0, a, n, k); }
-static PyObject *op_var_mean(PyObject *m, PyObject *const *a, Py_ssize_t n, PyObject *k) { return variance(m, 1, a, n, k); }
-
 static PyObject *op_broadcast_in_dim(PyObject *mod, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
-    static const char *const names[] = {"arg", "shape", "broadcast_dims"};
     cfb_state *st = cfb_state_of_module(mod);
-    PyObject *p[3];
+    PyObject *p[CFB_NARGS_broadcast_in_dim];
     FusionObject *fo;
     cf_id in, out = CF_NO_ID, shape[CF_MAX_DIMS];
     int64_t bd[CF_MAX_DIMS];
     int ns, nb;
     cf_fusion_mark m;
-    if (cfb_parse("broadcast_in_dim", args, nargs, kwnames, names, 3, 3, 3, p) < 0 ||
+    if (cfb_parse("broadcast_in_dim", args, nargs, kwnames, CFB_ARGS(broadcast_in_dim), p) < 0 ||
         tensor_arg(st, "broadcast_in_dim", p[0], &fo, &in) < 0 ||
         int_list(st, p[2], "broadcast_in_dim", "broadcast_dims", bd, &nb) < 0)
         return NULL;
@@ -237,15 +207,14 @@ static PyObject *op_broadcast_in_dim(PyObject *mod, PyObject *const *args, Py_ss
 
 static PyObject *op_broadcast(PyObject *mod, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
-    static const char *const names[] = {"arg", "is_broadcast_dim"};
     cfb_state *st = cfb_state_of_module(mod);
-    PyObject *p[2], *seq;
+    PyObject *p[CFB_NARGS_broadcast], *seq;
     FusionObject *fo;
     cf_id in, out = CF_NO_ID;
     bool flags[CF_MAX_DIMS];
     Py_ssize_t n, i;
     cf_fusion_mark m;
-    if (cfb_parse("broadcast", args, nargs, kwnames, names, 2, 2, 2, p) < 0 || tensor_arg(st, "broadcast", p[0], &fo, &in) < 0)
+    if (cfb_parse("broadcast", args, nargs, kwnames, CFB_ARGS(broadcast), p) < 0 || tensor_arg(st, "broadcast", p[0], &fo, &in) < 0)
         return NULL;
     /* A snapshot: an item's __bool__ may change the caller's list. */
     if (!(seq = PySequence_Tuple(p[1]))) {
@@ -283,10 +252,11 @@ static PyObject *op_broadcast(PyObject *mod, PyObject *const *args, Py_ssize_t n
 
 typedef cf_status (*sized_fn)(cf_fusion *, cf_id, int, const cf_id *, cf_id *);
 
-static PyObject *sized_op(PyObject *mod, const char *fname, const char *argname, sized_fn fn, PyObject *const *args,
+/* names: arg and the size list's name (expand's, reshape's CFB_NAMES) */
+static PyObject *sized_op(PyObject *mod, const char *fname, const char *const *names, sized_fn fn, PyObject *const *args,
                           Py_ssize_t nargs, PyObject *kwnames)
 {
-    const char *names[] = {"arg", argname};
+    const char *argname = names[1];
     cfb_state *st = cfb_state_of_module(mod);
     PyObject *p[2];
     FusionObject *fo;
@@ -303,23 +273,22 @@ static PyObject *sized_op(PyObject *mod, const char *fname, const char *argname,
     return finish(st, fo, &m, fn(fo->f, in, ns, shape, &out), &out);
 }
 
-static PyObject *op_expand(PyObject *m, PyObject *const *a, Py_ssize_t n, PyObject *k) { return sized_op(m, "expand", "shape", cf_op_expand, a, n, k); }
-static PyObject *op_reshape(PyObject *m, PyObject *const *a, Py_ssize_t n, PyObject *k) { return sized_op(m, "reshape", "new_shape", cf_op_reshape, a, n, k); }
+static PyObject *op_expand(PyObject *m, PyObject *const *a, Py_ssize_t n, PyObject *k) { return sized_op(m, "expand", CFB_NAMES_expand, cf_op_expand, a, n, k); }
+static PyObject *op_reshape(PyObject *m, PyObject *const *a, Py_ssize_t n, PyObject *k) { return sized_op(m, "reshape", CFB_NAMES_reshape, cf_op_reshape, a, n, k); }
 
 typedef cf_status (*dims_fn)(cf_fusion *, cf_id, int, const int64_t *, cf_id *);
 
 static PyObject *dims_op(PyObject *mod, const char *fname, dims_fn fn, PyObject *const *args, Py_ssize_t nargs,
                          PyObject *kwnames)
 {
-    static const char *const names[] = {"arg", "dims"};
     cfb_state *st = cfb_state_of_module(mod);
-    PyObject *p[2];
+    PyObject *p[CFB_NARGS_permute]; /* squeeze takes permute's arguments */
     FusionObject *fo;
     cf_id in, out = CF_NO_ID;
     int64_t dims[CF_MAX_DIMS];
     int nd;
     cf_fusion_mark m;
-    if (cfb_parse(fname, args, nargs, kwnames, names, 2, 2, 2, p) < 0 || tensor_arg(st, fname, p[0], &fo, &in) < 0 ||
+    if (cfb_parse(fname, args, nargs, kwnames, CFB_ARGS(permute), p) < 0 || tensor_arg(st, fname, p[0], &fo, &in) < 0 ||
         int_list(st, p[1], fname, "dims", dims, &nd) < 0)
         return NULL;
     m = cf_fusion_mark_take(fo->f);
@@ -331,15 +300,14 @@ static PyObject *op_squeeze(PyObject *m, PyObject *const *a, Py_ssize_t n, PyObj
 
 static PyObject *op_full(PyObject *mod, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
-    static const char *const names[] = {"shape", "fill_value", "dtype"};
     cfb_state *st = cfb_state_of_module(mod);
-    PyObject *p[3];
+    PyObject *p[CFB_NARGS_full];
     FusionObject *fo;
     cf_id shape[CF_MAX_DIMS], fill, out = CF_NO_ID;
     cf_dtype dt;
     int ns;
     cf_fusion_mark m;
-    if (cfb_parse("full", args, nargs, kwnames, names, 3, 3, 3, p) < 0 || cfb_dtype(st, p[2], "full", "dtype", &dt) < 0 ||
+    if (cfb_parse("full", args, nargs, kwnames, CFB_ARGS(full), p) < 0 || cfb_dtype(st, p[2], "full", "dtype", &dt) < 0 ||
         cfb_find_fusion(st, "full", p, 2, &fo) < 0)
         return NULL;
     m = cf_fusion_mark_take(fo->f);
@@ -353,14 +321,13 @@ static PyObject *op_full(PyObject *mod, PyObject *const *args, Py_ssize_t nargs,
 
 static PyObject *op_iota(PyObject *mod, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
-    static const char *const names[] = {"length", "start", "step", "dtype"};
     cfb_state *st = cfb_state_of_module(mod);
-    PyObject *p[4];
+    PyObject *p[CFB_NARGS_iota];
     FusionObject *fo;
     cf_id len, start = CF_NO_ID, step = CF_NO_ID, out = CF_NO_ID;
     cf_dtype dt = CF_DTYPE_INT;
     cf_fusion_mark m;
-    if (cfb_parse("iota", args, nargs, kwnames, names, 4, 4, 1, p) < 0 || cfb_find_fusion(st, "iota", p, 3, &fo) < 0)
+    if (cfb_parse("iota", args, nargs, kwnames, CFB_ARGS(iota), p) < 0 || cfb_find_fusion(st, "iota", p, 3, &fo) < 0)
         return NULL;
     if (p[3] && p[3] != Py_None && cfb_dtype(st, p[3], "iota", "dtype", &dt) < 0)
         return NULL;
@@ -374,79 +341,103 @@ static PyObject *op_iota(PyObject *mod, PyObject *const *args, Py_ssize_t nargs,
     return finish(st, fo, &m, cf_op_iota(fo->f, len, start, step, dt, &out), &out);
 }
 
-/* --- docstrings and the table --------------------------------------------------- */
-#define DOC_UNARY(name)                                                                                    \
-    #name "(x)\n--\n\nElementwise " #name " (nvFuser's " #name ").\n\nParameters\n----------\n"          \
-          "x : TensorView or Scalar\n    The operand.\n\nReturns\n-------\nTensorView or Scalar\n"          \
-          "    A new value of the fusion; its dtype follows nvFuser's type promotion.\n"
-#define DOC_BINARY(name)                                                                                   \
-    #name "(lhs, rhs)\n--\n\nElementwise " #name " (nvFuser's " #name ").\n\nParameters\n----------\n"   \
-          "lhs : TensorView, Scalar or number\n    The left operand.\n"                                        \
-          "rhs : TensorView, Scalar or number\n    The right operand.\n\nReturns\n-------\n"                  \
-          "TensorView or Scalar\n    A new value; the dtype follows nvFuser's type promotion.\n"
-#define FASTKW (METH_FASTCALL | METH_KEYWORDS)
-#define CFB_DEF_UNARY(name, E, cat) {#name, (PyCFunction)(void (*)(void))op_##name, FASTKW, DOC_UNARY(name)},
-#define CFB_DEF_BINARY(name, E, cat) {#name, (PyCFunction)(void (*)(void))op_##name, FASTKW, DOC_BINARY(name)},
-#define DEF(name, doc) {#name, (PyCFunction)(void (*)(void))op_##name, FASTKW, doc},
-#define RED_DOC(name, what)                                                                                 \
-    #name "(arg, dims, keepdim=False, dtype=None)\n--\n\n" what " over dims.\n\nParameters\n----------\n"   \
-          "arg : TensorView\n    The input.\ndims : sequence of int\n    Dims to reduce (negative counts from the end).\n" \
-          "keepdim : bool\n    Keep reduced dims as broadcast dims of size 1.\n"                                \
-          "dtype : DataType, optional\n    Cast the input to this type first.\n\nReturns\n-------\nTensorView\n"
+static PyObject *op_triu(PyObject *mod, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    cfb_state *st = cfb_state_of_module(mod);
+    PyObject *p[CFB_NARGS_triu];
+    FusionObject *fo;
+    cf_id in, diag, out = CF_NO_ID;
+    cf_fusion_mark m;
+    if (cfb_parse("triu", args, nargs, kwnames, CFB_ARGS(triu), p) < 0 || tensor_arg(st, "triu", p[0], &fo, &in) < 0)
+        return NULL;
+    if (p[1] && (PyFloat_Check(p[1]) || PyBool_Check(p[1])))
+        return PyErr_Format(PyExc_TypeError, "triu() argument 'diagonal' must be an int or an integer Scalar, not '%.100s'", Py_TYPE(p[1])->tp_name);
+    m = cf_fusion_mark_take(fo->f);
+    if (!p[1]) {
+        cf_scalar zero;
+        cf_status s;
+        zero.dtype = CF_DTYPE_INT;
+        zero.v.i = 0;
+        if ((s = cf_fusion_constant(fo->f, &zero, &diag)))
+            return finish(st, fo, &m, s, &diag);
+    } else if (cfb_operand(st, "triu", "diagonal", fo, p[1], 1, &diag) < 0) {
+        cfb_rollback(fo, &m);
+        return NULL;
+    }
+    return finish(st, fo, &m, cf_op_triu(fo->f, in, diag, &out), &out);
+}
 
-static PyMethodDef op_defs[] = {
-    CF_UNARY_OPS(CFB_DEF_UNARY)
-    CF_BINARY_OPS(CFB_DEF_BINARY)
-    DEF(where, "where(pred, x, y)\n--\n\nElementwise select: x where pred is true, else y.\n\nParameters\n----------\n"
-               "pred : TensorView or Scalar\n    The condition.\nx : TensorView, Scalar or number\n    Taken where pred is true.\n"
-               "y : TensorView, Scalar or number\n    Taken elsewhere.\n\nReturns\n-------\nTensorView or Scalar\n")
-    DEF(clamp, "clamp(x, min, max)\n--\n\nElementwise min(max(x, min), max).\n\nParameters\n----------\n"
-               "x : TensorView or Scalar\n    The operand.\nmin : TensorView, Scalar or number\n    Lower bound.\n"
-               "max : TensorView, Scalar or number\n    Upper bound.\n\nReturns\n-------\nTensorView or Scalar\n")
-    DEF(lerp, "lerp(start, end, weight)\n--\n\nElementwise start + weight * (end - start).\n\nParameters\n----------\n"
-              "start : TensorView, Scalar or number\n    Start.\nend : TensorView, Scalar or number\n    End.\n"
-              "weight : TensorView, Scalar or number\n    Weight.\n\nReturns\n-------\nTensorView or Scalar\n")
-    DEF(addcmul, "addcmul(x, tensor1, tensor2, value)\n--\n\nElementwise x + value * tensor1 * tensor2.\n\nParameters\n----------\n"
-                 "x : TensorView, Scalar or number\n    Addend.\ntensor1 : TensorView, Scalar or number\n    First factor.\n"
-                 "tensor2 : TensorView, Scalar or number\n    Second factor.\nvalue : TensorView, Scalar or number\n    Scale.\n\n"
-                 "Returns\n-------\nTensorView or Scalar\n")
-    DEF(threshold, "threshold(x, threshold, value)\n--\n\nElementwise x if x > threshold else value.\n\nParameters\n----------\n"
-                   "x : TensorView or Scalar\n    The operand.\nthreshold : TensorView, Scalar or number\n    The threshold.\n"
-                   "value : TensorView, Scalar or number\n    The replacement.\n\nReturns\n-------\nTensorView or Scalar\n")
-    DEF(cast, "cast(arg, dtype)\n--\n\nConvert to another dtype.\n\nParameters\n----------\narg : TensorView\n    The input.\n"
-              "dtype : DataType\n    The target type.\n\nReturns\n-------\nTensorView\n")
-    DEF(set, "set(arg)\n--\n\nA copy of arg.\n\nParameters\n----------\narg : TensorView\n    The input.\n\nReturns\n-------\nTensorView\n")
-    DEF(sum, RED_DOC(sum, "Sum"))
-    DEF(prod, RED_DOC(prod, "Product"))
-    DEF(max, RED_DOC(max, "Maximum"))
-    DEF(min, RED_DOC(min, "Minimum"))
-    DEF(var, "var(arg, dims, correction=1, keepdim=False)\n--\n\nVariance over dims.\n\nParameters\n----------\n"
-             "arg : TensorView\n    The input.\ndims : sequence of int\n    Dims to reduce.\ncorrection : int\n    Divide by n - correction.\n"
-             "keepdim : bool\n    Keep reduced dims.\n\nReturns\n-------\nTensorView\n")
-    DEF(var_mean, "var_mean(arg, dims, correction=1, keepdim=False)\n--\n\nVariance and mean over dims.\n\nParameters\n----------\n"
-                  "arg : TensorView\n    The input.\ndims : sequence of int\n    Dims to reduce.\ncorrection : int\n    Divide by n - correction.\n"
-                  "keepdim : bool\n    Keep reduced dims.\n\nReturns\n-------\ntuple of TensorView\n    (var, mean)\n")
-    DEF(broadcast_in_dim, "broadcast_in_dim(arg, shape, broadcast_dims)\n--\n\nPlace arg's dims at broadcast_dims of shape.\n\n"
-                          "Parameters\n----------\narg : TensorView\n    The input.\nshape : sequence of int or Scalar\n    The result's shape.\n"
-                          "broadcast_dims : sequence of int\n    Where each input dim goes.\n\nReturns\n-------\nTensorView\n")
-    DEF(broadcast, "broadcast(arg, is_broadcast_dim)\n--\n\nInsert broadcast dims where is_broadcast_dim is True.\n\nParameters\n----------\n"
-                   "arg : TensorView\n    The input.\nis_broadcast_dim : sequence of bool\n    One entry per result dim.\n\nReturns\n-------\nTensorView\n")
-    DEF(expand, "expand(arg, shape)\n--\n\nExpand broadcast dims to shape (-1 keeps a dim).\n\nParameters\n----------\n"
-                "arg : TensorView\n    The input.\nshape : sequence of int or Scalar\n    The result's shape.\n\nReturns\n-------\nTensorView\n")
-    DEF(reshape, "reshape(arg, new_shape)\n--\n\nThe same elements in a new shape (one -1 is inferred).\n\nParameters\n----------\n"
-                 "arg : TensorView\n    The input.\nnew_shape : sequence of int or Scalar\n    The result's shape.\n\nReturns\n-------\nTensorView\n")
-    DEF(permute, "permute(arg, dims)\n--\n\nReorder dims.\n\nParameters\n----------\narg : TensorView\n    The input.\n"
-                 "dims : sequence of int\n    Result dim i is input dim dims[i].\n\nReturns\n-------\nTensorView\n")
-    DEF(squeeze, "squeeze(arg, dims)\n--\n\nRemove size-1 dims.\n\nParameters\n----------\narg : TensorView\n    The input.\n"
-                 "dims : sequence of int\n    Dims to remove.\n\nReturns\n-------\nTensorView\n")
-    DEF(full, "full(shape, fill_value, dtype)\n--\n\nA tensor filled with one value.\n\nParameters\n----------\n"
-              "shape : sequence of int or Scalar\n    The shape.\nfill_value : Scalar or number\n    The value.\n"
-              "dtype : DataType\n    The dtype.\n\nReturns\n-------\nTensorView\n")
-    DEF(iota, "iota(length, start=None, step=None, dtype=None)\n--\n\nstart, start + step, ... (length values).\n\n"
-              "Parameters\n----------\nlength : int or Scalar\n    Number of values.\nstart : number or Scalar, optional\n    First value (0).\n"
-              "step : number or Scalar, optional\n    Increment (1).\ndtype : DataType, optional\n    Int, Int32, Float or Double; None means DataType.Int.\n\nReturns\n-------\nTensorView\n")
-    {NULL, NULL, 0, NULL},
-};
+/* size and shape: the extents (Scalars) of a tensor's non-reduction axes,
+ * as TensorView.shape() gives them; no node is added. */
+static int tensor_only(cfb_state *st, const char *fname, PyObject *o, FusionObject **fo, cf_id *id)
+{
+    if (tensor_arg(st, fname, o, fo, id) < 0)
+        return -1;
+    if (cf_val_kind_of((*fo)->f, *id) != CF_VAL_TENSOR) {
+        PyErr_Format(PyExc_TypeError, "%s() argument 'arg' must be a TensorView, not a Scalar", fname);
+        return -1;
+    }
+    return 0;
+}
+
+/* The extent of the k-th non-reduction axis of tv. */
+static cf_id extent_of(const cf_fusion *f, cf_id tv, int k)
+{
+    int n = cf_tensor_ndim(f, tv), i;
+    for (i = 0; i < n; i++) {
+        cf_id a = cf_tensor_axis(f, tv, i);
+        if (cf_iterdomain_type(f, a) != CF_ITER_REDUCTION && k-- == 0)
+            return cf_iterdomain_extent(f, a);
+    }
+    return CF_NO_ID;
+}
+
+static PyObject *op_size(PyObject *mod, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    cfb_state *st = cfb_state_of_module(mod);
+    PyObject *p[CFB_NARGS_size];
+    FusionObject *fo;
+    cf_id in;
+    long long dim;
+    int n;
+    if (cfb_parse("size", args, nargs, kwnames, CFB_ARGS(size), p) < 0 || tensor_only(st, "size", p[0], &fo, &in) < 0)
+        return NULL;
+    if (!PyLong_Check(p[1]) || PyBool_Check(p[1]))
+        return PyErr_Format(PyExc_TypeError, "size() argument 'dim' must be int, not '%.100s'", Py_TYPE(p[1])->tp_name);
+    if ((dim = PyLong_AsLongLong(p[1])) == -1 && PyErr_Occurred())
+        return NULL;
+    n = cf_tensor_ndim_noreduction(fo->f, in);
+    if (dim < -n || dim >= n)
+        return cfb_raise_fmt(st, CF_ERR_INDEX, "size(): dim %lld is out of range for a tensor of %d dims", dim, n);
+    return cfb_wrap_val(st, fo, extent_of(fo->f, in, (int)(dim < 0 ? dim + n : dim)));
+}
+
+static PyObject *op_shape(PyObject *mod, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    cfb_state *st = cfb_state_of_module(mod);
+    PyObject *p[CFB_NARGS_shape], *list;
+    FusionObject *fo;
+    cf_id in;
+    int n, k;
+    if (cfb_parse("shape", args, nargs, kwnames, CFB_ARGS(shape), p) < 0 || tensor_only(st, "shape", p[0], &fo, &in) < 0)
+        return NULL;
+    n = cf_tensor_ndim_noreduction(fo->f, in);
+    if (!(list = PyList_New(n)))
+        return NULL;
+    for (k = 0; k < n; k++) {
+        PyObject *w = cfb_wrap_val(st, fo, extent_of(fo->f, in, k));
+        if (!w) {
+            Py_DECREF(list);
+            return NULL;
+        }
+        PyList_SET_ITEM(list, k, w);
+    }
+    return list;
+}
+
+/* The generated entries (elementwise ops, reductions) and the method table
+ * with every op's docstring and text signature. */
+#include "ops_defs.inc"
 
 int cfb_init_ops(PyObject *m, cfb_state *st)
 {

@@ -13,6 +13,48 @@ static const cf_dtype FLOATS[] = {CF_DTYPE_DOUBLE, CF_DTYPE_FLOAT, CF_DTYPE_HALF
 static const cf_dtype INTS[] = {CF_DTYPE_INT, CF_DTYPE_INT32, CF_DTYPE_BOOL};
 #define N 1037 /* not a multiple of the block */
 
+/* erfinv by bisection on erf: slow and plainly right. */
+static double ref_erfinv(double y)
+{
+    double lo = -30, hi = 30;
+    if (!(fabs(y) <= 1))
+        return NAN;
+    if (fabs(y) == 1)
+        return copysign(INFINITY, y);
+    for (int k = 0; k < 200 && lo < hi; k++) {
+        double mid = 0.5 * (lo + hi);
+        if (mid == lo || mid == hi)
+            break;
+        if (erf(mid) < y)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return 0.5 * (lo + hi);
+}
+
+/* erfcinv by bisection on erfc (decreasing). */
+static double ref_erfcinv(double c)
+{
+    double lo = -30, hi = 30;
+    if (!(c >= 0 && c <= 2))
+        return NAN;
+    if (c == 0)
+        return INFINITY;
+    if (c == 2)
+        return -INFINITY;
+    for (int k = 0; k < 200; k++) {
+        double mid = 0.5 * (lo + hi);
+        if (mid == lo || mid == hi)
+            break;
+        if (erfc(mid) > c)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return 0.5 * (lo + hi);
+}
+
 static double ref_unary(cf_opcode op, double x)
 {
     switch (op) {
@@ -56,6 +98,12 @@ static double ref_unary(cf_opcode op, double x)
     case CF_OP_ISNAN: return isnan(x) != 0;
     case CF_OP_LOGICAL_NOT: return x == 0;
     case CF_OP_FRAC: return x - trunc(x);
+    case CF_OP_LGAMMA: return lgamma(x);
+    case CF_OP_ERFINV: return ref_erfinv(x);
+    case CF_OP_ERFCINV: return ref_erfcinv(x);
+    case CF_OP_ISNEGINF: return isinf(x) && x < 0;
+    case CF_OP_ISPOSINF: return isinf(x) && x > 0;
+    case CF_OP_ISREAL: return 1;
     default: return NAN;
     }
 }
@@ -73,6 +121,9 @@ static void domain(cf_opcode op, double *lo, double *hi)
     case CF_OP_TAN: *lo = -1.5; *hi = 1.5; break;
     case CF_OP_EXP: case CF_OP_EXP2: case CF_OP_EXPM1: case CF_OP_SINH: case CF_OP_COSH:
         *lo = -10; *hi = 10; break;
+    case CF_OP_ERFINV: *lo = -1; *hi = 1; break;
+    case CF_OP_ERFCINV: *lo = 0; *hi = 2; break;
+    case CF_OP_LGAMMA: *lo = -6; *hi = 30; break;
     default: break;
     }
 }
@@ -138,7 +189,8 @@ static int64_t ref_unary_int(cf_opcode op, int64_t x, cf_dtype dt)
     case CF_OP_SIGN: return (x > 0) - (x < 0);
     case CF_OP_SIGNBIT: return x < 0;
     case CF_OP_ISFINITE: return 1;
-    case CF_OP_ISINF: case CF_OP_ISNAN: return 0;
+    case CF_OP_ISINF: case CF_OP_ISNAN: case CF_OP_ISNEGINF: case CF_OP_ISPOSINF: return 0;
+    case CF_OP_ISREAL: return 1;
     case CF_OP_LOGICAL_NOT: return x == 0;
     case CF_OP_BITWISE_NOT: return dt == CF_DTYPE_BOOL ? !x : wrapw(~x, dt);
     default: return 0;
@@ -184,7 +236,8 @@ Test(cpu_pointwise, unary_int_ops)
     static const cf_opcode ops[] = {CF_OP_ABS, CF_OP_NEG, CF_OP_RELU, CF_OP_CEIL, CF_OP_FLOOR,
                                     CF_OP_ROUND, CF_OP_TRUNC, CF_OP_SIGN, CF_OP_SIGNBIT,
                                     CF_OP_ISFINITE, CF_OP_ISINF, CF_OP_ISNAN,
-                                    CF_OP_LOGICAL_NOT, CF_OP_BITWISE_NOT};
+                                    CF_OP_LOGICAL_NOT, CF_OP_BITWISE_NOT, CF_OP_ISNEGINF,
+                                    CF_OP_ISPOSINF, CF_OP_ISREAL};
     for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
         for (int d = 0; d < 3; d++)
             if (!(INTS[d] == CF_DTYPE_BOOL && ops[i] == CF_OP_NEG))
@@ -248,12 +301,16 @@ static void run_binary_float(cf_opcode op, cf_dtype dt, int bcast)
         double x = tp_get(dt, t.vals[a].data, i);
         double y = tp_get(dt, t.vals[b].data, bcast ? i % 151 : i);
         double want = ref_binary(op, x, y), got = tp_get(odt, t.vals[o].data, i);
+        if (op == CF_OP_NEXTAFTER)
+            want = dt == CF_DTYPE_FLOAT ? (double)nextafterf((float)x, (float)y) : nextafter(x, y);
         double tol = tp_tol(odt);
         if (!is_pred(op) && !isnan(want)) {
             double tmp[1];
             tp_set(odt, tmp, 0, want);
             want = tp_get(odt, tmp, 0);
         }
+        if (op == CF_OP_NEXTAFTER) /* exact: one step of the storage type */
+            tol = 0;
         cr_assert(tp_close(got, want, tol, tol), "%s %s x=%.9g y=%.9g got %.9g want %.9g",
                   cf_op_name(op), cf_dtype_pyname(dt), x, y, got, want);
     }
@@ -264,13 +321,14 @@ Test(cpu_pointwise, binary_float_all_ops)
 {
 #define X(name, E, cat)                                                        \
     if (cat != CF_CAT_INTBOOL && cat != CF_CAT_INTONLY)                        \
-        for (int d = 0; d < 4; d++)                                            \
+        for (int d = 0; d < (cat == CF_CAT_FLOATONLY ? 2 : 4); d++)            \
             for (int bc = 0; bc < 2; bc++) run_binary_float(CF_OP_##E, FLOATS[d], bc);
 #define SAME CF_CAT_SAME
 #define FLOAT CF_CAT_FLOAT
 #define PRED CF_CAT_PRED
 #define INTBOOL CF_CAT_INTBOOL
 #define INTONLY CF_CAT_INTONLY
+#define FLOATONLY CF_CAT_FLOATONLY
     CF_BINARY_OPS(X)
 #undef X
 }
@@ -313,6 +371,19 @@ static int64_t ref_binary_int(cf_opcode op, int64_t a, int64_t b, cf_dtype dt)
     case CF_OP_BITWISE_XOR: return a ^ b;
     case CF_OP_BITWISE_LEFT_SHIFT: return (b < 0 || b >= w) ? 0 : wrapw((int64_t)(ua << b), dt);
     case CF_OP_BITWISE_RIGHT_SHIFT: return (b < 0 || b >= w) ? (a < 0 ? -1 : 0) : a >> b;
+    case CF_OP_LOGICAL_RIGHT_SHIFT:
+        if (b < 0 || b >= w)
+            return 0;
+        return wrapw((int64_t)((w == 32 ? (uint64_t)(uint32_t)ua : ua) >> b), dt);
+    case CF_OP_GCD: {
+        uint64_t u = a < 0 ? 0u - ua : ua, v = b < 0 ? 0u - ub : ub;
+        while (v) {
+            uint64_t r = u % v;
+            u = v;
+            v = r;
+        }
+        return wrapw((int64_t)u, dt);
+    }
     default: return 0;
     }
 }
@@ -330,7 +401,8 @@ static void run_binary_int(cf_opcode op, cf_dtype dt)
         int64_t x = rand_int(&seed, dt, i % 200), y = rand_int(&seed, dt, (i * 7) % 300);
         if (op == CF_OP_POW)
             y = (int64_t)(tp_rand(&seed) % 24) - 3;
-        if (op == CF_OP_BITWISE_LEFT_SHIFT || op == CF_OP_BITWISE_RIGHT_SHIFT)
+        if (op == CF_OP_BITWISE_LEFT_SHIFT || op == CF_OP_BITWISE_RIGHT_SHIFT ||
+            op == CF_OP_LOGICAL_RIGHT_SHIFT)
             y = (int64_t)(tp_rand(&seed) % 80) - 8;
         tp_seti(dt, t.vals[a].data, i, x);
         tp_seti(dt, t.vals[b].data, i, wrapw(y, dt));
@@ -350,7 +422,7 @@ static void run_binary_int(cf_opcode op, cf_dtype dt)
 Test(cpu_pointwise, binary_int_all_ops)
 {
 #define X(name, E, cat)                                                 \
-    if (cat != CF_CAT_FLOAT)                                            \
+    if (cat != CF_CAT_FLOAT && cat != CF_CAT_FLOATONLY)                 \
         for (int d = 0; d < 2; d++) run_binary_int(CF_OP_##E, INTS[d]);
     CF_BINARY_OPS(X)
 #undef X
@@ -455,7 +527,9 @@ Test(cpu_pointwise, kernel_tables_agree)
         c[i] = (float)tp_uniform(&seed, -1, 1);
         d[i] = (float)tp_uniform(&seed, -1, 1);
     }
-    for (int op = CF_OP_NONE + 1; op < CF_OP_SUM; op++) {
+    for (int op = CF_OP_NONE + 1; op < CF_OP_COUNT; op++) {
+        if (!cf_op_is_pointwise((cf_opcode)op))
+            continue;
         int pred = is_pred((cf_opcode)op);
         cf_status s1 = cf_kernels_generic.pw[CF_REP_F32]((cf_opcode)op, 203, pred ? (void *)p1 : o1, in);
         const cf_kernels *fast = cf_cpu_kernels();

@@ -12,7 +12,7 @@
 #include "cfuser/dtype.h"
 #include "cfuser/program.h"
 
-#define TP_MAX 48
+#define TP_MAX 64
 
 typedef struct tprog {
     cf_program p;

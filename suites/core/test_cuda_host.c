@@ -349,6 +349,54 @@ Test(cuda_codegen, segmentation_and_unsupported_shapes)
     tp_free(&t);
 }
 
+/* exp(x) -> segment_set -> neg: one kernel each side of the segment_set and
+ * one for it (the registry's own_segment), its output stored; without it,
+ * one kernel. The source compiles where NVRTC is present. */
+static int kernels_of_chain(cf_opcode mid, int *temps, char **source)
+{
+    cf_cuda_device_info info;
+    memset(&info, 0, sizeof info);
+    info.sm_count = 132;
+    info.cc_major = 9;
+    tprog t;
+    tp_init(&t);
+    int64_t sh[2] = {7, 33};
+    int x = tp_in(&t, CF_DTYPE_FLOAT, 2, sh), a = tp_tmp(&t, CF_DTYPE_FLOAT, 2, sh);
+    int b = tp_tmp(&t, CF_DTYPE_FLOAT, 2, sh), y = tp_out(&t, CF_DTYPE_FLOAT, 2, sh);
+    tp_op1(&t, CF_OP_EXP, CF_DTYPE_FLOAT, x, a);
+    tp_op1(&t, mid, CF_DTYPE_FLOAT, a, b);
+    tp_op1(&t, CF_OP_NEG, CF_DTYPE_FLOAT, b, y);
+    cf_cuda_plan *plan = NULL;
+    cr_assert_eq(cf_cuda_plan_build(&t.p, t.vals, &info, &plan), CF_OK, "%s", cf_error_last()->message);
+    int n = plan->nkernels;
+    *temps = 0;
+    for (int k = 0; k < plan->nbuffers; k++)
+        *temps += plan->buffers[k].temp;
+    *source = strdup(plan->source);
+    cf_cuda_plan_free(plan);
+    tp_free(&t);
+    return n;
+}
+
+Test(cuda_codegen, segment_set_runs_in_a_kernel_of_its_own)
+{
+    int temps = 0;
+    char *src = NULL;
+    cr_assert_eq(kernels_of_chain(CF_OP_SET, &temps, &src), 1);
+    cr_assert_eq(temps, 0);
+    free(src);
+    cr_assert_eq(kernels_of_chain(CF_OP_SEGMENT_SET, &temps, &src), 3);
+    cr_assert_eq(temps, 2); /* its input and its output cross kernels */
+    char why[480];
+    if (nvrtc_ok(why, sizeof why)) {
+        void *cubin = NULL;
+        size_t size = 0;
+        cr_assert_eq(cf_nvrtc_compile(src, "seg.cu", 90, &cubin, &size), CF_OK, "%s", cf_error_last()->message);
+        cf_free(cubin);
+    }
+    free(src);
+}
+
 Test(cuda_device, device_tests_need_a_gpu)
 {
     char why[480];

@@ -249,11 +249,9 @@ static void pointwise_group(int arity, cf_dtype dt, int64_t rows,
         CF_BINARY_OPS(B)
 #undef B
     } else {
-        ops[nops++] = CF_OP_WHERE;
-        ops[nops++] = CF_OP_CLAMP;
-        ops[nops++] = CF_OP_LERP;
-        ops[nops++] = CF_OP_ADDCMUL;
-        ops[nops++] = CF_OP_THRESHOLD;
+#define T3(name, E, cat) ops[nops++] = CF_OP_##E;
+        CF_TERNARY_OPS(T3)
+#undef T3
     }
     tprog t;
     tp_init(&t);
@@ -275,7 +273,7 @@ static void pointwise_group(int arity, cf_dtype dt, int64_t rows,
         transpose_layout(&t, in[0]);
     for (int i = 0; i < nops; i++) {
         cf_opcode op = ops[i];
-        int n = op == CF_OP_ADDCMUL ? 4 : (arity == 3 ? 3 : arity);
+        int n = cf_op_arity(op);
         cf_dtype dts[4] = {dt, dt, dt, dt};
         bool ist[4] = {true, true, true, true};
         int args[4] = {in[0], in[1], n > 2 ? in[2] : -1, n > 3 ? in[3] : -1};
@@ -288,8 +286,11 @@ static void pointwise_group(int arity, cf_dtype dt, int64_t rows,
             cf_error_clear();
             continue;
         }
-        if (t.p.nslots + 1 >= TP_MAX)
-            break;
+        if (t.p.nslots + 1 >= TP_MAX) {
+            /* every op of the registry must be tested: grow TP_MAX */
+            fprintf(stderr, "FAIL %d-ary ops: more ops than TP_MAX slots\n", arity);
+            exit(1);
+        }
         int o = tp_out(&t, out, 2, sh);
         outname[o] = cf_op_name(op);
         cf_dtype cdt = cf_op_category_of(op) == CF_CAT_PRED ? compute_of(dt)
@@ -610,6 +611,45 @@ static void structure_cases(void)
         int o = tp_out(&t, CF_DTYPE_BFLOAT16, 2, sh);
         tp_op2(&t, CF_OP_MUL, F, x, y, o);
         run_case(&t, "outer product bf16 513x257", 1);
+        tp_free(&t);
+    }
+    {   /* triu(x, -1) as the registry's composite builds it: iota rows and
+         * columns, broadcast, col - row >= diagonal, where */
+        tprog t;
+        tp_init(&t);
+        int64_t sh[2] = {33, 65}, rs[1] = {33}, cs[1] = {65}, rb[2] = {33, 1}, cb[2] = {1, 65};
+        int x = tp_in(&t, CF_DTYPE_HALF, 2, sh);
+        fill(&t, x, -2, 2);
+        int z = tp_consti(&t, CF_DTYPE_INT, 0), one = tp_consti(&t, CF_DTYPE_INT, 1);
+        int dg = tp_consti(&t, CF_DTYPE_INT, -1), zh = tp_constf(&t, CF_DTYPE_HALF, 0);
+        int r = tp_tmp(&t, CF_DTYPE_INT, 1, rs), c = tp_tmp(&t, CF_DTYPE_INT, 1, cs);
+        int r2 = tp_tmp(&t, CF_DTYPE_INT, 2, rb), c2 = tp_tmp(&t, CF_DTYPE_INT, 2, cb);
+        int d = tp_tmp(&t, CF_DTYPE_INT, 2, sh), m = tp_tmp(&t, CF_DTYPE_BOOL, 2, sh);
+        int o = tp_out(&t, CF_DTYPE_HALF, 2, sh);
+        int io[2] = {z, one};
+        tp_op(&t, CF_OP_IOTA, CF_DTYPE_INT, 2, io, r);
+        tp_op(&t, CF_OP_IOTA, CF_DTYPE_INT, 2, io, c);
+        int8_t mr[2] = {0, -1}, mc[2] = {-1, 0};
+        tp_view(&t, r, r2, mr);
+        tp_view(&t, c, c2, mc);
+        tp_op2(&t, CF_OP_SUB, CF_DTYPE_INT, c2, r2, d);
+        tp_op2(&t, CF_OP_GE, CF_DTYPE_INT, d, dg, m);
+        int w[3] = {m, x, zh};
+        tp_op(&t, CF_OP_WHERE, CF_DTYPE_FLOAT, 3, w, o);
+        run_case(&t, "triu(x, -1) half 33x65", 1);
+        tp_free(&t);
+    }
+    {   /* exp -> segment_set -> neg: three kernels */
+        tprog t;
+        tp_init(&t);
+        int64_t sh[2] = {7, 1025};
+        int x = tp_in(&t, F, 2, sh);
+        fill(&t, x, -2, 2);
+        int a = tp_tmp(&t, F, 2, sh), b = tp_tmp(&t, F, 2, sh), o = tp_out(&t, F, 2, sh);
+        tp_op1(&t, CF_OP_EXP, F, x, a);
+        tp_op1(&t, CF_OP_SEGMENT_SET, F, a, b);
+        tp_op1(&t, CF_OP_NEG, F, b, o);
+        run_case(&t, "neg(segment_set(exp(x))) 7x1025", 1);
         tp_free(&t);
     }
 }

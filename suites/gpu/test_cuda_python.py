@@ -349,6 +349,78 @@ def test_tiered_compile_quick_then_full_kernels_agree(gen):
         assert after["tier_failures"] == before["tier_failures"]
 
 
+# --- ops added through the op registry ---------------------------------------------------
+
+REGISTRY_UNARY = {
+    "lgamma": (torch.lgamma, (-4.5, 8.0)),
+    "erfinv": (torch.erfinv, (-0.999, 0.999)),
+    "isneginf": (torch.isneginf, (-2.0, 2.0)),
+    "isposinf": (torch.isposinf, (-2.0, 2.0)),
+    "isreal": (torch.isreal, (-2.0, 2.0)),
+}
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "float16", "bfloat16"])
+@pytest.mark.parametrize("op", sorted(REGISTRY_UNARY))
+@pytest.mark.parametrize("n", [1, 7, 1025])
+def test_registry_unary(op, dtype, n, gen):
+    fn, (lo, hi) = REGISTRY_UNARY[op]
+    x = rand((n,), dtype, gen, lo, hi)
+    if n > 3 and op.startswith("is"):
+        x[:3] = torch.tensor([float("inf"), float("-inf"), float("nan")], device="cuda").to(x.dtype)
+    ref = fn(x.double()) if not op.startswith("is") else fn(x)
+    (out,) = run1(lambda fd: getattr(fd.ops, op)(fd.define_tensor(shape=[-1], dtype=DT[dtype])), x)
+    if op.startswith("is"):
+        assert torch.equal(out, ref)
+    else:
+        close(out, ref.to(x.dtype), dtype)
+
+
+def test_registry_erfcinv(gen):
+    c = rand((1025,), "float64", gen, 1e-6, 2 - 1e-6)
+    (out,) = run1(lambda fd: fd.ops.erfcinv(fd.define_tensor(shape=[-1], dtype=DataType.Double)), c)
+    close(out, torch.erfinv(1 - c), "float64")  # 1 - c is exact away from 0 and 2
+
+
+@pytest.mark.parametrize("dtype", ["int32", "int64"])
+def test_registry_integer_binary(dtype, gen):
+    a = rand((1025,), dtype, gen)
+    s = torch.randint(-3, 70, (1025,), generator=gen, device="cuda", dtype=getattr(torch, dtype))
+    bits = 32 if dtype == "int32" else 64
+
+    def build(fd):
+        x = fd.define_tensor(shape=[-1], dtype=DT[dtype])
+        y = fd.define_tensor(shape=[-1], dtype=DT[dtype])
+        return [fd.ops.gcd(x, y), fd.ops.logical_right_shift(x, y)]
+    g, r = run1(build, a, s)
+    assert torch.equal(g, torch.gcd(a, s))
+    ok = (s >= 0) & (s < bits)
+    mask = (1 << bits) - 1
+    want = [((int(v) & mask) >> int(k)) if o else 0 for v, k, o in zip(a.tolist(), s.tolist(), ok.tolist())]
+    want = [w - (1 << bits) if w >= 1 << (bits - 1) else w for w in want]
+    assert r.tolist() == want
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_registry_nextafter(dtype, gen):
+    a, b = rand((1025,), dtype, gen), rand((1025,), dtype, gen)
+    (out,) = run1(lambda fd: fd.ops.nextafter(fd.define_tensor(shape=[-1], dtype=DT[dtype]),
+                                             fd.define_tensor(shape=[-1], dtype=DT[dtype])), a, b)
+    assert torch.equal(out, torch.nextafter(a, b))
+
+
+@pytest.mark.parametrize("diagonal", [-1, 0, 3])
+def test_registry_triu_and_segment_set(diagonal, gen):
+    x = rand((2, 33, 65), "float16", gen)
+
+    def build(fd):
+        t = fd.define_tensor(shape=[-1, -1, -1], dtype=DataType.Half)
+        return [fd.ops.triu(t, diagonal), fd.ops.neg(fd.ops.segment_set(fd.ops.exp(t)))]
+    tri, seg = run1(build, x)
+    assert torch.equal(tri, torch.triu(x, diagonal))
+    close(seg, torch.neg(torch.exp(x.float())).to(x.dtype), "float16")
+
+
 # --- regressions of the adversarial run, on the device ------------------------------
 @pytest.mark.parametrize("op,ident", [("sum", 0.0), ("prod", 1.0), ("max", float("-inf")), ("min", float("inf"))])
 def test_cuda_reduction_over_empty_extent_then_pointwise(op, ident):

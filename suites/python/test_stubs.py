@@ -50,3 +50,43 @@ def test_stubtest(tmp_path):
     assert "no issues found in" in res.stdout
     checked = int(res.stdout.rsplit("no issues found in", 1)[1].split()[0])
     assert checked >= 4, res.stdout
+
+
+# --- the generated ops stub -------------------------------------------------------------
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+OPGEN = os.path.join(REPO, "core", "ops", "opgen.py")
+TABLE = os.path.join(REPO, "core", "ops", "ops.toml")
+CHECKED_IN_STUB = os.path.join(REPO, "bindings", "cfuser", "ops.pyi")
+
+
+@plain_python_only
+def test_ops_stub_matches_registry():
+    """bindings/cfuser/ops.pyi is what core/ops/opgen.py generates from the
+    registry; regenerate it with
+    `python3 core/ops/opgen.py core/ops/ops.toml --stub > bindings/cfuser/ops.pyi`."""
+    res = subprocess.run([sys.executable, OPGEN, TABLE, "--stub"], capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0, res.stderr
+    with open(CHECKED_IN_STUB, encoding="utf-8") as fh:
+        checked_in = fh.read()
+    if res.stdout != checked_in:
+        import difflib
+
+        diff = "".join(
+            difflib.unified_diff(
+                checked_in.splitlines(True), res.stdout.splitlines(True), "checked in", "generated", n=1
+            )
+        )
+        raise AssertionError("bindings/cfuser/ops.pyi differs from the registry's stub:\n" + diff[:4000])
+
+
+@plain_python_only
+def test_ops_stub_names_match_module():
+    """The stub declares exactly the ops the module has."""
+    import ast
+
+    with open(CHECKED_IN_STUB, encoding="utf-8") as fh:
+        tree = ast.parse(fh.read())
+    declared = {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}
+    runtime = {n for n in vars(cfuser.ops) if not n.startswith("_") and callable(getattr(cfuser.ops, n))}
+    assert declared == runtime

@@ -22,41 +22,59 @@
 extern "C" {
 #endif
 
+/* The opcodes, in the order of the op registry (core/ops/ops.toml, from
+ * which cfuser/op_table.h is generated at build time). */
 typedef enum cf_opcode {
     CF_OP_NONE = 0,
-#define CF_X(name, E, cat) CF_OP_##E,
-    CF_UNARY_OPS(CF_X) CF_BINARY_OPS(CF_X) CF_TERNARY_OPS(CF_X)
-        CF_REDUCTION_OPS(CF_X)
+#define CF_X(name, E) CF_OP_##E,
+    CF_OPCODES(CF_X)
 #undef CF_X
-    CF_OP_VAR,             /* var(arg, dims, correction, keepdim)          */
-    CF_OP_VAR_MEAN,        /* two outputs: var, mean                       */
-    CF_OP_CAST,            /* cast(arg, dtype)                             */
-    CF_OP_SET,             /* set(arg): a copy                             */
-    CF_OP_BROADCAST_IN_DIM,
-    CF_OP_BROADCAST,
-    CF_OP_EXPAND,
-    CF_OP_RESHAPE,
-    CF_OP_PERMUTE,
-    CF_OP_SQUEEZE,
-    CF_OP_FULL,
-    CF_OP_IOTA,
-    /* program-only ops (see program.h); never in a fusion's IR */
-    CF_OP_VIEW,            /* strided alias of its input                   */
-    CF_OP_COPY,            /* contiguous copy (reshape of a non-view)      */
     CF_OP_COUNT
 } cf_opcode;
 
+/* Result-type rules (the registry's "rule"). */
 typedef enum cf_op_category {
     CF_CAT_SAME,
     CF_CAT_FLOAT,
     CF_CAT_PRED,
     CF_CAT_INTBOOL,
     CF_CAT_INTONLY,
+    CF_CAT_FLOATONLY, /* Float or Double operands only */
     CF_CAT_OTHER
 } cf_op_category;
 
+/* Kinds of op (the registry's sections). */
+typedef enum cf_op_kind {
+    CF_KIND_NONE,
+    CF_KIND_UNARY,
+    CF_KIND_BINARY,
+    CF_KIND_TERNARY,   /* includes addcmul (4 operands) */
+    CF_KIND_REDUCTION,
+    CF_KIND_CONVERT,   /* cast, set */
+    CF_KIND_SHAPE,
+    CF_KIND_CREATION,
+    CF_KIND_PROGRAM    /* program-only ops (see program.h); never in a fusion's IR */
+} cf_op_kind;
+
+/* Flags of an op (cf_op_flags). */
+enum {
+    CF_OPF_ELEMENTWISE = 1 << 0,
+    CF_OPF_REDUCTION = 1 << 1,
+    CF_OPF_SHAPE = 1 << 2,
+    CF_OPF_INDEXING = 1 << 3,
+    CF_OPF_OWN_SEGMENT = 1 << 4, /* always a segment of its own (matmul) */
+    CF_OPF_RANDOM = 1 << 5,
+    CF_OPF_INTERNAL = 1 << 6,
+    CF_OPF_PYTHON = 1 << 7       /* has an entry in cfuser.ops */
+};
+
+/* Lookups into the registry; out-of-range opcodes give NULL, 0 or OTHER. */
 const char *cf_op_name(cf_opcode op);          /* "add"; NULL if invalid  */
 cf_op_category cf_op_category_of(cf_opcode op);
+cf_op_kind cf_op_kind_of(cf_opcode op);
+int cf_op_arity(cf_opcode op);                 /* elementwise: operand count; else 0 */
+unsigned cf_op_flags(cf_opcode op);
+const char *cf_op_infix(cf_opcode op);         /* print_math's "+"; NULL if none */
 int cf_op_is_unary(cf_opcode op);
 int cf_op_is_binary(cf_opcode op);
 int cf_op_is_ternary(cf_opcode op);             /* includes addcmul (4)   */
@@ -75,6 +93,8 @@ cf_status cf_op_pointwise(cf_fusion *f, cf_opcode op, int n, const cf_id *in,
                           cf_id *out);
 cf_status cf_op_cast(cf_fusion *f, cf_id arg, cf_dtype dtype, cf_id *out);
 cf_status cf_op_set(cf_fusion *f, cf_id arg, cf_id *out);
+/* set in a CUDA kernel of its own (CF_OP_SEGMENT_SET). */
+cf_status cf_op_segment_set(cf_fusion *f, cf_id arg, cf_id *out);
 
 /* Reductions. dims may be negative (counted from the end) and must be
  * distinct; ndims == 0 reduces nothing... except for sum/prod/max/min where
@@ -107,6 +127,11 @@ cf_status cf_op_full(cf_fusion *f, int ndim, const cf_id *shape,
                      cf_id fill_value, cf_dtype dtype, cf_id *out);
 cf_status cf_op_iota(cf_fusion *f, cf_id length, cf_id start, cf_id step,
                      cf_dtype dtype, cf_id *out);
+
+/* Composite ops (ops_composite.c): built from the ops above. */
+/* arg (2+ dims) where column - row >= diagonal (an integer scalar) over
+ * its last two dims, else 0. */
+cf_status cf_op_triu(cf_fusion *f, cf_id arg, cf_id diagonal, cf_id *out);
 
 #ifdef __cplusplus
 }

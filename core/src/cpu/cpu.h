@@ -74,6 +74,11 @@ void cf_cvt_rep(cf_dtype src, const void *in, int64_t n, cf_dtype dst, void *out
 void cf_normalize(cf_dtype t, void *buf, int64_t n);
 /* Fill n elements of dst's representation with a scalar converted to dst. */
 void cf_fill_scalar(const cf_scalar *s, cf_dtype dst, int64_t n, void *out);
+
+/* Inverse error functions (specfun.c): NaN outside the domain, +-inf at
+ * its ends. */
+double cf_erfinv(double y);
+double cf_erfcinv(double c);
 /* Copy element 0 of buf (rsz bytes each) to elements 1..n-1. */
 void cf_splat(void *buf, int rsz, int64_t n);
 

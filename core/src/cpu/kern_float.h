@@ -27,130 +27,57 @@
 #define FMAX(x, y) (((x) != (x) || (x) >= (y)) ? (x) : (y))
 #define FMIN(x, y) (((x) != (x) || (x) <= (y)) ? (x) : (y))
 
+/* tanh of n elements (the registry names it for tanh). */
+static void KF(tanh_loop)(int64_t n, T *o, const T *a)
+{
+    if (sizeof(T) == sizeof(float)) {
+        /* float: (1 - e) / (1 + e) with e = exp(-2|x|) where that has
+         * no cancellation (|x| >= 0.55), the odd Taylor series through
+         * x^19 below it (truncation < 1e-9 relative); ~2 ulp overall
+         * and several times faster than a correctly rounded tanh. */
+        L(o[i] = (T)-2 * fabs(a[i]))
+        VUN(exp, u10, o, o, n);
+        for (int64_t i = 0; i < n; i++) {
+            T x = a[i], ax = fabs(x), z = x * x, e = o[i];
+            T big = ((T)1 - e) / ((T)1 + e);
+            T q = (T)(-443861162.0 / 1856156927625.0);
+            q = q * z + (T)(6404582.0 / 10854718875.0);
+            q = q * z + (T)(-929569.0 / 638512875.0);
+            q = q * z + (T)(21844.0 / 6081075.0);
+            q = q * z + (T)(-1382.0 / 155925.0);
+            q = q * z + (T)(62.0 / 2835.0);
+            q = q * z + (T)(-17.0 / 315.0);
+            q = q * z + (T)(2.0 / 15.0);
+            q = q * z + (T)(-1.0 / 3.0);
+            T small = ax + ax * (z * q);
+            o[i] = copysign(ax < (T)0.55 ? small : big, x);
+        }
+    } else {
+        VUN(tanh, u10, o, a, n);
+    }
+}
+
+/* lgamma without the global signgam that lgamma() writes (threads share it). */
+static inline T KF(lgam)(T x)
+{
+    int sg;
+    if (sizeof(T) == sizeof(float))
+        return (T)lgammaf_r((float)x, &sg);
+    return (T)lgamma_r((double)x, &sg);
+}
+
+/* The loops are the registry's "cpu" text (core/ops/ops.toml). */
 static cf_status KF(pw)(cf_opcode op, int64_t n, void *out, const void *const *in)
 {
     T *o = out;
     int64_t *p = out;
     const T *a = in[0], *b = in[1], *c = in[2], *d = in[3];
+    (void)p;
+    (void)b;
+    (void)c;
+    (void)d;
     switch (op) {
-    case CF_OP_ABS: L(o[i] = fabs(a[i])) break;
-    case CF_OP_NEG: L(o[i] = -a[i]) break;
-    case CF_OP_EXP: VUN(exp, u10, o, a, n); break;
-    case CF_OP_EXP2: VUN(exp2, u10, o, a, n); break;
-    case CF_OP_EXPM1: VUN(expm1, u10, o, a, n); break;
-    case CF_OP_LOG: VUN(log, u10, o, a, n); break;
-    case CF_OP_LOG2: VUN(log2, u10, o, a, n); break;
-    case CF_OP_LOG10: VUN(log10, u10, o, a, n); break;
-    case CF_OP_LOG1P: VUN_FINITE(log1p, u10, o, a, n); break;
-    case CF_OP_SQRT: VSQRT(o, a, n); break;
-    case CF_OP_RSQRT: VSQRT(o, a, n); L(o[i] = (T)1 / o[i]) break;
-    case CF_OP_RECIPROCAL: L(o[i] = (T)1 / a[i]) break;
-    case CF_OP_SIN: VUN(sin, u10, o, a, n); break;
-    case CF_OP_COS: VUN(cos, u10, o, a, n); break;
-    case CF_OP_TAN: VUN(tan, u10, o, a, n); break;
-    case CF_OP_TANH:
-        if (sizeof(T) == sizeof(float)) {
-            /* float: (1 - e) / (1 + e) with e = exp(-2|x|) where that has
-             * no cancellation (|x| >= 0.55), the odd Taylor series through
-             * x^19 below it (truncation < 1e-9 relative); ~2 ulp overall
-             * and several times faster than a correctly rounded tanh. */
-            L(o[i] = (T)-2 * fabs(a[i]))
-            VUN(exp, u10, o, o, n);
-            for (int64_t i = 0; i < n; i++) {
-                T x = a[i], ax = fabs(x), z = x * x, e = o[i];
-                T big = ((T)1 - e) / ((T)1 + e);
-                T q = (T)(-443861162.0 / 1856156927625.0);
-                q = q * z + (T)(6404582.0 / 10854718875.0);
-                q = q * z + (T)(-929569.0 / 638512875.0);
-                q = q * z + (T)(21844.0 / 6081075.0);
-                q = q * z + (T)(-1382.0 / 155925.0);
-                q = q * z + (T)(62.0 / 2835.0);
-                q = q * z + (T)(-17.0 / 315.0);
-                q = q * z + (T)(2.0 / 15.0);
-                q = q * z + (T)(-1.0 / 3.0);
-                T small = ax + ax * (z * q);
-                o[i] = copysign(ax < (T)0.55 ? small : big, x);
-            }
-        } else {
-            VUN(tanh, u10, o, a, n);
-        }
-        break;
-    case CF_OP_SINH: VUN_FINITE(sinh, u10, o, a, n); break;
-    case CF_OP_COSH: VUN_FINITE(cosh, u10, o, a, n); break;
-    case CF_OP_ASIN: VUN(asin, u10, o, a, n); break;
-    case CF_OP_ACOS: VUN(acos, u10, o, a, n); break;
-    case CF_OP_ATAN: VUN(atan, u10, o, a, n); break;
-    case CF_OP_ASINH: VUN_FINITE(asinh, u10, o, a, n); break;
-    case CF_OP_ACOSH: VUN_FINITE(acosh, u10, o, a, n); break;
-    case CF_OP_ATANH: VUN(atanh, u10, o, a, n); break;
-    case CF_OP_ERF: VUN(erf, u10, o, a, n); break;
-    case CF_OP_ERFC: VUN(erfc, u15, o, a, n); break;
-    /* exp(-|x|) never overflows: for x < 0 the result is e / (1 + e), which
-     * keeps the subnormal results that 1 / (1 + exp(-x)) flushes to 0. */
-    case CF_OP_SIGMOID:
-        L(o[i] = -fabs(a[i]))
-        VUN(exp, u10, o, o, n);
-        L(o[i] = (a[i] < 0 ? o[i] : (T)1) / ((T)1 + o[i]))
-        break;
-    case CF_OP_SILU:
-        L(o[i] = -fabs(a[i]))
-        VUN(exp, u10, o, o, n);
-        L(o[i] = a[i] * (a[i] < 0 ? o[i] : (T)1) / ((T)1 + o[i]))
-        break;
-    case CF_OP_RELU: L(o[i] = a[i] < 0 ? (T)0 : a[i]) break;
-    case CF_OP_CEIL: L(o[i] = ceil(a[i])) break;
-    case CF_OP_FLOOR: L(o[i] = floor(a[i])) break;
-    /* rint rounds half to even in the default rounding mode, like torch. */
-    case CF_OP_ROUND: L(o[i] = rint(a[i])) break;
-    case CF_OP_TRUNC: L(o[i] = trunc(a[i])) break;
-    case CF_OP_FRAC: L(o[i] = a[i] - trunc(a[i])) break;
-    case CF_OP_SIGN: L(o[i] = (T)((a[i] > 0) - (a[i] < 0))) break;
-    case CF_OP_SIGNBIT: L(p[i] = signbit(a[i]) != 0) break;
-    case CF_OP_ISFINITE: L(p[i] = isfinite(a[i]) != 0) break;
-    case CF_OP_ISINF: L(p[i] = isinf(a[i]) != 0) break;
-    case CF_OP_ISNAN: L(p[i] = a[i] != a[i]) break;
-    case CF_OP_LOGICAL_NOT: L(p[i] = a[i] == 0) break;
-
-    case CF_OP_ADD: L(o[i] = a[i] + b[i]) break;
-    case CF_OP_SUB: L(o[i] = a[i] - b[i]) break;
-    case CF_OP_MUL: L(o[i] = a[i] * b[i]) break;
-    case CF_OP_DIV:
-    case CF_OP_TRUEDIV: L(o[i] = a[i] / b[i]) break;
-    case CF_OP_MOD:
-    case CF_OP_FMOD: L(o[i] = fmod(a[i], b[i])) break;
-    case CF_OP_REMAINDER:
-        L({
-            T m = fmod(a[i], b[i]);
-            o[i] = (m != 0 && ((b[i] < 0) != (m < 0))) ? m + b[i] : m;
-        })
-        break;
-    case CF_OP_POW: VBIN(pow, u10, o, a, b, n); break;
-    case CF_OP_ATAN2: VBIN(atan2, u10, o, a, b, n); break;
-    case CF_OP_MAXIMUM: L(o[i] = FMAX(a[i], b[i])) break;
-    case CF_OP_MINIMUM: L(o[i] = FMIN(a[i], b[i])) break;
-    case CF_OP_EQ: L(p[i] = a[i] == b[i]) break;
-    case CF_OP_NE: L(p[i] = a[i] != b[i]) break;
-    case CF_OP_LT: L(p[i] = a[i] < b[i]) break;
-    case CF_OP_LE: L(p[i] = a[i] <= b[i]) break;
-    case CF_OP_GT: L(p[i] = a[i] > b[i]) break;
-    case CF_OP_GE: L(p[i] = a[i] >= b[i]) break;
-    case CF_OP_LOGICAL_AND: L(p[i] = (a[i] != 0) & (b[i] != 0)) break;
-    case CF_OP_LOGICAL_OR: L(p[i] = (a[i] != 0) | (b[i] != 0)) break;
-
-    case CF_OP_WHERE: L(o[i] = a[i] != 0 ? b[i] : c[i]) break;
-    case CF_OP_CLAMP:
-        L({
-            T lo = FMAX(a[i], b[i]);
-            o[i] = FMIN(lo, c[i]);
-        })
-        break;
-    case CF_OP_LERP:
-        /* torch's form: exact at both ends of the weight range. */
-        L(o[i] = c[i] < (T)0.5 ? a[i] + c[i] * (b[i] - a[i])
-                               : b[i] - (b[i] - a[i]) * ((T)1 - c[i]))
-        break;
-    case CF_OP_ADDCMUL: L(o[i] = a[i] + d[i] * b[i] * c[i]) break;
-    case CF_OP_THRESHOLD: L(o[i] = a[i] <= b[i] ? c[i] : a[i]) break;
+#include "cpu_float.inc"
     default: return CF_ERR_TYPE;
     }
     return CF_OK;

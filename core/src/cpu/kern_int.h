@@ -43,72 +43,38 @@ static inline int64_t KI(pow)(int64_t a, int64_t b)
     return KI(wrap)(r);
 }
 
+/* gcd(|a|, |b|) by Stein's binary method in uint64 (|INT64_MIN| fits). */
+static inline int64_t KI(gcd)(int64_t a, int64_t b)
+{
+    uint64_t u = a < 0 ? 0u - (uint64_t)a : (uint64_t)a, v = b < 0 ? 0u - (uint64_t)b : (uint64_t)b;
+    int shift;
+    if (u == 0 || v == 0)
+        return KI(wrap)(u | v);
+    shift = __builtin_ctzll(u | v);
+    u >>= __builtin_ctzll(u);
+    do {
+        uint64_t t;
+        v >>= __builtin_ctzll(v);
+        if (u > v) {
+            t = u;
+            u = v;
+            v = t;
+        }
+        v -= u;
+    } while (v != 0);
+    return KI(wrap)(u << shift);
+}
+
+/* The loops are the registry's "cpu_int" text (core/ops/ops.toml). */
 static cf_status KI(pw)(cf_opcode op, int64_t n, void *out, const void *const *in)
 {
     int64_t *o = out;
     const int64_t *a = in[0], *b = in[1], *c = in[2], *d = in[3];
+    (void)b;
+    (void)c;
+    (void)d;
     switch (op) {
-    case CF_OP_ABS: L(o[i] = a[i] < 0 ? KI(neg)(a[i]) : a[i]) break;
-    case CF_OP_NEG: L(o[i] = KI(neg)(a[i])) break;
-    case CF_OP_RELU: L(o[i] = a[i] < 0 ? 0 : a[i]) break;
-    case CF_OP_CEIL:
-    case CF_OP_FLOOR:
-    case CF_OP_ROUND:
-    case CF_OP_TRUNC: L(o[i] = a[i]) break;
-    case CF_OP_SIGN: L(o[i] = (a[i] > 0) - (a[i] < 0)) break;
-    case CF_OP_SIGNBIT: L(o[i] = a[i] < 0) break;
-    case CF_OP_ISFINITE: L(o[i] = 1) break;
-    case CF_OP_ISINF:
-    case CF_OP_ISNAN: L(o[i] = 0) break;
-    case CF_OP_LOGICAL_NOT: L(o[i] = a[i] == 0) break;
-    case CF_OP_BITWISE_NOT: L(o[i] = ~a[i]) break;
-
-    case CF_OP_ADD: L(o[i] = KI(wrap)((uint64_t)a[i] + (uint64_t)b[i])) break;
-    case CF_OP_SUB: L(o[i] = KI(wrap)((uint64_t)a[i] - (uint64_t)b[i])) break;
-    case CF_OP_MUL: L(o[i] = KI(wrap)((uint64_t)a[i] * (uint64_t)b[i])) break;
-    case CF_OP_DIV: L(o[i] = KI(div)(a[i], b[i])) break;
-    case CF_OP_MOD:
-    case CF_OP_FMOD: L(o[i] = KI(mod)(a[i], b[i])) break;
-    case CF_OP_REMAINDER:
-        L({
-            int64_t m = KI(mod)(a[i], b[i]);
-            o[i] = (m != 0 && ((m < 0) != (b[i] < 0))) ? m + b[i] : m;
-        })
-        break;
-    case CF_OP_POW: L(o[i] = KI(pow)(a[i], b[i])) break;
-    case CF_OP_MAXIMUM: L(o[i] = a[i] >= b[i] ? a[i] : b[i]) break;
-    case CF_OP_MINIMUM: L(o[i] = a[i] <= b[i] ? a[i] : b[i]) break;
-    case CF_OP_EQ: L(o[i] = a[i] == b[i]) break;
-    case CF_OP_NE: L(o[i] = a[i] != b[i]) break;
-    case CF_OP_LT: L(o[i] = a[i] < b[i]) break;
-    case CF_OP_LE: L(o[i] = a[i] <= b[i]) break;
-    case CF_OP_GT: L(o[i] = a[i] > b[i]) break;
-    case CF_OP_GE: L(o[i] = a[i] >= b[i]) break;
-    case CF_OP_LOGICAL_AND: L(o[i] = (a[i] != 0) & (b[i] != 0)) break;
-    case CF_OP_LOGICAL_OR: L(o[i] = (a[i] != 0) | (b[i] != 0)) break;
-    case CF_OP_BITWISE_AND: L(o[i] = a[i] & b[i]) break;
-    case CF_OP_BITWISE_OR: L(o[i] = a[i] | b[i]) break;
-    case CF_OP_BITWISE_XOR: L(o[i] = a[i] ^ b[i]) break;
-    case CF_OP_BITWISE_LEFT_SHIFT:
-        L(o[i] = (b[i] < 0 || b[i] >= 64) ? 0 : KI(wrap)((uint64_t)a[i] << b[i]))
-        break;
-    case CF_OP_BITWISE_RIGHT_SHIFT:
-        /* >> of a negative int64 is an arithmetic shift on gcc and clang
-         * (implementation-defined, not undefined). */
-        L(o[i] = (b[i] < 0 || b[i] >= 64) ? (a[i] < 0 ? -1 : 0) : a[i] >> b[i])
-        break;
-
-    case CF_OP_WHERE: L(o[i] = a[i] != 0 ? b[i] : c[i]) break;
-    case CF_OP_CLAMP:
-        L({
-            int64_t lo = a[i] >= b[i] ? a[i] : b[i];
-            o[i] = lo <= c[i] ? lo : c[i];
-        })
-        break;
-    case CF_OP_ADDCMUL:
-        L(o[i] = KI(wrap)((uint64_t)a[i] + (uint64_t)d[i] * (uint64_t)b[i] * (uint64_t)c[i]))
-        break;
-    case CF_OP_THRESHOLD: L(o[i] = a[i] <= b[i] ? c[i] : a[i]) break;
+#include "cpu_int.inc"
     default: return CF_ERR_TYPE;
     }
     return CF_OK;

@@ -413,8 +413,7 @@ static cf_status check_kernel(const cf_cpu_plan *pl, const cf_step *st)
     cf_opcode op = st->op;
     if (op == CF_OP_CAST || op == CF_OP_SET || op == CF_OP_FULL || cf_op_is_reduction(op))
         return CF_OK;
-    if (!cf_op_is_pointwise(op) && !cf_op_is_unary(op) && !cf_op_is_binary(op) &&
-        !cf_op_is_ternary(op))
+    if (!cf_op_is_pointwise(op))
         return cf_error_set(CF_ERR_RUNTIME, "cpu_execute", "op %d cannot run in a loop", (int)op);
     /* A zero-length call touches nothing and tells whether the op exists for
      * the type. */
@@ -582,6 +581,13 @@ static cf_status lay_out(cf_cpu_plan *pl)
             st->cdt = ins->cdtype;
             if (st->op == CF_OP_BITWISE_NOT && st->cdt == CF_DTYPE_BOOL)
                 st->op = CF_OP_LOGICAL_NOT;
+            /* kernels are a CUDA matter: on the CPU segment_set is set */
+            if (st->op == CF_OP_SEGMENT_SET)
+                st->op = CF_OP_SET;
+            /* the int64 loops see Int32 values sign-extended: a logical
+             * shift needs the 32-bit width */
+            if (st->op == CF_OP_LOGICAL_RIGHT_SHIFT && st->cdt == CF_DTYPE_INT32)
+                st->op = CF_OP_LOGICAL_RIGHT_SHIFT32;
             st->nin = ins->nin;
             st->nout = ins->nout;
             st->row = !red && sg->kind == SEG_ROW && !same_shape(nd, shape_of(pl, ins->out[0]), sg->shape);

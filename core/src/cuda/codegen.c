@@ -577,7 +577,8 @@ static cf_status emit_instr(gen_t *G, int i)
         if (in->op == CF_OP_WHERE && k == 0)
             snprintf(conv[k], sizeof conv[k], "%.199s", args[k]);
         else if (in->op == CF_OP_CAST || in->op == CF_OP_SET ||
-                 in->op == CF_OP_FULL || in->op == CF_OP_COPY)
+                 in->op == CF_OP_SEGMENT_SET || in->op == CF_OP_FULL ||
+                 in->op == CF_OP_COPY)
             snprintf(conv[k], sizeof conv[k], "%.199s", args[k]);
         else
             snprintf(conv[k], sizeof conv[k], "((%s)%.199s)",

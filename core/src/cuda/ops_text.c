@@ -69,179 +69,43 @@ void cf_cg_to_slot(char *out, size_t cap, cf_dtype t, const char *e)
         snprintf(out, cap, "(%s)(%s)", cf_cg_regty(t), e);
 }
 
-static bool is_f(cf_dtype t)
-{
-    return t == CF_DTYPE_FLOAT || t == CF_DTYPE_DOUBLE;
-}
+/* The registry's "cuda", "cuda_int" and "cuda_bool" text
+ * (core/ops/ops.toml) as templates in the blob cg_text, found at
+ * cg_off[op][Float/Double, Int, Bool] - 1 (0: none), with $0..$3 for the
+ * operands, $T for the register type and $f for the float suffix of library
+ * functions ("f" for Float, "" for Double). */
+#include "cuda_text.inc"
 
-/* float or double library function */
-#define FN(f) (t == CF_DTYPE_DOUBLE ? f : f "f")
-
+/* op's expression for computing in t; -1 where the op has none for t, or
+ * the text does not fit. */
 int cf_cg_op_text(char *o, size_t cap, cf_opcode op, cf_dtype t,
                   const char *const *a)
 {
-    const char *T = cf_cg_regty(t == CF_DTYPE_HALF || t == CF_DTYPE_BFLOAT16
-                                    ? CF_DTYPE_FLOAT : t);
     if (t == CF_DTYPE_HALF || t == CF_DTYPE_BFLOAT16)
         t = CF_DTYPE_FLOAT;
-    bool f = is_f(t), b = t == CF_DTYPE_BOOL;
-    switch (op) {
-    case CF_OP_ABS:
-        if (f) snprintf(o, cap, "%s(%s)", FN("fabs"), a[0]);
-        else if (b) snprintf(o, cap, "%s", a[0]);
-        else snprintf(o, cap, "(%s<0?(%s)(0-%s):%s)", a[0], T, a[0], a[0]);
-        return 0;
-    case CF_OP_NEG:
-        if (b) snprintf(o, cap, "%s", a[0]);
-        else if (f) snprintf(o, cap, "(-%s)", a[0]);
-        else snprintf(o, cap, "(%s)(0ULL-(unsigned long long)%s)", T, a[0]);
-        return 0;
-#define UF(E, name)                                                           \
-    case CF_OP_##E:                                                           \
-        snprintf(o, cap, "%s(%s)", FN(name), a[0]);                           \
-        return 0;
-    UF(EXP, "exp") UF(EXP2, "exp2") UF(EXPM1, "expm1") UF(LOG, "log")
-    UF(LOG2, "log2") UF(LOG10, "log10") UF(LOG1P, "log1p") UF(SQRT, "sqrt")
-    UF(RSQRT, "rsqrt") UF(SIN, "sin") UF(COS, "cos") UF(TAN, "tan")
-    UF(TANH, "tanh") UF(SINH, "sinh") UF(COSH, "cosh") UF(ASIN, "asin")
-    UF(ACOS, "acos") UF(ATAN, "atan") UF(ASINH, "asinh") UF(ACOSH, "acosh")
-    UF(ATANH, "atanh") UF(ERF, "erf") UF(ERFC, "erfc")
-#undef UF
-    case CF_OP_RECIPROCAL:
-        snprintf(o, cap, "((%s)1/%s)", T, a[0]);
-        return 0;
-    case CF_OP_SIGMOID:
-        snprintf(o, cap, "((%s)1/((%s)1+%s(-%s)))", T, T, FN("exp"), a[0]);
-        return 0;
-    case CF_OP_SILU:
-        snprintf(o, cap, "(%s/((%s)1+%s(-%s)))", a[0], T, FN("exp"), a[0]);
-        return 0;
-    case CF_OP_RELU:
-        if (f) snprintf(o, cap, "(%s>0?%s:(%s!=%s?%s:(%s)0))", a[0], a[0],
-                        a[0], a[0], a[0], T);
-        else snprintf(o, cap, "(%s>0?%s:(%s)0)", a[0], a[0], T);
-        return 0;
-    case CF_OP_CEIL: case CF_OP_FLOOR: case CF_OP_ROUND: case CF_OP_TRUNC: {
-        const char *fn = op == CF_OP_CEIL ? "ceil" : op == CF_OP_FLOOR
-            ? "floor" : op == CF_OP_ROUND ? "rint" : "trunc";
-        if (f) snprintf(o, cap, "%s%s(%s)", fn,
-                        t == CF_DTYPE_DOUBLE ? "" : "f", a[0]);
-        else snprintf(o, cap, "%s", a[0]);
-        return 0;
-    }
-    case CF_OP_SIGN:
-        if (f) snprintf(o, cap, "(%s>0?(%s)1:(%s<0?(%s)-1:%s))", a[0], T,
-                        a[0], T, a[0]);
-        else if (b) snprintf(o, cap, "%s", a[0]);
-        else snprintf(o, cap, "(%s)((%s>0)-(%s<0))", T, a[0], a[0]);
-        return 0;
-    case CF_OP_SIGNBIT:
-        if (f) snprintf(o, cap, "(bool)signbit(%s)", a[0]);
-        else snprintf(o, cap, "(%s<0)", a[0]);
-        return 0;
-    case CF_OP_ISFINITE:
-        snprintf(o, cap, f ? "(bool)isfinite(%s)" : "((void)%s,true)", a[0]);
-        return 0;
-    case CF_OP_ISINF:
-        snprintf(o, cap, f ? "(bool)isinf(%s)" : "((void)%s,false)", a[0]);
-        return 0;
-    case CF_OP_ISNAN:
-        snprintf(o, cap, "(%s!=%s)", a[0], a[0]);
-        return 0;
-    case CF_OP_LOGICAL_NOT:
-        snprintf(o, cap, "(!%s)", a[0]);
-        return 0;
-    case CF_OP_BITWISE_NOT:
-        snprintf(o, cap, b ? "(!%s)" : "(~%s)", a[0]);
-        return 0;
-    case CF_OP_FRAC:
-        snprintf(o, cap, "(%s-%s(%s))", a[0], FN("trunc"), a[0]);
-        return 0;
-    case CF_OP_ADD:
-        snprintf(o, cap, b ? "(%s||%s)" : "(%s+%s)", a[0], a[1]);
-        return 0;
-    case CF_OP_SUB:
-        snprintf(o, cap, b ? "(%s!=%s)" : "(%s-%s)", a[0], a[1]);
-        return 0;
-    case CF_OP_MUL:
-        snprintf(o, cap, b ? "(%s&&%s)" : "(%s*%s)", a[0], a[1]);
-        return 0;
-    case CF_OP_DIV:
-        if (f || b) snprintf(o, cap, "(%s/%s)", a[0], a[1]);
-        else snprintf(o, cap, "idiv<%s>(%s,%s)", T, a[0], a[1]);
-        return 0;
-    case CF_OP_TRUEDIV:
-        snprintf(o, cap, "(%s/%s)", a[0], a[1]);
-        return 0;
-    case CF_OP_MOD: case CF_OP_FMOD:
-        if (f) snprintf(o, cap, "%s(%s,%s)", FN("fmod"), a[0], a[1]);
-        else snprintf(o, cap, "imod<%s>(%s,%s)", T, a[0], a[1]);
-        return 0;
-    case CF_OP_REMAINDER:
-        if (f) snprintf(o, cap, "frem(%s,%s)", a[0], a[1]);
-        else snprintf(o, cap, "irem<%s>(%s,%s)", T, a[0], a[1]);
-        return 0;
-    case CF_OP_POW:
-        if (f) snprintf(o, cap, "%s(%s,%s)", FN("pow"), a[0], a[1]);
-        else if (b) snprintf(o, cap, "(%s||!%s)", a[0], a[1]);
-        else snprintf(o, cap, "ipow<%s>(%s,%s)", T, a[0], a[1]);
-        return 0;
-    case CF_OP_ATAN2:
-        snprintf(o, cap, "%s(%s,%s)", FN("atan2"), a[0], a[1]);
-        return 0;
-    case CF_OP_MAXIMUM:
-        snprintf(o, cap, "fmx<%s>(%s,%s)", T, a[0], a[1]);
-        return 0;
-    case CF_OP_MINIMUM:
-        snprintf(o, cap, "fmn<%s>(%s,%s)", T, a[0], a[1]);
-        return 0;
-#define CMP(E, s)                                                             \
-    case CF_OP_##E:                                                           \
-        snprintf(o, cap, "(%s" s "%s)", a[0], a[1]);                          \
-        return 0;
-    CMP(EQ, "==") CMP(NE, "!=") CMP(LT, "<") CMP(LE, "<=") CMP(GT, ">")
-    CMP(GE, ">=")
-#undef CMP
-    case CF_OP_LOGICAL_AND:
-        snprintf(o, cap, "((bool)%s&&(bool)%s)", a[0], a[1]);
-        return 0;
-    case CF_OP_LOGICAL_OR:
-        snprintf(o, cap, "((bool)%s||(bool)%s)", a[0], a[1]);
-        return 0;
-    case CF_OP_BITWISE_AND:
-        snprintf(o, cap, "(%s)(%s&%s)", T, a[0], a[1]);
-        return 0;
-    case CF_OP_BITWISE_OR:
-        snprintf(o, cap, "(%s)(%s|%s)", T, a[0], a[1]);
-        return 0;
-    case CF_OP_BITWISE_XOR:
-        snprintf(o, cap, "(%s)(%s^%s)", T, a[0], a[1]);
-        return 0;
-    case CF_OP_BITWISE_LEFT_SHIFT:
-        snprintf(o, cap, "ishl<%s>(%s,%s)", T, a[0], a[1]);
-        return 0;
-    case CF_OP_BITWISE_RIGHT_SHIFT:
-        snprintf(o, cap, "ishr<%s>(%s,%s)", T, a[0], a[1]);
-        return 0;
-    case CF_OP_WHERE:
-        snprintf(o, cap, "((bool)%s?%s:%s)", a[0], a[1], a[2]);
-        return 0;
-    case CF_OP_CLAMP:
-        snprintf(o, cap, "clmp<%s>(%s,%s,%s)", T, a[0], a[1], a[2]);
-        return 0;
-    case CF_OP_LERP:
-        snprintf(o, cap, "(%s+%s*(%s-%s))", a[0], a[2], a[1], a[0]);
-        return 0;
-    case CF_OP_ADDCMUL:
-        snprintf(o, cap, "(%s+%s*%s*%s)", a[0], a[3], a[1], a[2]);
-        return 0;
-    case CF_OP_THRESHOLD:
-        snprintf(o, cap, "(%s>%s?%s:%s)", a[0], a[1], a[0], a[2]);
-        return 0;
-    case CF_OP_SET: case CF_OP_CAST:
-        snprintf(o, cap, "%s", a[0]);
-        return 0;
-    default:
+    const char *T = cf_cg_regty(t), *sfx = t == CF_DTYPE_DOUBLE ? "" : "f";
+    int col = (t == CF_DTYPE_FLOAT || t == CF_DTYPE_DOUBLE) ? 0 : t == CF_DTYPE_BOOL ? 2 : 1;
+    unsigned off = (unsigned)op < (unsigned)CF_OP_COUNT ? cg_off[op][col] : 0;
+    const char *s = off ? cg_text + off - 1 : NULL;
+    size_t k = 0;
+    if (!s || !T || cap == 0)
         return -1;
+    for (; *s; s++) {
+        const char *piece = NULL;
+        size_t len;
+        if (*s == '$') {
+            s++;
+            piece = *s == 'T' ? T : *s == 'f' ? sfx : a[*s - '0'];
+        }
+        len = piece ? strlen(piece) : 1;
+        if (k + len >= cap)
+            return -1;
+        if (piece)
+            memcpy(o + k, piece, len);
+        else
+            o[k] = *s;
+        k += len;
     }
+    o[k] = '\0';
+    return 0;
 }

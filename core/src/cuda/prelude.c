@@ -38,6 +38,15 @@ const char cf_cuda_prelude[] =
     "(b<0||b>=(T)(8*sizeof(T)))?T(0):(T)((unsigned long long)a<<b);}\n"
     "template<class T> __device__ __forceinline__ T ishr(T a,T b){return "
     "(b<0||b>=(T)(8*sizeof(T)))?(a<0?T(-1):T(0)):(a>>b);}\n"
+    /* logical_right_shift in T's width; 0 for counts outside [0, width) */
+    "template<class T> __device__ __forceinline__ T ilshr(T a,T b){return "
+    "(b<0||b>=(T)(8*sizeof(T)))?T(0):(T)(sizeof(T)==4?(unsigned long long)"
+    "(unsigned)a>>b:(unsigned long long)a>>b);}\n"
+    /* gcd(|a|, |b|), Euclid on the magnitudes (|min| fits the unsigned) */
+    "template<class T> __device__ __forceinline__ T igcd(T a,T b){unsigned "
+    "long long u=a<0?0ULL-(unsigned long long)a:(unsigned long long)a,v=b<0?"
+    "0ULL-(unsigned long long)b:(unsigned long long)b;while(v){unsigned "
+    "long long r=u%v;u=v;v=r;}return (T)u;}\n"
     "template<class T> __device__ __forceinline__ T fmx(T a,T b){return "
     "(a!=a||a>b)?a:b;}\n"
     "template<class T> __device__ __forceinline__ T fmn(T a,T b){return "

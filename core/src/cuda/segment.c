@@ -433,7 +433,8 @@ static cf_status build_pass(cf_segs *s)
                 race = true;
             }
         }
-        if (!g || race || !fits(s, g, in)) {
+        bool own = (cf_op_flags(in->op) & CF_OPF_OWN_SEGMENT) != 0;
+        if (!g || race || own || !fits(s, g, in)) {
             if (!(g = open_seg(s)))
                 return cf_error_nomem("cuda");
             cur = s->nsegs - 1;
@@ -446,7 +447,11 @@ static cf_status build_pass(cf_segs *s)
         for (int k = 0; k < in->nout; k++) {
             s->prod[in->out[k]] = i;
             s->pseg[in->out[k]] = cur;
+            if (own) /* its readers are in later kernels: store it */
+                s->mat[in->out[k]] = 1;
         }
+        if (own)
+            g = NULL; /* nothing joins it */
     }
     /* Outputs that only view an input (or another global) get a copy. */
     for (int o = 0; o < s->ns; o++) {

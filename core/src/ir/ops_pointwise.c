@@ -53,19 +53,6 @@ static cf_status pointwise_axes(cf_fusion *f, const char *op, int nt, const cf_i
     return CF_OK;
 }
 
-static int arity(cf_opcode op)
-{
-    if (cf_op_is_unary(op) || op == CF_OP_CAST || op == CF_OP_SET)
-        return 1;
-    if (cf_op_is_binary(op))
-        return 2;
-    if (op == CF_OP_ADDCMUL)
-        return 4;
-    if (cf_op_is_ternary(op))
-        return 3;
-    return -1;
-}
-
 /* Shared by every elementwise op: checks, output value, expression. */
 static cf_status make_pointwise(cf_fusion *f, cf_opcode op, int n, const cf_id *in, cf_dtype result,
                                 cf_dtype cdtype, cf_id *out)
@@ -114,10 +101,10 @@ cf_status cf_op_pointwise(cf_fusion *f, cf_opcode op, int n, const cf_id *in, cf
     cf_ir_mark m = cf_ir_mark_take(f);
     cf_status st;
     int i;
-    if (!name || arity(op) < 0 || op == CF_OP_CAST)
+    if (!name || !cf_op_arity(op) || op == CF_OP_CAST || cf_op_kind_of(op) == CF_KIND_PROGRAM)
         return cf_error_set(CF_ERR_VALUE, "pointwise", "op %d is not an elementwise op", (int)op);
-    if (n != arity(op))
-        return cf_error_set(CF_ERR_VALUE, name, "%s(): expected %d operands, got %d", name, arity(op), n);
+    if (n != cf_op_arity(op))
+        return cf_error_set(CF_ERR_VALUE, name, "%s(): expected %d operands, got %d", name, cf_op_arity(op), n);
     for (i = 0; i < n; i++) {
         if ((st = check_val(f, in[i], name, i)))
             return st;
@@ -158,12 +145,15 @@ cf_status cf_op_cast(cf_fusion *f, cf_id arg, cf_dtype dtype, cf_id *out)
     return make_pointwise(f, CF_OP_CAST, 1, &arg, dtype, dtype, out);
 }
 
-cf_status cf_op_set(cf_fusion *f, cf_id arg, cf_id *out)
+static cf_status copy_op(cf_fusion *f, cf_opcode op, cf_id arg, cf_id *out)
 {
     cf_status st;
     cf_dtype t;
-    if ((st = check_val(f, arg, "set", 0)))
+    if ((st = check_val(f, arg, cf_op_name(op), 0)))
         return st;
     t = f->vals[arg].dtype;
-    return make_pointwise(f, CF_OP_SET, 1, &arg, t, cf_dtype_compute(t), out);
+    return make_pointwise(f, op, 1, &arg, t, cf_dtype_compute(t), out);
 }
+
+cf_status cf_op_set(cf_fusion *f, cf_id arg, cf_id *out) { return copy_op(f, CF_OP_SET, arg, out); }
+cf_status cf_op_segment_set(cf_fusion *f, cf_id arg, cf_id *out) { return copy_op(f, CF_OP_SEGMENT_SET, arg, out); }

@@ -108,7 +108,8 @@ cf_status cf_op_reduce(cf_fusion *f, cf_opcode op, cf_id arg, int ndims, const i
     cf_ir_mark m = cf_ir_mark_take(f);
     cf_dtype in_t, out_t;
     cf_status st;
-    if (!(op >= CF_OP_SUM && op <= CF_OP_MIN))
+    /* sum, prod, max, min: the registry's reductions but var and var_mean */
+    if (!cf_op_is_reduction(op) || op == CF_OP_VAR || op == CF_OP_VAR_MEAN)
         return cf_error_set(CF_ERR_VALUE, "reduction", "op %d is not a reduction", (int)op);
     if ((st = cf_ir_need_tensor(f, arg, name)))
         return st;

@@ -106,28 +106,6 @@ static void put_val(sbuf *b, const cf_fusion *f, cf_id v)
     sb_printf(b, "]");
 }
 
-static const char *infix(cf_opcode op)
-{
-    switch (op) {
-    case CF_OP_ADD: return "+";
-    case CF_OP_SUB: return "-";
-    case CF_OP_MUL: return "*";
-    case CF_OP_DIV: return "/";
-    case CF_OP_EQ: return "==";
-    case CF_OP_NE: return "!=";
-    case CF_OP_LT: return "<";
-    case CF_OP_LE: return "<=";
-    case CF_OP_GT: return ">";
-    case CF_OP_GE: return ">=";
-    case CF_OP_LOGICAL_AND: return "&&";
-    case CF_OP_LOGICAL_OR: return "||";
-    case CF_OP_BITWISE_AND: return "&";
-    case CF_OP_BITWISE_OR: return "|";
-    case CF_OP_BITWISE_XOR: return "^";
-    default: return NULL;
-    }
-}
-
 static void put_ints(sbuf *b, const cf_expr_attrs *a, bool as_bool)
 {
     int i;
@@ -144,7 +122,7 @@ static void put_ints(sbuf *b, const cf_expr_attrs *a, bool as_bool)
 static void put_expr(sbuf *b, const cf_fusion *f, cf_id e)
 {
     const cf_expr_node *x = &f->exprs[e];
-    const char *name = cf_op_name(x->op), *op = infix(x->op);
+    const char *name = cf_op_name(x->op), *op = cf_op_infix(x->op);
     int i;
     for (i = 0; i < x->nout; i++) {
         if (i)

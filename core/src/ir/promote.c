@@ -1,53 +1,14 @@
-/* promote.c - op names, categories and nvFuser's type promotion. */
+/* promote.c - kind tests and nvFuser's type promotion. */
 #include <string.h>
 
 #include "ir.h"
 
-static const char *const op_names[CF_OP_COUNT] = {
-    [CF_OP_NONE] = "none",
-#define CF_X(name, E, cat) [CF_OP_##E] = #name,
-    CF_UNARY_OPS(CF_X) CF_BINARY_OPS(CF_X) CF_TERNARY_OPS(CF_X) CF_REDUCTION_OPS(CF_X)
-#undef CF_X
-    [CF_OP_VAR] = "var", [CF_OP_VAR_MEAN] = "var_mean", [CF_OP_CAST] = "cast",
-    [CF_OP_SET] = "set", [CF_OP_BROADCAST_IN_DIM] = "broadcast_in_dim",
-    [CF_OP_BROADCAST] = "broadcast", [CF_OP_EXPAND] = "expand", [CF_OP_RESHAPE] = "reshape",
-    [CF_OP_PERMUTE] = "permute", [CF_OP_SQUEEZE] = "squeeze", [CF_OP_FULL] = "full",
-    [CF_OP_IOTA] = "iota", [CF_OP_VIEW] = "view", [CF_OP_COPY] = "copy",
-};
-
-static const unsigned char op_cats[CF_OP_COUNT] = {
-#define CF_X(name, E, cat) [CF_OP_##E] = CF_CAT_##cat,
-    CF_UNARY_OPS(CF_X) CF_BINARY_OPS(CF_X) CF_TERNARY_OPS(CF_X) CF_REDUCTION_OPS(CF_X)
-#undef CF_X
-    [CF_OP_VAR] = CF_CAT_FLOAT, [CF_OP_VAR_MEAN] = CF_CAT_FLOAT, [CF_OP_CAST] = CF_CAT_OTHER,
-    [CF_OP_SET] = CF_CAT_SAME,
-};
-
-const char *cf_op_name(cf_opcode op)
-{
-    return ((int)op >= 0 && op < CF_OP_COUNT) ? op_names[op] : NULL;
-}
-
-cf_op_category cf_op_category_of(cf_opcode op)
-{
-    if ((int)op <= 0 || op >= CF_OP_COUNT || op > CF_OP_SET)
-        return CF_CAT_OTHER;
-    return (cf_op_category)op_cats[op];
-}
-
-
-int cf_op_is_unary(cf_opcode op) { return op >= CF_OP_ABS && op <= CF_OP_FRAC; }
-int cf_op_is_binary(cf_opcode op) { return op >= CF_OP_ADD && op <= CF_OP_BITWISE_RIGHT_SHIFT; }
-int cf_op_is_ternary(cf_opcode op) { return op >= CF_OP_WHERE && op <= CF_OP_THRESHOLD; }
-int cf_op_is_reduction(cf_opcode op)
-{
-    return (op >= CF_OP_SUM && op <= CF_OP_MIN) || op == CF_OP_VAR || op == CF_OP_VAR_MEAN;
-}
-int cf_op_is_pointwise(cf_opcode op)
-{
-    return cf_op_is_unary(op) || cf_op_is_binary(op) || cf_op_is_ternary(op) || op == CF_OP_CAST ||
-           op == CF_OP_SET;
-}
+/* Kind tests read the registry's kinds and flags (ops_registry.c). */
+int cf_op_is_unary(cf_opcode op) { return cf_op_kind_of(op) == CF_KIND_UNARY; }
+int cf_op_is_binary(cf_opcode op) { return cf_op_kind_of(op) == CF_KIND_BINARY; }
+int cf_op_is_ternary(cf_opcode op) { return cf_op_kind_of(op) == CF_KIND_TERNARY; }
+int cf_op_is_reduction(cf_opcode op) { return (cf_op_flags(op) & CF_OPF_REDUCTION) != 0; }
+int cf_op_is_pointwise(cf_opcode op) { return (cf_op_flags(op) & CF_OPF_ELEMENTWISE) != 0; }
 
 static int category(cf_dtype t) { return cf_dtype_is_float(t) ? 2 : cf_dtype_is_integer(t) ? 1 : 0; }
 
@@ -119,6 +80,13 @@ cf_status cf_op_result_dtype(cf_opcode op, int n, const cf_dtype *dt, const bool
     case CF_CAT_INTBOOL:
         if (cf_dtype_is_float(p))
             return cf_error_set(CF_ERR_TYPE, name, "%s(): expected integer or boolean operands, got DataType.%s", name, cf_dtype_pyname(p));
+        *out = p;
+        return CF_OK;
+    case CF_CAT_FLOATONLY:
+        /* the op steps through the storage type's values: computing a
+         * Half or BFloat16 in Float would step by Float's */
+        if (p != CF_DTYPE_FLOAT && p != CF_DTYPE_DOUBLE)
+            return cf_error_set(CF_ERR_TYPE, name, "%s(): expected Float or Double operands, got DataType.%s", name, cf_dtype_pyname(p));
         *out = p;
         return CF_OK;
     case CF_CAT_INTONLY:
