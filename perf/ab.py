@@ -92,9 +92,11 @@ def prepare_base(sha: str, jobs: int, progress) -> Path:
 class Side:
     """One worker process: one build of cfuser."""
 
-    def __init__(self, label: str, build: Path, cpus: set[int] | None):
+    def __init__(self, label: str, build: Path, cpus: set[int] | None, threads: int | None = None):
         self.label, self.build = label, build
         e = dict(os.environ)
+        if threads:
+            e["OMP_NUM_THREADS"] = str(threads)
         e["PYTHONPATH"] = os.pathsep.join([str(build / "python"), str(env.REPO)])
         e["PYTHONHASHSEED"] = "0"
         self.proc = subprocess.Popen(
@@ -154,11 +156,13 @@ def parse_args(argv):
     p.add_argument("--head-build", help="use this build of the working tree (default: build-ab/head)")
     p.add_argument("--fusions", default=",".join(FUSIONS))
     p.add_argument("--sizes", default=",".join(bench_name("x", s).split(".")[1] for s in SIZES))
-    p.add_argument("--pairs", type=int, default=20, help="sample pairs per benchmark (>= 6)")
-    p.add_argument("--sample-s", type=float, default=0.02, help="seconds per sample")
+    p.add_argument("--pairs", type=int, default=30, help="sample pairs per benchmark (>= 6)")
+    p.add_argument("--sample-s", type=float, default=0.03, help="seconds per sample")
     p.add_argument("--min-effect", type=float, default=abstats.MIN_EFFECT)
     p.add_argument("--alpha", type=float, default=abstats.ALPHA)
     p.add_argument("--cpus", help="CPUs both workers are pinned to, e.g. 0,1 (default: all allowed)")
+    p.add_argument("--threads", type=int,
+                   help="engine threads in both workers (OMP_NUM_THREADS; default: the engine's choice)")
     p.add_argument("--jobs", type=int, default=int(os.environ.get("JOBS", os.cpu_count() or 2)))
     p.add_argument("--judge-busy", action="store_true",
                    help="fail on a regression even when the host was busy")
@@ -206,9 +210,9 @@ def run_ab(args, progress) -> dict:
     cpus = {int(c) for c in args.cpus.split(",")} if args.cpus else None
     benches = [f"{f}.{s}" for f in args.fusions.split(",") for s in args.sizes.split(",")]
     before = host.snapshot()
-    base = Side("base", base_build, cpus)
+    base = Side("base", base_build, cpus, args.threads)
     try:
-        head_side = Side("head", head_build, cpus)
+        head_side = Side("head", head_build, cpus, args.threads)
     except AbError:
         base.close()
         raise
@@ -247,7 +251,8 @@ def run_ab(args, progress) -> dict:
                    "test": "one-sided Wilcoxon signed-rank on paired log-ratios",
                    "interval": "bootstrap (paired, percentile) of median(head)/median(base)-1",
                    "min_effect": args.min_effect, "alpha": args.alpha,
-                   "cpus": sorted(cpus) if cpus else "all allowed"},
+                   "cpus": sorted(cpus) if cpus else "all allowed",
+                   "engine_threads": args.threads or "engine default"},
         "host": {**host.describe(), "state": state},
         "benchmarks": rows,
         "verdict": "regression" if n_reg else ("suspect" if any(r["status"] == "suspect" for r in rows)
