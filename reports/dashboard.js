@@ -62,11 +62,65 @@
     const unmet = D.targets.filter(t => !t.met).length;
     const suites = Object.values(L.suites || {});
     const failed = suites.filter(s => s.status !== "pass" && s.status !== "skipped").length;
-    const p = el("p", { id: "verdict", class: reg || failed ? "fail" : "pass" },
-      `${reg} regression(s), ${failed} failing suite(s), ${unmet} of ${D.targets.length} target(s) not met, ` +
-      `${D.history.length} run(s) in the history.`);
+    const ab = D.ab;
+    const abReg = ab ? ab.benchmarks.filter(b => b.status === "regression").length : 0;
+    const bad = reg || failed || abReg;
+    const p = el("p", { id: "verdict", class: bad ? "fail" : "pass" },
+      `${bad ? "FAILED" : "OK"}: ${abReg} A/B regression(s)` +
+      (ab ? ` (base ${ab.base.short}${ab.verdict === "suspect" ? ", host busy: suspects not failed" : ""})` : " (no A/B run)") +
+      `, ${reg} deterministic regression(s), ${failed} failing suite(s); ` +
+      `${unmet} of ${D.targets.length} target(s) not met on this host; ${D.history.length} run(s) in the history.`);
     p.dataset.regressions = reg;
+    p.dataset.abRegressions = abReg;
     box.appendChild(p);
+  }
+
+  function abResult() {
+    const box = document.getElementById("ab");
+    const ab = D.ab;
+    if (!ab) { box.appendChild(el("p", { class: "muted" }, "No A/B run (make report runs one: python3 -m perf.ab).")); return; }
+    const m = ab.method;
+    box.appendChild(el("p", { id: "ab-verdict", class: ab.verdict === "regression" ? "fail" : "pass", "data-verdict": ab.verdict },
+      `base ${ab.base.short} (${ab.base.why}) against head ${ab.head.short}${ab.head.dirty ? " + changes" : ""}: ` +
+      `${m.pairs} interleaved pairs per benchmark; a regression needs ≥ ${pct(m.min_effect)} slower, ` +
+      `Wilcoxon p < ${m.alpha} and the ${Math.round((ab.benchmarks[0] || {}).confidence * 100 || 95)}% interval above zero.`));
+    (ab.host_reasons || []).forEach(r => box.appendChild(el("p", { class: "fail" }, "host busy: " + r)));
+    const rank = b => ({ regression: 0, suspect: 1, noisy: 2, improved: 3, error: 4, same: 5 }[b.status]);
+    const all = ab.benchmarks.slice().sort((a, b) => rank(a) - rank(b) || a.bench.localeCompare(b.bench));
+    const shown = all.filter(b => b.status !== "same"), same = all.filter(b => b.status === "same");
+    box.appendChild(abTable(shown));
+    if (same.length) {
+      const d = el("details", { id: "ab-same" });
+      d.appendChild(el("summary", {}, `${same.length} more benchmark(s) unchanged`));
+      d.appendChild(abTable(same));
+      box.appendChild(d);
+    }
+  }
+
+  function abTable(rows) {
+    return table(["benchmark", "base", "head", "change", "interval", "p", "status"],
+      rows.map(b => b.status === "error" ? [b.bench, "-", "-", "-", "-", "-", { text: "error: " + b.error, attrs: { class: "status" } }] :
+        [b.bench, fmt(b.base_median * 1e6) + " µs", fmt(b.head_median * 1e6) + " µs",
+         { text: pct(b.effect), attrs: { "data-value": b.effect } },
+         `[${pct(b.ci[0])}, ${pct(b.ci[1])}]`, b.p_worse.toPrecision(2), { text: b.status, attrs: { class: "status" } }]),
+      rows.map(b => ({ class: b.status, "data-bench": b.bench })));
+  }
+
+  function hostFacts() {
+    const box = document.getElementById("host");
+    const h = D.host;
+    if (!h) { box.appendChild(el("p", { class: "muted" }, "No host description in this run.")); return; }
+    const caches = (h.caches || []).map(c => `L${c.level} ${c.type === "Unified" ? "" : c.type[0] + " "}${fmt(c.size_bytes / 1024)} KiB`).join(", ");
+    const st = h.state || {};
+    const rows = [["caches", caches || "-"], ["frequency", h.frequency_mhz ? fmt(h.frequency_mhz) + " MHz" : "not readable"],
+      ["memcpy (64 MiB, in-run)", h.memcpy_gbps_64MiB ? fmt(h.memcpy_gbps_64MiB) + " GB/s" : "-"],
+      ["engine threads", h.engine ? `${h.engine.threads} (${h.engine.source})` : "-"],
+      ["load average before / after", `${(st.loadavg_before || ["-"])[0]} / ${(st.loadavg_after || ["-"])[0]}`],
+      ["steal / other processes", st.steal === null || st.steal === undefined ? "-" : `${pct(st.steal)} / ${pct(st.others)}`],
+      ["CPU flags", (h.cpu_flags || []).filter(f => /^(avx|sse4|fma|bmi)/.test(f)).join(" ") + ` (${(h.cpu_flags || []).length} in all)`]];
+    const t = table(["", ""], rows, rows.map(r => ({ "data-fact": r[0] })));
+    t.setAttribute("class", "hostfacts");
+    box.appendChild(t);
   }
 
   function suites() {
@@ -82,6 +136,7 @@
   function targets() {
     const box = document.getElementById("targets");
     if (!D.targets.length) { box.appendChild(el("p", { class: "muted" }, "No target was measured in this run.")); return; }
+    if (L) box.appendChild(el("p", { class: "muted" }, `measured on ${L.machine_class}; a target missed on a slower host is shown here, it does not fail the run.`));
     box.appendChild(table(["target", "metric", "goal", "now", "status"],
       D.targets.map(t => [t.text, t.metric, `${t.op} ${fmt(t.target)}`,
         { text: fmt(t.now) + (t.unit ? " " + t.unit : ""), attrs: { "data-value": t.now } },
@@ -93,6 +148,7 @@
     const box = document.getElementById("compare");
     if (!L) return;
     const rank = r => (r.status === "regression" ? 0 : r.kind === "info" ? 2 : 1);
+    document.querySelector("#compare-details > summary").textContent += ` — ${D.rows.length} rows`;
     const rows = D.rows.slice().sort((a, b) => rank(a) - rank(b) || a.metric.localeCompare(b.metric));
     box.appendChild(table(["metric", "kind", "baseline", "now", "unit", "change", "p", "status"],
       rows.map(r => [r.metric, r.kind,
@@ -118,8 +174,12 @@
     const x0 = Math.min(...xs), x1 = Math.max(...xs) === x0 ? x0 + 1 : Math.max(...xs);
     const X = x => ml + (x - x0) / (x1 - x0) * (W - ml - mr);
     const Y = y => mt + (1 - (y - y0) / (y1 - y0)) * (H - mt - mb);
-    for (let i = 0; i <= 4; i++) {
-      const v = y0 + (y1 - y0) * i / 4;
+    // round ticks: a step of 1, 2 or 5 times a power of ten, about 4 of them
+    const raw = (y1 - y0) / 4, pow = 10 ** Math.floor(Math.log10(raw));
+    const step = [1, 2, 5, 10].map(k => k * pow).find(k => k >= raw);
+    y0 = Math.floor(y0 / step) * step; y1 = Math.ceil(y1 / step) * step;
+    for (let v = y0; v <= y1 + step / 2; v += step) {
+      v = Number(v.toPrecision(12));
       svg.appendChild(sv("line", { x1: ml, x2: W - mr, y1: Y(v), y2: Y(v), class: "gridline" }));
       const t = sv("text", { x: ml - 4, y: Y(v) + 3, "text-anchor": "end" });
       t.textContent = fmt(Number(v.toPrecision(3)));
@@ -227,6 +287,12 @@
       e.map(x => [x.what, { text: "error", attrs: { class: "fail" } }, x.error]).concat(s.map(x => [x.what, "skipped", x.reason]))));
   }
 
-  header(); summary(); suites(); targets(); compare(); throughput(); trends(); importtime(); skipped();
+  header(); summary(); abResult(); targets(); hostFacts(); throughput(); trends(); suites(); compare();
+  importtime(); skipped();
+  // where each part landed (CSS pixels from the top), for the first-screen test
+  ["verdict", "ab", "targets", "host", "throughput", "compare-details"].forEach(id => {
+    const e = document.getElementById(id);
+    if (e) e.setAttribute("data-top", Math.round(e.getBoundingClientRect().top + window.scrollY));
+  });
   document.body.setAttribute("data-rendered", "yes");
 })();

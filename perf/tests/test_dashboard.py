@@ -135,12 +135,13 @@ def test_latest_against_baseline_table_matches_json(site):
         assert float(now.attrs["data-value"]) == pytest.approx(latest[name]["value"])
         assert now.all_text() == fmt(latest[name]["value"])
         assert was.all_text() == fmt(base[name]["value"])
-    # +8% bytes and instructions and a 30% worse ratio are regressions here.
+    # +8% bytes and instructions are regressions; a 30% worse ratio against
+    # a baseline recorded on another host is history, not a regression.
     bad = sorted(n for n, tr in rows.items() if "regression" in tr.attrs.get("class", ""))
-    assert bad == ["instructions.cfuser.add", "overhead.add.cfuser_over_nanobind",
-                   "size._C.stripped"]
+    assert bad == ["instructions.cfuser.add", "size._C.stripped"]
+    assert rows["overhead.add.cfuser_over_nanobind"].attrs["class"] == "history"
     verdict = next(site["dom"].find_all(id="verdict"))
-    assert verdict.attrs["data-regressions"] == "3"
+    assert verdict.attrs["data-regressions"] == "2"
     assert "fail" in verdict.attrs["class"]
 
 
