@@ -53,9 +53,38 @@ def slim_ab(ab: dict | None) -> dict | None:
             "benchmarks": benches, "host_reasons": ab.get("host", {}).get("state", {}).get("reasons", [])}
 
 
+def build_charts(history: list[dict], baselines: dict[str, dict], latest: dict | None,
+                 targets: list[dict]) -> dict:
+    """matplotlib SVGs (reports/charts.py) of the latest run's throughput
+    curves and of each gated or targeted metric over the history, with the
+    values each one draws."""
+    from . import charts
+    out = {"throughput": {}, "trends": {}}
+    if latest is None:
+        return out
+    for key, c in (latest.get("curves") or {}).items():
+        out["throughput"][key] = {"svg": charts.throughput_svg(c), "gbps": c["gbps"],
+                                  "labels": c["labels"], "description": c.get("description", ""),
+                                  "notes": c.get("notes", [])}
+    runs = [r for r in history if r["machine_class"] == latest["machine_class"]
+            and r.get("device", "cpu") == latest.get("device", "cpu")]
+    base = (baselines.get(latest["machine_class"]) or {}).get("metrics", {})
+    tg = {t["metric"]: t["target"] for t in targets}
+    for name, m in sorted(latest.get("metrics", {}).items()):
+        if m["kind"] == "info" and name not in tg:
+            continue
+        pts = [(r["commit"], r["metrics"][name]) for r in runs if r["metrics"].get(name) is not None]
+        b = (base.get(name) or {}).get("value")
+        out["trends"][name] = {"svg": charts.trend_svg(name, pts, b, tg.get(name)),
+                               "values": [p[1] for p in pts], "baseline": b, "target": tg.get(name),
+                               "unit": m.get("unit", ""), "kind": m["kind"]}
+    return out
+
+
 def build_data(history: list[dict], baselines: dict[str, dict], latest: dict | None,
                ab: dict | None = None) -> dict:
     data = {"history": history, "baselines": {}, "latest": None, "rows": [], "targets": [],
+            "charts": {"throughput": {}, "trends": {}},
             "ab": slim_ab(ab), "host": (ab or {}).get("host") or (latest or {}).get("host")}
     for cls, b in baselines.items():
         data["baselines"][cls] = {"commit": b["commit"].get("short"), "date": b.get("date"),
@@ -67,6 +96,7 @@ def build_data(history: list[dict], baselines: dict[str, dict], latest: dict | N
         rows = C.compare(base, latest) if base else C.compare({"metrics": {}}, latest)
         data["rows"] = rows
         data["targets"] = C.targets(latest)
+        data["charts"] = build_charts(history, baselines, latest, data["targets"])
         data["latest"] = {
             "date": latest.get("date"), "commit": latest["commit"], "machine": latest["machine"],
             "machine_class": latest["machine_class"], "device": latest.get("device"),
