@@ -6,6 +6,7 @@
  *                                      lines; CFUSER_HARNESS_DEADLINE: watchdog,
  *                                      scaled by CFUSER_HARNESS_TIME_FACTOR)
  *   cfharness pytest FILE [ARGS]       pytest.main embedded; its exit code
+ *                                      (CFUSER_HARNESS_DEADLINE: watchdog)
  *   cfharness refleak FILE FUNC [W R]  the refleak loop on FUNC
  *   cfharness sweep FILE FUNC          allocation-failure sweep over FUNC
  *
@@ -30,10 +31,17 @@ static int dispatch(int argc, char **argv)
     if (strcmp(cmd, "run") == 0)
         return cfh_run_file(file) == 0 ? 0 : 1;
     if (strcmp(cmd, "pytest") == 0) {
+        /* CFUSER_HARNESS_DEADLINE=seconds: the file under the watchdog */
+        const char *dl = getenv("CFUSER_HARNESS_DEADLINE");
         int code = -1;
-        if (cfh_pytest(file, argc > 3 ? argv[3] : "", &code) < 0)
+        if (dl && cfh_watchdog_start(file, atof(dl)) < 0)
             return 1;
-        return code;
+        int rc = cfh_pytest(file, argc > 3 ? argv[3] : "", &code);
+        if (cfh_watchdog_stop() > 0.0) {
+            fprintf(stderr, "cfharness: %s\n", cfh_watchdog_report());
+            return 1;
+        }
+        return rc < 0 ? 1 : code;
     }
     if (argc < 4)
         return usage();
