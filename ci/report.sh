@@ -68,8 +68,15 @@ echo "perf: exit ${PIPESTATUS[0]} (the full table: $OUT/compare.txt)"
 stage "A/B against the baseline's commit, on this host (perf.ab)"
 rm -f "$OUT/ab.json"
 # shellcheck disable=SC2086
+t1=$(date +%s)
 "$PY" -m perf.ab --out "$OUT/ab.json" ${AB_ARGS:-} 2>&1 | tee "$OUT/ab.log" \
   | grep --line-buffered -vE '^  [a-z_]+\.[0-9]+[KM]iB '   # the summary repeats the table
+ab_rc=${PIPESTATUS[0]}
+# a regression is counted by the summary; an A/B run that could not run at
+# all (no base commit in a shallow clone, a build error) fails the report here
+if [ "$ab_rc" -ge 2 ]; then
+  record ab error "perf.ab exit $ab_rc: $(tail -1 "$OUT/ab.log" | tr -d '"\\' | cut -c1-160)" "$(( $(date +%s) - t1 ))"
+fi
 
 stage "dashboard"
 dash_ab=(); [ -f "$OUT/ab.json" ] && dash_ab=(--ab "$OUT/ab.json")

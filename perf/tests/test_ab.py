@@ -136,3 +136,18 @@ def test_render_names_the_regression_and_its_size():
            "host": {"state": {"reasons": []}}}
     text = ab.render(doc)
     assert "REGRESSION" in text and re.search(r"row_sum.1MiB \+2\d\.\d%", text), text
+
+
+def test_cli_bad_base_is_a_clear_error(tmp_path):
+    import subprocess
+    import sys
+    from .conftest import REPO
+    res = subprocess.run([sys.executable, "-m", "perf.ab", "--base", "no-such-ref-anywhere",
+                          "--out", str(tmp_path / "ab.json"), "--quiet"],
+                         cwd=REPO, capture_output=True, text=True)
+    assert res.returncode == 2
+    assert "no-such-ref-anywhere" in res.stderr and "Traceback" not in res.stderr
+    assert not (tmp_path / "ab.json").exists()
+    res = subprocess.run([sys.executable, "-m", "perf.ab", "--pairs", "3"], cwd=REPO,
+                         capture_output=True, text=True)
+    assert res.returncode == 2 and "--pairs must be >= 6" in res.stderr
