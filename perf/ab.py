@@ -246,7 +246,7 @@ def run_ab(args, progress) -> dict:
     return {
         "schema": 1, "date": env.now_iso(), "machine_class": env.machine_class(env.describe_machine()),
         "base": {"sha": sha, "short": sha[:10], "ref": ref, "why": why, "build": str(base_build)},
-        "head": {**head, "build": str(head_build)},
+        "head": {**head, "build": str(head_build), "given_build": bool(args.head_build)},
         "method": {"pairs": args.pairs, "sample_s": args.sample_s, "order": "ABBA",
                    "test": "one-sided Wilcoxon signed-rank on paired log-ratios",
                    "interval": "bootstrap (paired, percentile) of median(head)/median(base)-1",
@@ -274,8 +274,9 @@ def _row_line(r: dict) -> str:
 
 
 def render(doc: dict) -> str:
+    given = f" (build {doc['head']['build']})" if doc["head"].get("given_build") else ""
     lines = [f"A/B: base {doc['base']['short']} vs head {doc['head']['short']}"
-             f"{' + changes' if doc['head'].get('dirty') else ''}, {doc['method']['pairs']} pairs "
+             f"{' + changes' if doc['head'].get('dirty') else ''}{given}, {doc['method']['pairs']} pairs "
              f"per benchmark, interleaved; effect = head/base time - 1, "
              f"{int(doc['benchmarks'][0].get('confidence', 0.95) * 100) if doc['benchmarks'] else 95}% "
              f"interval"]
