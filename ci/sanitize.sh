@@ -14,11 +14,11 @@ mkdir -p reports/out/harness
 t0=$(date +%s)
 # Work sized to a time budget: the iteration multiplier was set (5) on the
 # reference host; a host that runs the calibration workload k times slower
-# gets 5/k (at least 1). Every deadline scales by the factor each run-suites
+# gets 5/k (at least 2). Every deadline scales by the factor each run-suites
 # call measures under its own build and sanitizer.
 if [ -z "${CFUSER_HARNESS_SCALE:-}" ]; then
   CFUSER_HARNESS_SCALE=$(CFUSER_CALIBRATE_LOOPS=20 "$py" sanitizers/calibrate.py --mode host \
-    --work 5 -- "$py" sanitizers/calibration_workload.py) || CFUSER_HARNESS_SCALE=5
+    --work 5 --floor 2 -- "$py" sanitizers/calibration_workload.py) || CFUSER_HARNESS_SCALE=5
 fi
 export CFUSER_HARNESS_SCALE
 fail=0; total_p=0; total_f=0; total_s=0

@@ -113,6 +113,7 @@ def main(argv=None) -> int:
     p.add_argument("--work", type=int, metavar="BASE",
                    help="print BASE (a work size set on the reference host) scaled down by the "
                         "factor instead of the assignments")
+    p.add_argument("--floor", type=int, default=1, help="the least work --work prints (default 1)")
     p.add_argument("--references", default=str(REFERENCES))
     p.add_argument("command", nargs="+")
     args = p.parse_args(argv)
@@ -133,9 +134,9 @@ def main(argv=None) -> int:
         return 2
     text = describe(args.mode, best, len(secs), refs)
     if args.work is not None:
-        print(f"calibration: {text}: work {args.work} -> {scaled_work(args.work, factor)}",
-              file=sys.stderr)
-        print(scaled_work(args.work, factor))
+        work = scaled_work(args.work, factor, min(args.floor, args.work))
+        print(f"calibration: {text}: work {args.work} -> {work}", file=sys.stderr)
+        print(work)
         return 0
     sys.stdout.write(assignments(factor, text))
     return 0
