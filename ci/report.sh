@@ -62,8 +62,10 @@ else
 fi
 
 stage "benchmarks (make perf)"
+rm -f "$OUT/latest.json"
 PERF_SUMMARY_ONLY=1 PERF_SUITES="$suites_json" bash ci/perf.sh "$@" 2>&1 | tee "$OUT/perf.log"
 echo "perf: exit ${PIPESTATUS[0]} (the full table: $OUT/compare.txt)"
+[ -f "$OUT/latest.json" ] || record perf error "no run was written (build or benchmark failure: $OUT/perf.log)" 0
 
 stage "A/B against the baseline's commit, on this host (perf.ab)"
 rm -f "$OUT/ab.json"
@@ -80,7 +82,8 @@ fi
 
 stage "dashboard"
 dash_ab=(); [ -f "$OUT/ab.json" ] && dash_ab=(--ab "$OUT/ab.json")
-"$PY" -m reports.dashboard --latest "$OUT/latest.json" "${dash_ab[@]}"
+dash_run=(); [ -f "$OUT/latest.json" ] && dash_run=(--latest "$OUT/latest.json")
+"$PY" -m reports.dashboard "${dash_run[@]}" "${dash_ab[@]}"
 
 echo
 echo "report: $(( $(date +%s) - t0 )) s"
