@@ -14,7 +14,8 @@ mkdir -p "$OUT"
 t0=$(date +%s)
 passed=0; failed=0; skipped=0; stage_fail=()
 
-step() { echo; echo "== check: $* ($(( $(date +%s) - t0 )) s)"; }
+nstep=0; NSTEPS=$(grep -c '^step "' "$0")
+step() { nstep=$((nstep + 1)); echo; echo "== check [$nstep/$NSTEPS]: $* (elapsed $(( $(date +%s) - t0 )) s)"; }
 count() { passed=$((passed + $1)); failed=$((failed + $2)); skipped=$((skipped + ${3:-0})); }
 
 step "setup"
@@ -89,7 +90,10 @@ step "lint (clang-tidy, cppcheck)"
 if BUILD=build bash ci/lint.sh >"$OUT/lint.log" 2>&1; then count 1 0; else tail -30 "$OUT/lint.log"; count 0 1; stage_fail+=(lint); fi
 
 step "embedded harness suites (normal and ASan+UBSan)"
-bash ci/harness.sh 2>&1 | tee "$OUT/harness.log" | tail -25
+# a line per suite as it finishes (and each build), the rest in the log
+bash ci/harness.sh 2>&1 | tee "$OUT/harness.log" \
+  | grep --line-buffered -E '^(== |run-suites:|test_[a-z_]+: |harness:|[0-9]+ passed|.*(FAIL|finding|deadlock))'
+grep -qE ' [1-9][0-9]* failed' "$OUT/harness.log" && tail -40 "$OUT/harness.log"
 line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$OUT/harness.log" | tail -1)
 hp=$(sed -nE 's/^([0-9]+) passed.*/\1/p' <<<"$line"); hf=$(sed -nE 's/.* ([0-9]+) failed.*/\1/p' <<<"$line")
 hs=$(sed -nE 's/.* ([0-9]+) skipped.*/\1/p' <<<"$line")

@@ -22,4 +22,11 @@ cmake --build "$BUILD" -j "$JOBS" >>"$OUT/perf-cmake.log" 2>&1 \
 
 "$PY" -m perf.run --build "$BUILD" --out "$OUT/latest.json" --history reports/history \
   ${PERF_SUITES:+--suites "$PERF_SUITES"} "$@"
+# PERF_SUMMARY_ONLY=1 (make report): the full table goes to compare.txt and
+# the console gets its head and verdict; the report's summary comes last.
+if [ -n "${PERF_SUMMARY_ONLY:-}" ]; then
+  rc=0; "$PY" -m reports.compare "$OUT/latest.json" >"$OUT/compare.txt" || rc=$?
+  grep -E '^(machine:|run:|  \(recorded|compare:)' "$OUT/compare.txt" || true
+  exit "$rc"
+fi
 "$PY" -m reports.compare "$OUT/latest.json"

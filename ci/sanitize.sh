@@ -12,10 +12,18 @@ root=$PWD
 jobs=${JOBS:-2}
 py=$(command -v "${PYTHON:-python3}")
 export LANG=C LC_ALL=C
-export CFUSER_HARNESS_SCALE=${CFUSER_HARNESS_SCALE:-5}
 export CFUSER_FUZZ=${CFUSER_FUZZ:-long}
 mkdir -p reports/out/harness
 t0=$(date +%s)
+# Work sized to a time budget: the iteration multiplier was set (5) on the
+# reference host; a host that runs the calibration workload k times slower
+# gets 5/k (at least 2). Every deadline scales by the factor each run-suites
+# call measures under its own build and sanitizer.
+if [ -z "${CFUSER_HARNESS_SCALE:-}" ]; then
+  CFUSER_HARNESS_SCALE=$(CFUSER_CALIBRATE_LOOPS=20 "$py" sanitizers/calibrate.py --mode host \
+    --work 5 --floor 2 -- "$py" sanitizers/calibration_workload.py) || CFUSER_HARNESS_SCALE=5
+fi
+export CFUSER_HARNESS_SCALE
 fail=0; total_p=0; total_f=0; total_s=0
 
 build() {
@@ -62,8 +70,14 @@ echo "== sanitize: ThreadSanitizer (threading cases, cfharness runner)"
 if CC=${TSAN_CC:-gcc} build build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCFUSER_SANITIZE=thread; then
   out=reports/out/harness/tsan; rm -rf "$out"; mkdir -p "$out/logs"
   topts=$(sed -e '/^#/d' -e '/^$/d' -e "s|@DIR@|$root/sanitizers|g" sanitizers/tsan.options | paste -sd: -)
-  TSAN_OPTIONS="$topts:log_path=$root/$out/logs/tsan" CFUSER_HARNESS_ALLOCATOR=malloc \
-    CFUSER_HARNESS_DEADLINE=300 CFUSER_PYTHONPATH="$root/build-tsan/python" \
+  export TSAN_OPTIONS="$topts:log_path=$root/$out/logs/tsan" CFUSER_HARNESS_ALLOCATOR=malloc \
+    CFUSER_PYTHONPATH="$root/build-tsan/python"
+  # the deadline (300 s on the reference host) scales with the host factor under TSan
+  cal=$("$py" sanitizers/calibrate.py --mode tsan -- build-tsan/harness/cfharness run \
+    "$root/sanitizers/calibration_workload.py") || cal="CFUSER_HARNESS_TIME_FACTOR=1"
+  eval "$cal"; export CFUSER_HARNESS_TIME_FACTOR CFUSER_HARNESS_CALIBRATION
+  echo "sanitize: tsan deadlines x $CFUSER_HARNESS_TIME_FACTOR (${CFUSER_HARNESS_CALIBRATION:-})"
+  CFUSER_HARNESS_DEADLINE=300 \
     build-tsan/harness/cfharness call threads.py background_progress \
       concurrent_execute_one_cache definitions_in_threads_stay_apart >"$out/threads.log" 2>&1
   cat "$out/threads.log" | grep -E '^(PASS|FAIL) '

@@ -17,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import env
+from . import env, host
 
 ALL = ("size", "import", "overhead", "instructions", "throughput", "memory")
 SMOKE_GATES = ("size", "instructions")
@@ -72,6 +72,9 @@ def main(argv=None) -> int:
     if args.suites:
         doc["suites"] = json.loads(Path(args.suites).read_text())
     t_all = time.perf_counter()
+    # what makes this host differ from others, and how busy it is
+    doc["host"] = host.describe()
+    before, cpu0 = host.snapshot(), _cpu_seconds()
 
     def progress(msg):
         if not args.quiet:
@@ -124,6 +127,9 @@ def main(argv=None) -> int:
                     doc[extra] = part[extra]
         doc["benchmarks"][name] = {"status": status, "seconds": round(time.perf_counter() - t0, 1)}
     doc["seconds"] = round(time.perf_counter() - t_all, 1)
+    doc["host"]["state"] = host.busy(before, host.snapshot(), _cpu_seconds() - cpu0)
+    for reason in doc["host"]["state"]["reasons"]:
+        progress(f"host busy during the run: {reason} (timings are noisier than usual)")
 
     out = Path(args.out) if args.out else env.REPO / "reports" / "out" / "latest.json"
     write_json(out, doc)
@@ -165,6 +171,11 @@ def _run_one(name, args, build, cfuser, reason, core_ok, twins_ok, np, torch, ne
         from . import memory
         return memory.run(build, cfuser is not None, smoke=smoke, progress=progress)
     raise KeyError(name)
+
+
+def _cpu_seconds() -> float:
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
 
 
 def history_name(doc) -> str:

@@ -1,18 +1,23 @@
-"""Compare a run with its machine's baseline and fail on a real regression.
+"""Compare a run with its machine class's recorded baseline.
 
     python3 -m reports.compare [RUN.json] [--baseline FILE] [--kinds deterministic,ratio]
-                               [--strict] [--markdown]
+                               [--gate-ratios] [--strict] [--markdown]
 
 Rules (metric kinds are described in perf/metrics.py):
   deterministic  regression when worse than the baseline by more than its
                  tolerance (bytes and instruction counts: 5%);
-  ratio          regression when the median is worse by at least its tolerance
-                 (10%) AND a one-sided Mann-Whitney U test over the repeated
-                 samples gives p < ALPHA; a large but insignificant shift is
-                 reported as "noisy", not failed;
+  ratio          the baseline's figures come from another host (or another
+                 day of this one): the change is shown for history, status
+                 "history", and never fails the run; change is judged by the
+                 A/B run on one host (perf/ab.py). --gate-ratios restores the
+                 old rule, for a baseline recorded on this very host: worse
+                 by at least its tolerance (10%) AND a one-sided Mann-Whitney
+                 U test with p < ALPHA is a regression, a large but
+                 insignificant shift "noisy";
   info           shown, never failed.
+Run and baseline files are validated against reports/schema.py when read.
 Exit status: 0 no regression, 1 regression (or, with --strict, a gated
-metric missing from the run), 2 usage error.
+metric missing from the run), 2 usage error or a bad file.
 """
 from __future__ import annotations
 
@@ -22,6 +27,10 @@ import math
 import sys
 from pathlib import Path
 
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from reports.schema import RunFileError, load_run  # noqa: E402
+
 REPO = Path(__file__).resolve().parent.parent
 BASELINES = REPO / "reports" / "baselines"
 ALPHA = 0.05
@@ -29,8 +38,8 @@ MIN_SAMPLES = 3
 
 
 def load(path) -> dict:
-    with open(path, encoding="utf-8") as f:
-        return json.load(f)
+    """A run or baseline, validated (RunFileError, a ValueError, when bad)."""
+    return load_run(path)
 
 
 def baseline_path(run: dict) -> Path:
@@ -98,13 +107,20 @@ def compare_metric(name: str, base: dict | None, now: dict | None) -> dict:
     return row
 
 
-def compare(baseline: dict, run: dict, kinds=("deterministic", "ratio", "info")) -> list[dict]:
+def compare(baseline: dict, run: dict, kinds=("deterministic", "ratio", "info"),
+            gate_ratios: bool = False) -> list[dict]:
+    """One row per metric. Unless gate_ratios, a ratio metric's row keeps
+    its change and p but has status "history": another host's figures."""
     bm, rm = baseline.get("metrics", {}), run.get("metrics", {})
     rows = []
     for name in sorted(set(bm) | set(rm)):
         kind = (rm.get(name) or bm.get(name))["kind"]
         if kind in kinds:
-            rows.append(compare_metric(name, bm.get(name), rm.get(name)))
+            row = compare_metric(name, bm.get(name), rm.get(name))
+            if kind == "ratio" and not gate_ratios and row["status"] not in ("new", "missing"):
+                row["judged"] = row["status"]
+                row["status"] = "history"
+            rows.append(row)
     return rows
 
 
@@ -161,6 +177,17 @@ def table(rows, headers, markdown=False) -> str:
     return "\n".join(lines)
 
 
+def _baseline_host(baseline: dict, run: dict) -> str:
+    bm = baseline.get("machine") or {}
+    if not bm:
+        return ""
+    same = bm.get("hostname") and bm.get("hostname") == (run.get("machine") or {}).get("hostname")
+    where = bm.get("hostname") or bm.get("cpu_model") or "?"
+    return ("" if same else
+            f"\n  (recorded on another host, {where}: its timings are history, not a gate; "
+            f"the A/B run judges change)")
+
+
 def render(baseline: dict, run: dict, rows, tgts, markdown=False, show_info=True) -> str:
     m = run["machine"]
     head = (f"machine: {run['machine_class']} ({m['cpu_model']}, {m['logical_cpus']} cpus, "
@@ -168,7 +195,8 @@ def render(baseline: dict, run: dict, rows, tgts, markdown=False, show_info=True
             f"numpy {m['numpy']}, torch {m['torch']})\n"
             f"run: {run['commit']['short']}{' (dirty)' if run['commit']['dirty'] else ''} "
             f"{run['date']} [{run['mode']}, {run['device']}]   "
-            f"baseline: {baseline['commit']['short']} {baseline['date']}")
+            f"baseline: {baseline['commit']['short']} {baseline['date']}"
+            f"{_baseline_host(baseline, run)}")
     shown = [r for r in rows if show_info or r["kind"] != "info"]
     body = table([[r["metric"], r["kind"], fmt(r["baseline"]), fmt(r["now"]), r["unit"],
                    fmt_change(r["change"]), "-" if r["p"] is None else f"{r['p']:.3f}",
@@ -189,13 +217,15 @@ def main(argv=None) -> int:
     p.add_argument("--kinds", default="deterministic,ratio,info",
                    help="metric kinds to compare (the smoke gate uses 'deterministic')")
     p.add_argument("--strict", action="store_true", help="a gated metric missing from the run fails")
+    p.add_argument("--gate-ratios", action="store_true",
+                   help="gate ratio metrics against the baseline (only for one recorded on this host)")
     p.add_argument("--markdown", action="store_true")
     p.add_argument("--hide-info", action="store_true", help="leave info metrics out of the table")
     args = p.parse_args(argv)
     try:
         run = load(args.run)
-    except (OSError, ValueError) as e:
-        print(f"compare: cannot read run {args.run}: {e}", file=sys.stderr)
+    except RunFileError as e:
+        print(f"compare: {e}", file=sys.stderr)
         return 2
     bpath = Path(args.baseline) if args.baseline else baseline_path(run)
     if not bpath.exists():
@@ -205,8 +235,12 @@ def main(argv=None) -> int:
                      compare({"metrics": {}}, run, tuple(args.kinds.split(","))),
                      targets(run), args.markdown, not args.hide_info))
         return 0
-    baseline = load(bpath)
-    rows = compare(baseline, run, tuple(args.kinds.split(",")))
+    try:
+        baseline = load(bpath)
+    except RunFileError as e:
+        print(f"compare: {e}", file=sys.stderr)
+        return 2
+    rows = compare(baseline, run, tuple(args.kinds.split(",")), args.gate_ratios)
     print(render(baseline, run, rows, targets(run), args.markdown, not args.hide_info))
     bad = regressions(rows, args.strict)
     if bad:

@@ -1,22 +1,12 @@
 // Draws the dashboard from the JSON in <script id="data">. No libraries, no
-// network: tables are DOM, charts are inline SVG.
+// network: tables are DOM; charts are inline SVG made by matplotlib.
 "use strict";
 (function () {
   const D = JSON.parse(document.getElementById("data").textContent);
-  const SVGNS = "http://www.w3.org/2000/svg";
-  const COLORS = { cfuser: "#1565c0", numpy: "#ef6c00", numexpr: "#8e24aa", torch_eager: "#c62828",
-                   torch_compile: "#2e7d32", memcpy: "#616161" };
-  const PALETTE = ["#00838f", "#6d4c41", "#ad1457", "#558b2f"];
-
   function el(tag, attrs, text) {
     const e = document.createElement(tag);
     for (const k in attrs || {}) e.setAttribute(k, attrs[k]);
     if (text !== undefined) e.textContent = text;
-    return e;
-  }
-  function sv(tag, attrs) {
-    const e = document.createElementNS(SVGNS, tag);
-    for (const k in attrs || {}) e.setAttribute(k, attrs[k]);
     return e;
   }
   // Same rules as reports/compare.py's fmt(): integers with separators,
@@ -62,11 +52,65 @@
     const unmet = D.targets.filter(t => !t.met).length;
     const suites = Object.values(L.suites || {});
     const failed = suites.filter(s => s.status !== "pass" && s.status !== "skipped").length;
-    const p = el("p", { id: "verdict", class: reg || failed ? "fail" : "pass" },
-      `${reg} regression(s), ${failed} failing suite(s), ${unmet} of ${D.targets.length} target(s) not met, ` +
-      `${D.history.length} run(s) in the history.`);
+    const ab = D.ab;
+    const abReg = ab ? ab.benchmarks.filter(b => b.status === "regression").length : 0;
+    const bad = reg || failed || abReg;
+    const p = el("p", { id: "verdict", class: bad ? "fail" : "pass" },
+      `${bad ? "FAILED" : "OK"}: ${abReg} A/B regression(s)` +
+      (ab ? ` (base ${ab.base.short}${ab.verdict === "suspect" ? ", host busy: suspects not failed" : ""})` : " (no A/B run)") +
+      `, ${reg} deterministic regression(s), ${failed} failing suite(s); ` +
+      `${unmet} of ${D.targets.length} target(s) not met on this host; ${D.history.length} run(s) in the history.`);
     p.dataset.regressions = reg;
+    p.dataset.abRegressions = abReg;
     box.appendChild(p);
+  }
+
+  function abResult() {
+    const box = document.getElementById("ab");
+    const ab = D.ab;
+    if (!ab) { box.appendChild(el("p", { class: "muted" }, "No A/B run (make report runs one: python3 -m perf.ab).")); return; }
+    const m = ab.method;
+    box.appendChild(el("p", { id: "ab-verdict", class: ab.verdict === "regression" ? "fail" : "pass", "data-verdict": ab.verdict },
+      `base ${ab.base.short} (${ab.base.why}) against head ${ab.head.short}${ab.head.dirty ? " + changes" : ""}: ` +
+      `${m.pairs} interleaved pairs per benchmark; a regression needs ≥ ${pct(m.min_effect)} slower, ` +
+      `Wilcoxon p < ${m.alpha} and the ${Math.round((ab.benchmarks[0] || {}).confidence * 100 || 95)}% interval above zero.`));
+    (ab.host_reasons || []).forEach(r => box.appendChild(el("p", { class: "fail" }, "host busy: " + r)));
+    const rank = b => ({ regression: 0, suspect: 1, noisy: 2, improved: 3, error: 4, same: 5 }[b.status]);
+    const all = ab.benchmarks.slice().sort((a, b) => rank(a) - rank(b) || a.bench.localeCompare(b.bench));
+    const shown = all.filter(b => b.status !== "same"), same = all.filter(b => b.status === "same");
+    box.appendChild(abTable(shown));
+    if (same.length) {
+      const d = el("details", { id: "ab-same" });
+      d.appendChild(el("summary", {}, `${same.length} more benchmark(s) unchanged`));
+      d.appendChild(abTable(same));
+      box.appendChild(d);
+    }
+  }
+
+  function abTable(rows) {
+    return table(["benchmark", "base", "head", "change", "interval", "p", "status"],
+      rows.map(b => b.status === "error" ? [b.bench, "-", "-", "-", "-", "-", { text: "error: " + b.error, attrs: { class: "status" } }] :
+        [b.bench, fmt(b.base_median * 1e6) + " µs", fmt(b.head_median * 1e6) + " µs",
+         { text: pct(b.effect), attrs: { "data-value": b.effect } },
+         `[${pct(b.ci[0])}, ${pct(b.ci[1])}]`, b.p_worse.toPrecision(2), { text: b.status, attrs: { class: "status" } }]),
+      rows.map(b => ({ class: b.status, "data-bench": b.bench })));
+  }
+
+  function hostFacts() {
+    const box = document.getElementById("host");
+    const h = D.host;
+    if (!h) { box.appendChild(el("p", { class: "muted" }, "No host description in this run.")); return; }
+    const caches = (h.caches || []).map(c => `L${c.level} ${c.type === "Unified" ? "" : c.type[0] + " "}${fmt(c.size_bytes / 1024)} KiB`).join(", ");
+    const st = h.state || {};
+    const rows = [["caches", caches || "-"], ["frequency", h.frequency_mhz ? fmt(h.frequency_mhz) + " MHz" : "not readable"],
+      ["memcpy (64 MiB, in-run)", h.memcpy_gbps_64MiB ? fmt(h.memcpy_gbps_64MiB) + " GB/s" : "-"],
+      ["engine threads", h.engine ? `${h.engine.threads} (${h.engine.source})` : "-"],
+      ["load average before / after", `${(st.loadavg_before || ["-"])[0]} / ${(st.loadavg_after || ["-"])[0]}`],
+      ["steal / other processes", st.steal === null || st.steal === undefined ? "-" : `${(st.steal * 100).toFixed(1)}% / ${(st.others * 100).toFixed(1)}%`],
+      ["CPU flags", (h.cpu_flags || []).filter(f => /^(avx|sse4|fma|bmi)/.test(f)).join(" ") + ` (${(h.cpu_flags || []).length} in all)`]];
+    const t = table(["", ""], rows, rows.map(r => ({ "data-fact": r[0] })));
+    t.setAttribute("class", "hostfacts");
+    box.appendChild(t);
   }
 
   function suites() {
@@ -82,6 +126,7 @@
   function targets() {
     const box = document.getElementById("targets");
     if (!D.targets.length) { box.appendChild(el("p", { class: "muted" }, "No target was measured in this run.")); return; }
+    if (L) box.appendChild(el("p", { class: "muted" }, `measured on ${L.machine_class}; a target missed on a slower host is shown here, it does not fail the run.`));
     box.appendChild(table(["target", "metric", "goal", "now", "status"],
       D.targets.map(t => [t.text, t.metric, `${t.op} ${fmt(t.target)}`,
         { text: fmt(t.now) + (t.unit ? " " + t.unit : ""), attrs: { "data-value": t.now } },
@@ -93,6 +138,7 @@
     const box = document.getElementById("compare");
     if (!L) return;
     const rank = r => (r.status === "regression" ? 0 : r.kind === "info" ? 2 : 1);
+    document.querySelector("#compare-details > summary").textContent += ` — ${D.rows.length} rows`;
     const rows = D.rows.slice().sort((a, b) => rank(a) - rank(b) || a.metric.localeCompare(b.metric));
     box.appendChild(table(["metric", "kind", "baseline", "now", "unit", "change", "p", "status"],
       rows.map(r => [r.metric, r.kind,
@@ -103,84 +149,26 @@
       rows.map(r => ({ class: r.status, "data-metric": r.metric }))));
   }
 
-  // A line chart: series = [{name, color, points: [[x, y], ...]}]
-  function chart(opts) {
-    const W = opts.width || 380, H = opts.height || 220, ml = 52, mr = 10, mt = 10, mb = 34;
-    const svg = sv("svg", { width: W, height: H, viewBox: `0 0 ${W} ${H}`, class: opts.cls });
-    for (const k in opts.data || {}) svg.setAttribute("data-" + k, opts.data[k]);
-    const pts = opts.series.flatMap(s => s.points);
-    const ys = pts.map(p => p[1]).concat(opts.hlines.map(h => h.y)).filter(v => v !== null && isFinite(v));
-    const xs = pts.map(p => p[0]);
-    if (!xs.length) return svg;
-    let y0 = Math.min(0, ...ys), y1 = Math.max(...ys);
-    if (y1 === y0) y1 = y0 + 1;
-    y1 += (y1 - y0) * 0.08;
-    const x0 = Math.min(...xs), x1 = Math.max(...xs) === x0 ? x0 + 1 : Math.max(...xs);
-    const X = x => ml + (x - x0) / (x1 - x0) * (W - ml - mr);
-    const Y = y => mt + (1 - (y - y0) / (y1 - y0)) * (H - mt - mb);
-    for (let i = 0; i <= 4; i++) {
-      const v = y0 + (y1 - y0) * i / 4;
-      svg.appendChild(sv("line", { x1: ml, x2: W - mr, y1: Y(v), y2: Y(v), class: "gridline" }));
-      const t = sv("text", { x: ml - 4, y: Y(v) + 3, "text-anchor": "end" });
-      t.textContent = fmt(Number(v.toPrecision(3)));
-      svg.appendChild(t);
-    }
-    svg.appendChild(sv("line", { x1: ml, x2: ml, y1: mt, y2: H - mb, class: "axis" }));
-    svg.appendChild(sv("line", { x1: ml, x2: W - mr, y1: H - mb, y2: H - mb, class: "axis" }));
-    (opts.xticks || []).forEach(([x, label]) => {
-      const t = sv("text", { x: X(x), y: H - mb + 13, "text-anchor": "middle" });
-      t.textContent = label;
-      svg.appendChild(t);
-    });
-    if (opts.ylabel) {
-      const t = sv("text", { x: 4, y: mt + 8 });
-      t.textContent = opts.ylabel;
-      svg.appendChild(t);
-    }
-    opts.hlines.forEach(h => {
-      svg.appendChild(sv("line", { x1: ml, x2: W - mr, y1: Y(h.y), y2: Y(h.y), class: h.cls, "data-value": h.y }));
-    });
-    opts.series.forEach(s => {
-      const ok = s.points.filter(p => p[1] !== null && isFinite(p[1]));
-      const g = sv("g", { class: "series", "data-name": s.name });
-      g.appendChild(sv("polyline", { points: ok.map(p => `${X(p[0]).toFixed(1)},${Y(p[1]).toFixed(1)}`).join(" "),
-        fill: "none", stroke: s.color, "stroke-width": 1.8 }));
-      ok.forEach(p => {
-        const c = sv("circle", { cx: X(p[0]), cy: Y(p[1]), r: 2.6, fill: s.color, "data-value": p[1] });
-        const title = sv("title");
-        title.textContent = `${s.name}: ${fmt(p[1])}${p[2] ? " (" + p[2] + ")" : ""}`;
-        c.appendChild(title);
-        g.appendChild(c);
-      });
-      svg.appendChild(g);
-    });
-    return svg;
-  }
-
-  function legend(names) {
-    const p = el("div", { class: "legend" });
-    names.forEach((n, i) => {
-      const s = el("span", { style: `color:${COLORS[n] || PALETTE[i % PALETTE.length]}; margin-right:10px` }, "■ " + n);
-      p.appendChild(s);
-    });
-    return p;
+  // The charts are matplotlib SVGs drawn by reports/charts.py; the page only
+  // places them, with the values they draw on the figure for readers and tests.
+  function svgFigure(cls, attrs, caption, svg) {
+    const f = el("figure", Object.assign({ class: cls }, attrs));
+    f.appendChild(el("figcaption", {}, caption));
+    const holder = el("div", { class: "chart" });
+    holder.innerHTML = svg;
+    f.appendChild(holder);
+    return f;
   }
 
   function throughput() {
     const box = document.getElementById("throughput");
-    const curves = (L && L.curves) || {};
-    const keys = Object.keys(curves);
+    const charts = D.charts.throughput;
+    const keys = Object.keys(charts);
     if (!keys.length) { box.appendChild(el("p", { class: "muted" }, "No throughput in this run.")); return; }
     keys.forEach(k => {
-      const c = curves[k];
-      const names = Object.keys(c.gbps).sort((a, b) => (a === "cfuser" ? -1 : b === "cfuser" ? 1 : a.localeCompare(b)));
-      const series = names.map((n, i) => ({ name: n, color: COLORS[n] || PALETTE[i % PALETTE.length],
-        points: c.elems.map((e, j) => [Math.log2(e), c.gbps[n][j], c.labels[j]]) }));
-      const f = el("figure", { class: "throughput", "data-fusion": k });
-      f.appendChild(el("figcaption", {}, `${k} — ${c.description} (GB/s vs input size)`));
-      f.appendChild(chart({ cls: "throughput-chart", data: { fusion: k }, series, hlines: [],
-        ylabel: "GB/s", xticks: c.elems.map((e, j) => [Math.log2(e), c.labels[j]]) }));
-      f.appendChild(legend(names));
+      const c = charts[k];
+      const f = svgFigure("throughput", { "data-fusion": k, "data-gbps": JSON.stringify(c.gbps) },
+        `${k} — ${c.description} (GB/s vs input size)`, c.svg);
       (c.notes || []).forEach(n => f.appendChild(el("div", { class: "muted" }, n)));
       box.appendChild(f);
     });
@@ -188,24 +176,14 @@
 
   function trends() {
     const box = document.getElementById("trends");
-    if (!L) return;
-    const runs = D.history.filter(r => r.machine_class === L.machine_class && r.device === L.device);
-    const base = (D.baselines[L.machine_class] || { metrics: {} }).metrics;
-    const tg = {};
-    D.targets.forEach(t => { tg[t.metric] = t; });
-    const names = Object.keys(L.kinds).filter(n => L.kinds[n] !== "info" || tg[n]).sort();
+    const charts = D.charts.trends;
+    const names = Object.keys(charts).sort();
     names.forEach(n => {
-      const pts = [];
-      runs.forEach((r, i) => { if (r.metrics[n] !== undefined && r.metrics[n] !== null) pts.push([i, r.metrics[n], r.commit + " " + r.date]); });
-      const hl = [];
-      if (base[n] !== undefined && base[n] !== null) hl.push({ y: base[n], cls: "baseline-line" });
-      if (tg[n]) hl.push({ y: tg[n].target, cls: "target-line" });
-      const f = el("figure", { class: "trend", "data-metric": n });
-      f.appendChild(el("figcaption", {}, `${n} (${L.units[n] || ""}, ${L.kinds[n]})`));
-      f.appendChild(chart({ cls: "trend-chart", data: { metric: n, points: pts.length }, width: 300, height: 170,
-        series: [{ name: n, color: "#1565c0", points: pts }], hlines: hl,
-        xticks: pts.length ? [[pts[0][0], runs[pts[0][0]].commit], [pts[pts.length - 1][0], runs[pts[pts.length - 1][0]].commit]] : [] }));
-      f.appendChild(el("div", { class: "muted" }, "dashed red: baseline" + (tg[n] ? "; dotted purple: target" : "")));
+      const c = charts[n];
+      const f = svgFigure("trend", { "data-metric": n, "data-values": JSON.stringify(c.values),
+        "data-baseline": c.baseline === null ? "" : c.baseline },
+        `${n} (${c.unit}, ${c.kind})`, c.svg);
+      f.appendChild(el("div", { class: "muted" }, "dashed red: baseline" + (c.target !== null ? "; dotted purple: target" : "")));
       box.appendChild(f);
     });
     if (!names.length) box.appendChild(el("p", { class: "muted" }, "No gated metric in this run."));
@@ -227,6 +205,12 @@
       e.map(x => [x.what, { text: "error", attrs: { class: "fail" } }, x.error]).concat(s.map(x => [x.what, "skipped", x.reason]))));
   }
 
-  header(); summary(); suites(); targets(); compare(); throughput(); trends(); importtime(); skipped();
+  header(); summary(); abResult(); targets(); hostFacts(); throughput(); trends(); suites(); compare();
+  importtime(); skipped();
+  // where each part landed (CSS pixels from the top), for the first-screen test
+  ["verdict", "ab", "targets", "host", "throughput", "compare-details"].forEach(id => {
+    const e = document.getElementById(id);
+    if (e) e.setAttribute("data-top", Math.round(e.getBoundingClientRect().top + window.scrollY));
+  });
   document.body.setAttribute("data-rendered", "yes");
 })();

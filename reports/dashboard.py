@@ -5,7 +5,7 @@
 
 One self-contained HTML file (data, script and style inline; no network, no
 server): trends per gated metric over the history with the baseline drawn in,
-the latest run beside its baseline, throughput-versus-size charts against the
+the verdict, the A/B result of perf.ab and the targets on the first screen, the latest run beside its baseline (folded), throughput-versus-size charts against the
 in-run references, the targets (red when unmet), the suites' pass/fail, and
 what was skipped and why. The page is drawn by dashboard.js from the JSON
 embedded in it, so perf/tests/test_dashboard.py can load it in headless
@@ -44,8 +44,48 @@ def _slim(name: str, run: dict) -> dict:
             "metrics": {k: v.get("value") for k, v in run.get("metrics", {}).items()}}
 
 
-def build_data(history: list[dict], baselines: dict[str, dict], latest: dict | None) -> dict:
-    data = {"history": history, "baselines": {}, "latest": None, "rows": [], "targets": []}
+def slim_ab(ab: dict | None) -> dict | None:
+    """The A/B result without its raw samples."""
+    if not ab:
+        return None
+    benches = [{k: v for k, v in b.items() if k != "samples"} for b in ab.get("benchmarks", [])]
+    return {"base": ab["base"], "head": ab["head"], "method": ab["method"], "verdict": ab["verdict"],
+            "benchmarks": benches, "host_reasons": ab.get("host", {}).get("state", {}).get("reasons", [])}
+
+
+def build_charts(history: list[dict], baselines: dict[str, dict], latest: dict | None,
+                 targets: list[dict]) -> dict:
+    """matplotlib SVGs (reports/charts.py) of the latest run's throughput
+    curves and of each gated or targeted metric over the history, with the
+    values each one draws."""
+    from . import charts
+    out = {"throughput": {}, "trends": {}}
+    if latest is None:
+        return out
+    for key, c in (latest.get("curves") or {}).items():
+        out["throughput"][key] = {"svg": charts.throughput_svg(c), "gbps": c["gbps"],
+                                  "labels": c["labels"], "description": c.get("description", ""),
+                                  "notes": c.get("notes", [])}
+    runs = [r for r in history if r["machine_class"] == latest["machine_class"]
+            and r.get("device", "cpu") == latest.get("device", "cpu")]
+    base = (baselines.get(latest["machine_class"]) or {}).get("metrics", {})
+    tg = {t["metric"]: t["target"] for t in targets}
+    for name, m in sorted(latest.get("metrics", {}).items()):
+        if m["kind"] == "info" and name not in tg:
+            continue
+        pts = [(r["commit"], r["metrics"][name]) for r in runs if r["metrics"].get(name) is not None]
+        b = (base.get(name) or {}).get("value")
+        out["trends"][name] = {"svg": charts.trend_svg(name, pts, b, tg.get(name)),
+                               "values": [p[1] for p in pts], "baseline": b, "target": tg.get(name),
+                               "unit": m.get("unit", ""), "kind": m["kind"]}
+    return out
+
+
+def build_data(history: list[dict], baselines: dict[str, dict], latest: dict | None,
+               ab: dict | None = None) -> dict:
+    data = {"history": history, "baselines": {}, "latest": None, "rows": [], "targets": [],
+            "charts": {"throughput": {}, "trends": {}},
+            "ab": slim_ab(ab), "host": (ab or {}).get("host") or (latest or {}).get("host")}
     for cls, b in baselines.items():
         data["baselines"][cls] = {"commit": b["commit"].get("short"), "date": b.get("date"),
                                   "metrics": {k: v.get("value") for k, v in b["metrics"].items()}}
@@ -56,6 +96,7 @@ def build_data(history: list[dict], baselines: dict[str, dict], latest: dict | N
         rows = C.compare(base, latest) if base else C.compare({"metrics": {}}, latest)
         data["rows"] = rows
         data["targets"] = C.targets(latest)
+        data["charts"] = build_charts(history, baselines, latest, data["targets"])
         data["latest"] = {
             "date": latest.get("date"), "commit": latest["commit"], "machine": latest["machine"],
             "machine_class": latest["machine_class"], "device": latest.get("device"),
@@ -97,6 +138,7 @@ def main(argv=None) -> int:
     p.add_argument("--history", default=str(REPO / "reports" / "history"))
     p.add_argument("--baselines", default=str(REPO / "reports" / "baselines"))
     p.add_argument("--latest", help="the run to detail (default: the newest in the history)")
+    p.add_argument("--ab", help="an A/B result of perf.ab (reports/out/ab.json) for the first screen")
     p.add_argument("--out", default=str(REPO / "reports" / "site"))
     args = p.parse_args(argv)
     hdir = Path(args.history)
@@ -115,7 +157,17 @@ def main(argv=None) -> int:
             baselines[doc["machine_class"]] = doc
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    page = render(build_data(history, baselines, latest))
+    ab = None
+    if args.ab:
+        try:
+            ab = json.loads(Path(args.ab).read_text())
+        except (OSError, ValueError) as e:
+            print(f"dashboard: cannot read the A/B result {args.ab}: {e}", file=sys.stderr)
+            return 2
+        if not isinstance(ab, dict) or not {"base", "head", "method", "verdict", "benchmarks"} <= set(ab):
+            print(f"dashboard: {args.ab} is not an A/B result of perf.ab", file=sys.stderr)
+            return 2
+    page = render(build_data(history, baselines, latest, ab))
     (out / "index.html").write_text(page)
     print(f"dashboard: wrote {out / 'index.html'} ({len(history)} runs in the history)")
     return 0

@@ -60,6 +60,30 @@ case "$mode" in
   *) echo "run-suites: unknown mode $mode" >&2; exit 2 ;;
 esac
 
+# The host factor: the fixed workload timed under this mode's build and
+# wrapper; every watchdog deadline is multiplied by it (harness/src/
+# timefactor.c). Set CFUSER_HARNESS_TIME_FACTOR yourself to skip this.
+# CFUSER_CALIBRATE_RECORD=1 (on the reference host) records this mode's time
+# in sanitizers/calibration.json, in the very environment of the suites, and
+# runs no suite.
+if [ "${CFUSER_CALIBRATE_RECORD:-0}" = 1 ]; then
+  "${PYTHON:-python3}" "$here/calibrate.py" --mode "$mode" --record -- \
+    "${wrap[@]}" "$build/harness/cfharness" run "$here/calibration_workload.py"
+  rc=$?; echo "0 0 0" > "$out/totals"; exit $rc
+fi
+if [ -z "${CFUSER_HARNESS_TIME_FACTOR:-}" ]; then
+  if cal=$("${PYTHON:-python3}" "$here/calibrate.py" --mode "$mode" -- \
+        "${wrap[@]}" "$build/harness/cfharness" run "$here/calibration_workload.py"); then
+    eval "$cal"
+  else
+    echo "run-suites: calibration failed (above); deadlines unscaled" >&2
+    CFUSER_HARNESS_TIME_FACTOR=1 CFUSER_HARNESS_CALIBRATION="$mode: calibration failed"
+  fi
+fi
+export CFUSER_HARNESS_TIME_FACTOR CFUSER_HARNESS_CALIBRATION=${CFUSER_HARNESS_CALIBRATION:-set by hand}
+echo "run-suites: $mode: deadlines x $CFUSER_HARNESS_TIME_FACTOR ($CFUSER_HARNESS_CALIBRATION)"
+echo "$CFUSER_HARNESS_TIME_FACTOR $CFUSER_HARNESS_CALIBRATION" > "$out/calibration"
+
 suites=("$@")
 if [ ${#suites[@]} -eq 0 ]; then
   for f in "$build"/suites/harness/test_*; do [ -x "$f" ] && suites+=("$(basename "$f")"); done

@@ -3,8 +3,10 @@
  *
  *   cfharness run FILE                 run a Python file
  *   cfharness call FILE FUNC...        load FILE, call each FUNC() (PASS/FAIL
- *                                      lines; CFUSER_HARNESS_DEADLINE: watchdog)
+ *                                      lines; CFUSER_HARNESS_DEADLINE: watchdog,
+ *                                      scaled by CFUSER_HARNESS_TIME_FACTOR)
  *   cfharness pytest FILE [ARGS]       pytest.main embedded; its exit code
+ *                                      (CFUSER_HARNESS_DEADLINE: watchdog)
  *   cfharness refleak FILE FUNC [W R]  the refleak loop on FUNC
  *   cfharness sweep FILE FUNC          allocation-failure sweep over FUNC
  *
@@ -29,10 +31,17 @@ static int dispatch(int argc, char **argv)
     if (strcmp(cmd, "run") == 0)
         return cfh_run_file(file) == 0 ? 0 : 1;
     if (strcmp(cmd, "pytest") == 0) {
+        /* CFUSER_HARNESS_DEADLINE=seconds: the file under the watchdog */
+        const char *dl = getenv("CFUSER_HARNESS_DEADLINE");
         int code = -1;
-        if (cfh_pytest(file, argc > 3 ? argv[3] : "", &code) < 0)
+        if (dl && cfh_watchdog_start(file, atof(dl)) < 0)
             return 1;
-        return code;
+        int rc = cfh_pytest(file, argc > 3 ? argv[3] : "", &code);
+        if (cfh_watchdog_stop() > 0.0) {
+            fprintf(stderr, "cfharness: %s\n", cfh_watchdog_report());
+            return 1;
+        }
+        return rc < 0 ? 1 : code;
     }
     if (argc < 4)
         return usage();
@@ -46,12 +55,13 @@ static int dispatch(int argc, char **argv)
             if (dl && cfh_watchdog_start(argv[i], atof(dl)) < 0)
                 return 1;
             int rc = cfh_call(argv[i]);
-            cfh_watchdog_stop();
-            printf("%s %s\n", rc == 0 ? "PASS" : "FAIL", argv[i]);
-            if (rc < 0) {
+            int late = cfh_watchdog_stop() > 0.0;
+            printf("%s %s\n", rc == 0 && !late ? "PASS" : "FAIL", argv[i]);
+            if (rc < 0)
                 fprintf(stderr, "cfharness: %s\n", cfh_error());
-                failed++;
-            }
+            if (late)
+                fprintf(stderr, "cfharness: %s\n", cfh_watchdog_report());
+            failed += rc < 0 || late;
         }
         return failed ? 1 : 0;
     }

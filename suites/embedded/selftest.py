@@ -3,6 +3,7 @@ import gc
 import os
 import sys
 import threading
+import time
 
 import _cfharness
 
@@ -54,6 +55,14 @@ def deadlock():
     t = threading.Thread(target=lock.acquire, name="waiter")
     t.start()
     t.join()
+
+
+def sleeps_one_second():
+    time.sleep(1.0)
+
+
+def sleeps_one_and_a_half_seconds():
+    time.sleep(1.5)
 
 
 def finishes_in_time():

@@ -9,8 +9,21 @@
 
 #include "cfh/harness.h"
 
-/* Backstop for Criterion itself; the watchdog fires well before. */
-#define CFH_SUITE_TIMEOUT 300.0
+/* Deadlines as set on the reference host: the watchdog multiplies them by
+ * the host's time factor (CFUSER_HARNESS_TIME_FACTOR, measured at the start
+ * of the run by sanitizers/calibrate.py), so a slower host gets longer ones. */
+#define CFH_CASE_DEADLINE 300.0
+/* Backstop for Criterion itself (a constant: Criterion reads it before any
+ * code runs); the scaled watchdog fires first, up to a host factor of 6. */
+#define CFH_SUITE_TIMEOUT 3600.0
+
+/* Stop the watchdog; a case that ran past its deadline fails, saying by how
+ * much and what the host's calibration was. */
+static inline void cfh_test_deadline_met(void)
+{
+    double over = cfh_watchdog_stop();
+    cr_assert(over <= 0.0, "%s", cfh_watchdog_report());
+}
 
 static inline void cfh_test_init(void)
 {
@@ -26,9 +39,13 @@ static inline void cfh_test_fini(void)
 /* Load file, call fn(); fn raises AssertionError (or anything) to fail. */
 static inline void cfh_case(const char *file, const char *fn)
 {
+    char what[256];
+    snprintf(what, sizeof what, "%s:%s", file, fn);
     cfh_test_init();
     cr_assert_eq(cfh_load(file), 0, "%s", cfh_error());
+    cr_assert_eq(cfh_watchdog_start(what, CFH_CASE_DEADLINE), 0, "%s", cfh_error());
     int rc = cfh_call(fn);
+    cfh_test_deadline_met();
     cr_assert_eq(rc, 0, "%s", cfh_error());
     cfh_test_fini();
 }
@@ -40,15 +57,20 @@ static inline void cfh_refleak_case(const char *file, const char *fn, int warmup
     cfh_refleak r = {0};
     r.warmups = warmups;
     r.repeats = repeats;
+    char what[256];
+    snprintf(what, sizeof what, "refleak %s:%s", file, fn);
     cfh_test_init();
     cr_assert_eq(cfh_load(file), 0, "%s", cfh_error());
-    cr_assert_eq(cfh_refleak_run(fn, &r), 0, "%s", cfh_error());
+    cr_assert_eq(cfh_watchdog_start(what, CFH_CASE_DEADLINE), 0, "%s", cfh_error());
+    int rc = cfh_refleak_run(fn, &r);
+    cfh_test_deadline_met();
+    cr_assert_eq(rc, 0, "%s", cfh_error());
     fprintf(stderr, "refleak %s:%s %s\n", file, fn, cfh_refleak_describe(&r));
     cr_assert(!cfh_refleak_leaked(&r), "%s: %s", fn, cfh_refleak_describe(&r));
     cfh_test_fini();
 }
 
-/* Same, under the watchdog: a hang fails with "deadlock". */
+/* Same, with its own deadline: a hang fails with "deadlock". */
 static inline void cfh_watched_case(const char *file, const char *fn, double seconds)
 {
     char what[256];
@@ -57,7 +79,7 @@ static inline void cfh_watched_case(const char *file, const char *fn, double sec
     cr_assert_eq(cfh_load(file), 0, "%s", cfh_error());
     cr_assert_eq(cfh_watchdog_start(what, seconds), 0, "%s", cfh_error());
     int rc = cfh_call(fn);
-    cfh_watchdog_stop();
+    cfh_test_deadline_met();
     cr_assert_eq(rc, 0, "%s", cfh_error());
     cfh_test_fini();
 }

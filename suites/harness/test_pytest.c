@@ -8,11 +8,17 @@
 
 TestSuite(pytest, .timeout = CFH_SUITE_TIMEOUT);
 
+/* One file's deadline on the reference host (scaled by the host factor). */
+#define CFH_PYTEST_FILE_DEADLINE 300.0
+
 static void run_pytest_file(const char *path)
 {
     int code = -1;
     cfh_test_init();
-    cr_assert_eq(cfh_pytest(path, "-p no:randomly", &code), 0, "%s", cfh_error());
+    cr_assert_eq(cfh_watchdog_start(path, CFH_PYTEST_FILE_DEADLINE), 0, "%s", cfh_error());
+    int rc = cfh_pytest(path, "-p no:randomly", &code);
+    cfh_test_deadline_met();
+    cr_assert_eq(rc, 0, "%s", cfh_error());
     cr_assert_eq(code, 0, "pytest %s exited with %d (output above)", path, code);
     cfh_test_fini();
 }

@@ -1,7 +1,9 @@
 /* The harness checks itself on plain Python: it must see a leak it is
  * shown, fail an allocation it is told to, and stop a deadlock. */
+#define _POSIX_C_SOURCE 200809L
 #include "cfh_test.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 TestSuite(selftest, .timeout = CFH_SUITE_TIMEOUT);
@@ -100,4 +102,54 @@ Test(selftest, watchdog_ends_deadlock, .exit_code = CFH_EXIT_DEADLOCK)
     cr_assert_eq(cfh_watchdog_start("selftest.py:deadlock", 1.0), 0, "%s", cfh_error());
     cfh_call("deadlock");
     cr_assert_fail("the deadlock returned");
+}
+
+/* A deadline follows the host: 0.5 s set on the reference host is 2 s on a
+ * host 4x slower, so a 1 s call passes there. */
+Test(selftest, watchdog_deadline_follows_host_factor)
+{
+    setenv("CFUSER_HARNESS_TIME_FACTOR", "4", 1);
+    cr_assert_float_eq(cfh_deadline(0.5), 2.0, 1e-12);
+    cfh_test_init();
+    cr_assert_eq(cfh_load("selftest.py"), 0, "%s", cfh_error());
+    cr_assert_eq(cfh_watchdog_start("selftest.py:sleeps_one_second", 0.5), 0, "%s", cfh_error());
+    cr_assert_eq(cfh_call("sleeps_one_second"), 0, "%s", cfh_error());
+    double over = cfh_watchdog_stop();
+    cr_assert_eq(over, 0.0, "%s", cfh_watchdog_report());
+    cfh_test_fini();
+}
+
+/* Slow but not hung: past the deadline, inside the grace; the stop says by
+ * how much, and the report names the deadline, the factor and the
+ * calibration it came from. */
+Test(selftest, watchdog_reports_overrun_and_calibration)
+{
+    setenv("CFUSER_HARNESS_TIME_FACTOR", "1", 1);
+    setenv("CFUSER_HARNESS_CALIBRATION", "loop 0.50 s here, 0.50 s on the reference host", 1);
+    cfh_test_init();
+    cr_assert_eq(cfh_load("selftest.py"), 0, "%s", cfh_error());
+    cr_assert_eq(cfh_watchdog_start("slow", 1.0), 0, "%s", cfh_error());
+    cr_assert_eq(cfh_call("sleeps_one_and_a_half_seconds"), 0, "%s", cfh_error());
+    double over = cfh_watchdog_stop();
+    const char *r = cfh_watchdog_report();
+    cr_assert(over > 0.4 && over < 1.0, "over %.3f s: %s", over, r);
+    cr_assert(strstr(r, "slow took 1.") == r, "%s", r);
+    cr_assert(strstr(r, "over its deadline 1.0 s (1.0 s on the reference host x host factor 1.00; "
+                        "calibration: loop 0.50 s here, 0.50 s on the reference host)") != NULL,
+              "%s", r);
+    cfh_test_fini();
+}
+
+/* A factor that is not a number >= 1 is ignored (with a line on stderr). */
+Test(selftest, time_factor_rejects_bad_values)
+{
+    const char *bad[] = {"abc", "0.5", "-2", "nan", "inf", "2x", ""};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        setenv("CFUSER_HARNESS_TIME_FACTOR", bad[i], 1);
+        cr_assert_eq(cfh_time_factor(), 1.0, "factor from '%s'", bad[i]);
+    }
+    setenv("CFUSER_HARNESS_TIME_FACTOR", "2.5", 1);
+    cr_assert_eq(cfh_time_factor(), 2.5);
+    cr_assert_eq(cfh_watchdog_start("zero", 0.0), -1);
+    cr_assert(strstr(cfh_error(), "must be > 0 s") != NULL, "%s", cfh_error());
 }

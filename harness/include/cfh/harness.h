@@ -137,11 +137,30 @@ int cfh_fail_sweep(const char *name, cfh_sweep *s);
 
 /* --- watchdog ----------------------------------------------------------- */
 
-/* Start a deadline for what follows: when it passes, print
- * "deadlock: <what> did not finish within N s", the traceback of every
- * Python thread, and _exit(CFH_EXIT_DEADLOCK). */
+/* Start a deadline for what follows. seconds is the deadline on the
+ * reference host; it is multiplied by cfh_time_factor(). When it passes,
+ * a line on stderr says so and the code gets as long again; still running
+ * then: "deadlock: <what> did not finish within N s, ...", the traceback of
+ * every Python thread, and _exit(CFH_EXIT_DEADLOCK). */
 int cfh_watchdog_start(const char *what, double seconds);
-void cfh_watchdog_stop(void);
+/* Stop it: the seconds the code ran past its (scaled) deadline, 0 when it
+ * finished in time. */
+double cfh_watchdog_stop(void);
+/* After a stop that returned > 0: "<what> took T s: O s (P%) over its
+ * deadline D s (B s on the reference host x host factor F; calibration:
+ * ...)"; "" otherwise. */
+const char *cfh_watchdog_report(void);
+
+/* --- host speed ----------------------------------------------------------- */
+
+/* The factor deadlines are multiplied by: CFUSER_HARNESS_TIME_FACTOR, which
+ * sanitizers/calibrate.py measures at the start of a run (a number in
+ * [1, 1000]; anything else is reported once on stderr and taken as 1). */
+double cfh_time_factor(void);
+/* Where the factor came from (CFUSER_HARNESS_CALIBRATION), "" when unset. */
+const char *cfh_calibration(void);
+/* seconds (a deadline on the reference host) x cfh_time_factor(). */
+double cfh_deadline(double seconds);
 
 /* --- sanitizers --------------------------------------------------------- */
 
