@@ -113,6 +113,19 @@
     box.appendChild(t);
   }
 
+  // What the adversarial suites tried (suites/python/catalogue.py): bad
+  // inputs, misuse steps and random programs, each with a clear outcome.
+  function catalogue() {
+    const box = document.getElementById("catalogue");
+    const c = D.catalogue;
+    if (!c) { box.appendChild(el("p", { class: "muted" }, "No catalogue (make check writes reports/out/catalogue.json).")); return; }
+    box.appendChild(el("p", { id: "catalogue-total", class: c.total_failed ? "fail" : "pass" },
+      `${c.total_tried} tried, ${c.total_failed} without a clear outcome.`));
+    const rows = Object.entries(c.cases).map(([k, v]) => [k, String(v.passed + v.failed), String(v.failed)])
+      .concat(Object.entries(c.generated).map(([k, v]) => [k, String(v), "0"]));
+    box.appendChild(table(["what", "tried", "failed"], rows, rows.map(r => ({ "data-kind": r[0] }))));
+  }
+
   function suites() {
     const box = document.getElementById("suites");
     const s = (L && L.suites) || {};
@@ -205,7 +218,7 @@
       e.map(x => [x.what, { text: "error", attrs: { class: "fail" } }, x.error]).concat(s.map(x => [x.what, "skipped", x.reason]))));
   }
 
-  header(); summary(); abResult(); targets(); hostFacts(); throughput(); trends(); suites(); compare();
+  header(); summary(); abResult(); targets(); hostFacts(); throughput(); trends(); suites(); catalogue(); compare();
   importtime(); skipped();
   // where each part landed (CSS pixels from the top), for the first-screen test
   ["verdict", "ab", "targets", "host", "throughput", "compare-details"].forEach(id => {

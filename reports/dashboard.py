@@ -82,9 +82,9 @@ def build_charts(history: list[dict], baselines: dict[str, dict], latest: dict |
 
 
 def build_data(history: list[dict], baselines: dict[str, dict], latest: dict | None,
-               ab: dict | None = None) -> dict:
+               ab: dict | None = None, catalogue: dict | None = None) -> dict:
     data = {"history": history, "baselines": {}, "latest": None, "rows": [], "targets": [],
-            "charts": {"throughput": {}, "trends": {}},
+            "charts": {"throughput": {}, "trends": {}}, "catalogue": catalogue,
             "ab": slim_ab(ab), "host": (ab or {}).get("host") or (latest or {}).get("host")}
     for cls, b in baselines.items():
         data["baselines"][cls] = {"commit": b["commit"].get("short"), "date": b.get("date"),
@@ -139,6 +139,8 @@ def main(argv=None) -> int:
     p.add_argument("--baselines", default=str(REPO / "reports" / "baselines"))
     p.add_argument("--latest", help="the run to detail (default: the newest in the history)")
     p.add_argument("--ab", help="an A/B result of perf.ab (reports/out/ab.json) for the first screen")
+    p.add_argument("--catalogue", default=str(REPO / "reports" / "out" / "catalogue.json"),
+                   help="the adversarial catalogue make check writes (shown when present)")
     p.add_argument("--out", default=str(REPO / "reports" / "site"))
     args = p.parse_args(argv)
     hdir = Path(args.history)
@@ -167,7 +169,17 @@ def main(argv=None) -> int:
         if not isinstance(ab, dict) or not {"base", "head", "method", "verdict", "benchmarks"} <= set(ab):
             print(f"dashboard: {args.ab} is not an A/B result of perf.ab", file=sys.stderr)
             return 2
-    page = render(build_data(history, baselines, latest, ab))
+    catalogue = None
+    if Path(args.catalogue).is_file():
+        try:
+            catalogue = json.loads(Path(args.catalogue).read_text())
+        except ValueError as e:
+            print(f"dashboard: cannot read the catalogue {args.catalogue}: {e}", file=sys.stderr)
+            return 2
+        if not isinstance(catalogue, dict) or catalogue.get("schema") != "cfuser-catalogue/1":
+            print(f"dashboard: {args.catalogue} is not a cfuser catalogue", file=sys.stderr)
+            return 2
+    page = render(build_data(history, baselines, latest, ab, catalogue))
     (out / "index.html").write_text(page)
     print(f"dashboard: wrote {out / 'index.html'} ({len(history)} runs in the history)")
     return 0

@@ -72,6 +72,12 @@ def fmt(v):
     return C.fmt(v)
 
 
+CATALOGUE = {"schema": "cfuser-catalogue/1",
+             "cases": {"bad inputs": {"passed": 150, "failed": 2}},
+             "generated": {"random fusions": 150},
+             "total_tried": 302, "total_failed": 2}
+
+
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("dash")
@@ -88,9 +94,11 @@ def site(tmp_path_factory):
         (hist / f"run{i}.json").write_text(json.dumps(r))
         runs.append(r)
     (bdir / "test-class.json").write_text(json.dumps(runs[0]))
+    cat = tmp / "catalogue.json"
+    cat.write_text(json.dumps(CATALOGUE))
     out = tmp / "site"
     assert dashboard.main(["--history", str(hist), "--baselines", str(bdir),
-                           "--out", str(out)]) == 0
+                           "--catalogue", str(cat), "--out", str(out)]) == 0
     res = subprocess.run([CHROMIUM, "--headless", "--disable-gpu", "--no-sandbox",
                           "--virtual-time-budget=5000", "--dump-dom",
                           (out / "index.html").as_uri()],
@@ -204,3 +212,22 @@ def test_screenshot_is_not_blank(site, tmp_path):
     data = shot.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     assert len(data) > 20000  # a blank page compresses to a few hundred bytes
+
+
+def test_catalogue_counts_match_json(site):
+    rows = {tr.attrs["data-kind"]: [td.all_text() for td in tr.find_all("td")]
+            for tr in site["dom"].find_all("tr") if "data-kind" in tr.attrs}
+    assert rows == {"bad inputs": ["bad inputs", "152", "2"], "random fusions": ["random fusions", "150", "0"]}
+    total = next(site["dom"].find_all(id="catalogue-total"))
+    assert "302 tried, 2 without a clear outcome" in total.all_text()
+    assert "fail" in total.attrs["class"]
+
+
+def test_bad_catalogue_is_a_clear_error(tmp_path, capsys):
+    bad = tmp_path / "cat.json"
+    bad.write_text(json.dumps({"schema": "other"}))
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert dashboard.main(["--history", str(empty), "--baselines", str(empty), "--catalogue", str(bad),
+                           "--out", str(tmp_path / "site")]) == 2
+    assert "not a cfuser catalogue" in capsys.readouterr().err
