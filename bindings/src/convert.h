@@ -57,6 +57,8 @@ typedef struct cfb_dlpack_state {
     PyObject *max_version;         /* (1, 0)                              */
     PyObject *kwnames_dtype_device;/* ("dtype", "device")                 */
     PyObject *str_cpu;             /* "cpu"                               */
+    PyObject *str_is_neg;          /* "is_neg"                            */
+    PyObject *str_resolve_neg;     /* "resolve_neg"                       */
     PyObject *numpy_empty;         /* numpy.empty                         */
     PyObject *torch_empty;         /* torch.empty (when torch_api is NULL)*/
     PyObject *numpy_dtypes[CF_DTYPE_COUNT];  /* numpy.dtype per cf_dtype */

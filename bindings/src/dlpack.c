@@ -129,11 +129,13 @@ int cfb_dlpack_state_init(PyObject *module, cfb_dlpack_state *st)
     st->str_c_exchange_api =
         PyUnicode_InternFromString("__dlpack_c_exchange_api__");
     st->str_cpu = PyUnicode_InternFromString("cpu");
+    st->str_is_neg = PyUnicode_InternFromString("is_neg");
+    st->str_resolve_neg = PyUnicode_InternFromString("resolve_neg");
     st->kwnames_max_version = Py_BuildValue("(s)", "max_version");
     st->max_version = Py_BuildValue("(ii)", (int)DL_MAJOR_VERSION, 0);
     st->kwnames_dtype_device = Py_BuildValue("(ss)", "dtype", "device");
     if (!st->str_dlpack || !st->str_dlpack_device || !st->str_c_exchange_api ||
-        !st->str_cpu || !st->kwnames_max_version || !st->max_version ||
+        !st->str_cpu || !st->str_is_neg || !st->str_resolve_neg || !st->kwnames_max_version || !st->max_version ||
         !st->kwnames_dtype_device)
         return -1;
     return 0;
@@ -144,7 +146,7 @@ int cfb_dlpack_state_init(PyObject *module, cfb_dlpack_state *st)
     X(numpy_from_dlpack) X(torch_from_dlpack) X(str_dlpack)                   \
     X(str_dlpack_device) X(exporter_type) X(str_c_exchange_api)               \
     X(kwnames_max_version) X(max_version) X(kwnames_dtype_device) X(str_cpu)  \
-    X(numpy_empty) X(torch_empty)
+    X(numpy_empty) X(torch_empty) X(str_is_neg) X(str_resolve_neg)
 
 int cfb_dlpack_state_traverse(cfb_dlpack_state *st, visitproc visit, void *arg)
 {
@@ -781,6 +783,28 @@ int cfb_import_tensor(cfb_dlpack_state *st, PyObject *obj, const char *fname,
         Py_XDECREF(cap);
     }
 dispatch:
+    if (*fw == CFB_FW_TORCH) {
+        /* torch's lazily negated views (t.conj().imag, torch._neg_view)
+         * export their memory without the negation, through either DLPack
+         * path: read them as torch would, resolved. (The conjugate bit is
+         * only on complex tensors, which no path here accepts.) */
+        PyObject *neg = PyObject_VectorcallMethod(st->str_is_neg, &obj, 1 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
+        int is_neg = neg ? PyObject_IsTrue(neg) : -1;
+        Py_XDECREF(neg);
+        if (is_neg < 0)
+            return -1;
+        if (is_neg) {
+            PyObject *resolved = PyObject_VectorcallMethod(st->str_resolve_neg, &obj, 1 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
+            if (!resolved)
+                return -1;
+            /* the hold keeps what the import needs of it */
+            rc = api && api->dltensor_from_py_object_no_sync
+                     ? import_borrowed(st, api, resolved, fname, argpos, out, hold)
+                     : import_capsule(st, resolved, fname, argpos, false, out, hold);
+            Py_DECREF(resolved);
+            return rc;
+        }
+    }
     if (api && api->dltensor_from_py_object_no_sync)
         return import_borrowed(st, api, obj, fname, argpos, out, hold);
     rc = import_capsule(st, obj, fname, argpos, *fw == CFB_FW_OTHER, out,

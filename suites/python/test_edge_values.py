@@ -174,3 +174,19 @@ def test_int32_scalar_input_outside_its_range_raises():
     for bad in (2**40, 2**31, -(2**31) - 1):
         with pytest.raises(OverflowError, match="Int32"):
             build(fn, np.zeros(2, np.int64), bad)
+
+
+# --- torch's lazily negated views ------------------------------------------------
+@pytest.mark.parametrize("make", [
+    lambda: torch.tensor([1 + 2j, 3 - 4j, -5j], dtype=torch.complex64).conj().imag,
+    lambda: torch._neg_view(torch.arange(6, dtype=torch.float32).reshape(2, 3)),
+    lambda: torch._neg_view(torch.arange(6, dtype=torch.float32).reshape(2, 3)).t(),
+], ids=["conj-imag", "neg-view", "neg-view-transposed"])
+def test_negative_bit_tensors_are_read_negated(make):
+    t = make()
+    assert t.is_neg()
+    with cfuser.FusionDefinition() as fd:
+        x = fd.define_tensor(shape=[-1] * t.dim(), dtype=D.Float)
+        fd.add_output(fd.ops.add(x, 0.5))
+    out = fd.execute([t])[0]
+    assert torch.equal(out, t.resolve_neg() + 0.5), (out, t)
