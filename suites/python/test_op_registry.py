@@ -17,6 +17,11 @@ from conftest import cfuser, dt
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TABLE = os.path.join(REPO, "core", "ops", "ops.toml")
+if not os.path.isfile(TABLE):
+    # ci/wheel.sh runs copies of these files against the installed wheel, away
+    # from the checkout; this file tests the build's generator against the package
+    pytest.skip("the op table (core/ops/ops.toml) is not beside these tests; they run from the checkout",
+                allow_module_level=True)
 
 
 def _opgen():
