@@ -42,6 +42,16 @@ _sys.modules.setdefault("cfuser._C._testing", _C._testing)
 
 from cfuser import ir, ops, runtime  # noqa: E402
 from cfuser._definition import FusionDefinition  # noqa: E402
+from cfuser._version import version  # noqa: E402
+
+
+def __getattr__(name: str) -> object:
+    # cfuser.pytorch_utils imports torch, so it is loaded on first use only.
+    if name == "pytorch_utils":
+        import importlib
+
+        return importlib.import_module("cfuser.pytorch_utils")
+    raise AttributeError(f"module 'cfuser' has no attribute {name!r}")
 
 __all__ = [
     "DataType",
@@ -64,4 +74,5 @@ __all__ = [
     "ir",
     "ops",
     "runtime",
+    "version",
 ]
