@@ -36,12 +36,12 @@ class CfuserVersion(str):
     ints and ``packaging.version.Version`` (``version() >= "0.1"``); a local
     part after ``+`` is ignored in comparisons, as nvFuser's version does."""
 
-    __lt__ = _compare("__lt__")  # type: ignore[assignment]
-    __le__ = _compare("__le__")  # type: ignore[assignment]
-    __gt__ = _compare("__gt__")  # type: ignore[assignment]
-    __ge__ = _compare("__ge__")  # type: ignore[assignment]
-    __eq__ = _compare("__eq__")  # type: ignore[assignment]
-    __ne__ = _compare("__ne__")  # type: ignore[assignment]
+    __lt__ = _compare("__lt__")
+    __le__ = _compare("__le__")
+    __gt__ = _compare("__gt__")
+    __ge__ = _compare("__ge__")
+    __eq__ = _compare("__eq__")
+    __ne__ = _compare("__ne__")
     __hash__ = str.__hash__
 
 
