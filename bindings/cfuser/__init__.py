@@ -42,6 +42,7 @@ _sys.modules.setdefault("cfuser._C._testing", _C._testing)
 
 from cfuser import ir, ops, runtime  # noqa: E402
 from cfuser._definition import FusionDefinition  # noqa: E402
+from cfuser._lru import LRUCache  # noqa: E402
 from cfuser._version import version  # noqa: E402
 
 
@@ -64,6 +65,7 @@ __all__ = [
     "FusionGuard",
     "InvalidArgumentError",
     "InvalidTypeError",
+    "LRUCache",
     "OutOfMemoryError",
     "OutOfRangeError",
     "SizeOverflowError",
