@@ -29,6 +29,8 @@ class FusionDefinition:
         # One guard per open ``with fd:`` block, innermost last: blocks nest.
         self._guards: List[_C.FusionGuard] = []
         self._fec: Optional[_C.FusionExecutorCache] = None
+        # define_vector was called: execute flattens list/tuple inputs into scalars
+        self._has_vectors = False
 
     @property
     def fusion(self) -> _C.Fusion:
@@ -115,6 +117,17 @@ class FusionDefinition:
                 return _define_scalar(value, dtype)
         return _define_scalar(value, dtype)
 
+    def define_vector(self, size: int, dtype: _C.DataType = _C.DataType.Int) -> List[_C.Scalar]:
+        """``size`` symbolic scalar inputs given at execute time as one list or
+        tuple of numbers (nvFuser's vector input, e.g. a reshape target)."""
+        if isinstance(size, bool) or not isinstance(size, int):
+            raise TypeError(f"define_vector() argument 'size' must be int, not '{type(size).__name__}'")
+        if size < 0:
+            raise _C.InvalidArgumentError(f"define_vector(): 'size' must be >= 0, got {size}")
+        vector = [self.define_scalar(None, dtype) for _ in range(size)]
+        self._has_vectors = True
+        return vector
+
     def add_input(self, val: _C.Val) -> None:
         """Mark a value as an input of the fusion."""
         self._fusion.add_input(val)
@@ -143,6 +156,8 @@ class FusionDefinition:
             raise TypeError(f"execute() argument 'profile' must be bool, not '{type(profile).__name__}'")
         if profile:
             raise _C.UnsupportedError("execute(): profile=True is not supported by cfuser")
+        if self._has_vectors and isinstance(inputs, (list, tuple)):
+            inputs = [x for v in inputs for x in (v if isinstance(v, (list, tuple)) else (v,))]
         return self.fec.execute(
             inputs,
             device=_device_arg(device),

@@ -330,3 +330,18 @@ def test_permuted_output_strides_match_torch(nvfuser_direct_test):
     nvfuser_direct_test.assertEqual(ref, nvf_out[0])
     if ref.stride() != nvf_out[0].stride():
         pytest.xfail(f"output layout (issue 11 item 6): torch {ref.stride()}, cfuser {nvf_out[0].stride()}")
+
+
+def test_execute_with_tuple_and_list(nvfuser_direct_test):
+    tensor = torch.randn(2, 3, 4, device=DEVICE)
+    new_shape = [6, 4]
+
+    def fusion_func(fd: FusionDefinition):
+        t0 = fd.from_pytorch(tensor)
+        n_shape = fd.define_vector(2)
+        fd.add_output(fd.ops.sum(fd.ops.reshape(t0, n_shape), dims=[0]))
+
+    eager = torch.sum(tensor.reshape(new_shape), dim=0)
+    for inputs in ([tensor, new_shape], [tensor, tuple(new_shape)]):
+        nvf_out, _ = nvfuser_direct_test.exec_nvfuser(fusion_func, inputs)
+        nvfuser_direct_test.assertEqual(eager, nvf_out[0])

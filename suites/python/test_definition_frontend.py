@@ -181,3 +181,24 @@ def test_validate_nan_matches_nan():
     fd.validate([x], [torch.log(x)])
     with pytest.raises(AssertionError):
         fd.validate([x], [torch.zeros(3)])
+
+
+def test_define_vector_takes_a_list_or_tuple_at_execute():
+    with FusionDefinition() as fd:
+        t = fd.define_tensor(shape=[-1, -1, -1])
+        shape = fd.define_vector(2)
+        assert len(shape) == 2 and all(s.dtype() is DataType.Int and s.value() is None for s in shape)
+        fd.add_output(fd.ops.sum(fd.ops.reshape(t, shape), dims=[0]))
+    x = torch.randn(2, 3, 4)
+    for target in ([6, 4], (6, 4)):
+        (out,) = fd.execute([x, target])
+        torch.testing.assert_close(out, x.reshape(6, 4).sum(0))
+    (out,) = fd.execute([x, [3, 8]])
+    assert out.shape == (8,)
+
+
+@pytest.mark.parametrize("bad,err", [(-1, ValueError), (1.0, TypeError), (True, TypeError)])
+def test_define_vector_size_is_checked(bad, err):
+    with FusionDefinition() as fd:
+        with pytest.raises(err, match="size"):
+            fd.define_vector(bad)
