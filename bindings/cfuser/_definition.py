@@ -152,19 +152,20 @@ class FusionDefinition:
         ``'cpu'``, ``'cuda'``, ``'cuda:k'`` or a ``torch.device``.
         ``profile=True`` is not supported (cfuser has no profiler yet).
         """
-        if not isinstance(profile, bool):
-            raise TypeError(f"execute() argument 'profile' must be bool, not '{type(profile).__name__}'")
-        if profile:
-            raise _C.UnsupportedError("execute(): profile=True is not supported by cfuser")
+        fec = self._fec
+        if fec is None:
+            fec = self.fec
+        if profile is not False:
+            _check_profile(profile)
+        if device is not None and not isinstance(device, (int, str)):
+            device = _device_arg(device)
         if self._has_vectors and isinstance(inputs, (list, tuple)):
             inputs = [x for v in inputs for x in (v if isinstance(v, (list, tuple)) else (v,))]
-        return self.fec.execute(
-            inputs,
-            device=_device_arg(device),
-            _enable_options=list(_enable_options),
-            _disable_options=list(_disable_options),
-            stream=stream,
-        )
+        if _enable_options or _disable_options:
+            return fec.execute(inputs, device=device, _enable_options=list(_enable_options),
+                               _disable_options=list(_disable_options), stream=stream)
+        # the common call, kept short: execute's per-call cost is benchmarked
+        return fec.execute(inputs, device=device, stream=stream)
 
     def validate(
         self,
@@ -195,6 +196,13 @@ class FusionDefinition:
     def __repr__(self) -> str:
         f = self._fusion
         return f"<cfuser.FusionDefinition with {len(f.inputs())} inputs, {len(f.outputs())} outputs>"
+
+
+def _check_profile(profile: Any) -> None:
+    if not isinstance(profile, bool):
+        raise TypeError(f"execute() argument 'profile' must be bool, not '{type(profile).__name__}'")
+    if profile:
+        raise _C.UnsupportedError("execute(): profile=True is not supported by cfuser")
 
 
 def _device_arg(device: Any) -> Any:

@@ -12,7 +12,9 @@ defines the fusion, runs it on a copy of the inputs, and checks it further:
   the replayed (structurally equal) definition, are hits on the same cache.
 
 Tensors live on CUDA when torch sees a device, on the CPU otherwise. At the
-end a line says how many programs ran and passed.
+end a line says how many programs ran and passed. Run this directory in its
+own pytest call (``pytest suites/nvfuser_style``): suites/python's files
+import their own ``conftest`` by name.
 """
 from __future__ import annotations
 

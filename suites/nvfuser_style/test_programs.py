@@ -6,9 +6,9 @@ import pytest
 import torch
 
 import cfuser as nvfuser_direct
-from conftest import DEVICE
 from cfuser import DataType, FusionDefinition
 
+DEVICE = "cuda" if torch.cuda.is_available() else "cpu"  # as the conftest chooses
 torch_dtype_to_nvfuser_dtype = nvfuser_direct.pytorch_utils.torch_dtype_to_nvfuser_dtype
 
 

@@ -12,98 +12,83 @@
 
 typedef struct words {
     uint64_t *w;
-    size_t n, cap;
-    bool failed;
+    size_t n;
 } words;
 
-static void put(words *b, uint64_t x)
-{
-    if (b->failed)
-        return;
-    if (b->n == b->cap) {
-        size_t ncap = b->cap ? b->cap * 2 : 256;
-        uint64_t *q = cf_realloc(b->w, ncap * sizeof *q);
-        if (!q) {
-            b->failed = true;
-            return;
-        }
-        b->w = q;
-        b->cap = ncap;
-    }
-    b->w[b->n++] = x;
-}
+/* Words are stored without checks: fingerprint() sizes the block first. */
+#define PUT(b, x) ((b)->w[(b)->n++] = (uint64_t)(x))
 
-static void put_scalar(words *b, const cf_scalar *s)
+static uint64_t scalar_bits(const cf_scalar *s)
 {
     uint64_t bits = 0;
-    put(b, (uint64_t)s->dtype);
     if (cf_dtype_is_float(s->dtype))
         memcpy(&bits, &s->v.f, sizeof bits); /* bits: -0.0 and NaNs stay apart */
     else if (cf_dtype_is_bool(s->dtype))
         bits = s->v.b;
     else
         bits = (uint64_t)s->v.i;
-    put(b, bits);
+    return bits;
 }
 
 static void put_val(words *b, const cf_val_node *v)
 {
     int d;
-    put(b, ((uint64_t)v->kind << 32) | (uint32_t)v->dtype);
-    put(b, (uint64_t)(int64_t)v->def);
+    PUT(b, ((uint64_t)v->kind << 32) | (uint32_t)v->dtype);
+    PUT(b, (int64_t)v->def);
     if (v->kind == CF_VAL_TENSOR) {
-        put(b, ((uint64_t)(uint8_t)v->ndim << 8) | v->has_stride_order);
+        PUT(b, ((uint64_t)(uint8_t)v->ndim << 8) | v->has_stride_order);
         for (d = 0; d < v->ndim; d++) {
-            put(b, (uint64_t)(int64_t)v->axes[d]);
-            put(b, ((uint64_t)(uint8_t)v->contig[d] << 8) | (uint8_t)(v->has_stride_order ? v->stride_order[d] : 0));
+            PUT(b, (int64_t)v->axes[d]);
+            PUT(b, ((uint64_t)(uint8_t)v->contig[d] << 8) | (uint8_t)(v->has_stride_order ? v->stride_order[d] : 0));
         }
     } else {
-        put(b, v->is_const);
-        if (v->is_const)
-            put_scalar(b, &v->value);
+        PUT(b, v->is_const);
+        PUT(b, v->is_const ? (uint64_t)v->value.dtype : 0);
+        PUT(b, v->is_const ? scalar_bits(&v->value) : 0);
     }
 }
 
 static void put_expr(words *b, const cf_expr_node *e)
 {
     int i;
-    put(b, ((uint64_t)(uint32_t)e->op << 16) | ((uint64_t)(uint8_t)e->nin << 8) | (uint8_t)e->nout);
+    PUT(b, ((uint64_t)(uint32_t)e->op << 16) | ((uint64_t)(uint8_t)e->nin << 8) | (uint8_t)e->nout);
     for (i = 0; i < e->nin; i++)
-        put(b, (uint64_t)(int64_t)e->in[i]);
+        PUT(b, (int64_t)e->in[i]);
     for (i = 0; i < e->nout; i++)
-        put(b, (uint64_t)(int64_t)e->out[i]);
-    put(b, ((uint64_t)(uint32_t)e->attrs.dtype << 8) | e->attrs.keepdim);
-    put(b, (uint64_t)e->attrs.correction);
-    put(b, (uint64_t)(int64_t)e->attrs.nints);
+        PUT(b, (int64_t)e->out[i]);
+    PUT(b, ((uint64_t)(uint32_t)e->attrs.dtype << 8) | e->attrs.keepdim);
+    PUT(b, e->attrs.correction);
+    PUT(b, (int64_t)e->attrs.nints);
     for (i = 0; i < e->attrs.nints; i++)
-        put(b, (uint64_t)e->attrs.ints[i]);
+        PUT(b, e->attrs.ints[i]);
 }
 
-/* The words of f; CF_ERR_NOMEM if they did not fit in memory. */
+/* The words of f in one block (an upper bound is counted first). */
 static cf_status fingerprint(const cf_fusion *f, words *b, const char *op)
 {
+    size_t cap = 5 + (size_t)f->nvals * (3 + 2 * CF_MAX_DIMS) + (size_t)f->niters + (size_t)f->ninputs +
+                 (size_t)f->noutputs;
     int i;
-    memset(b, 0, sizeof *b);
-    put(b, (uint64_t)f->nvals);
-    put(b, (uint64_t)f->niters);
-    put(b, (uint64_t)f->nexprs);
+    for (i = 0; i < f->nexprs; i++)
+        cap += 4 + (size_t)f->exprs[i].nin + (size_t)f->exprs[i].nout + (size_t)f->exprs[i].attrs.nints;
+    b->n = 0;
+    if (!(b->w = cf_malloc(cap * sizeof *b->w)))
+        return cf_error_nomem(op);
+    PUT(b, f->nvals);
+    PUT(b, f->niters);
+    PUT(b, f->nexprs);
     for (i = 0; i < f->nvals; i++)
         put_val(b, &f->vals[i]);
     for (i = 0; i < f->niters; i++)
-        put(b, ((uint64_t)(uint32_t)f->iters[i].extent << 8) | f->iters[i].type);
+        PUT(b, ((uint64_t)(uint32_t)f->iters[i].extent << 8) | f->iters[i].type);
     for (i = 0; i < f->nexprs; i++)
         put_expr(b, &f->exprs[i]);
-    put(b, (uint64_t)f->ninputs);
+    PUT(b, f->ninputs);
     for (i = 0; i < f->ninputs; i++)
-        put(b, (uint64_t)(int64_t)f->inputs[i]);
-    put(b, (uint64_t)f->noutputs);
+        PUT(b, (int64_t)f->inputs[i]);
+    PUT(b, f->noutputs);
     for (i = 0; i < f->noutputs; i++)
-        put(b, (uint64_t)(int64_t)f->outputs[i]);
-    if (b->failed) {
-        cf_free(b->w);
-        b->w = NULL;
-        return cf_error_nomem(op);
-    }
+        PUT(b, (int64_t)f->outputs[i]);
     return CF_OK;
 }
 
