@@ -86,6 +86,12 @@ ws=$(sed -nE 's/.* ([0-9]+) skipped.*/\1/p' <<<"$line")
 [ -n "$line" ] || { wp=0; wf=1; }
 count "${wp:-0}" "${wf:-0}" "${ws:-0}"; [ "${wf:-1}" -eq 0 ] || stage_fail+=(wheel)
 
+step "nvFuser-style programs (import cfuser as nvfuser_direct)"
+PYTHONPATH="$PWD/build/python" "$PY" -m pytest -q -p no:cacheprovider suites/nvfuser_style >"$OUT/nvfuser_style.log" 2>&1; rc=$?
+grep -E '^nvfuser-style programs' "$OUT/nvfuser_style.log"; tail -1 "$OUT/nvfuser_style.log"
+np=$(tail -1 "$OUT/nvfuser_style.log" | sed -nE 's/.* ([0-9]+) passed.*/\1/p;s/^([0-9]+) passed.*/\1/p' | head -1)
+count "${np:-0}" $(( rc != 0 ? 1 : 0 )); [ "$rc" -eq 0 ] || stage_fail+=(nvfuser-style)
+
 step "lint (clang-tidy, cppcheck)"
 if BUILD=build bash ci/lint.sh >"$OUT/lint.log" 2>&1; then count 1 0; else tail -30 "$OUT/lint.log"; count 0 1; stage_fail+=(lint); fi
 

@@ -42,6 +42,17 @@ _sys.modules.setdefault("cfuser._C._testing", _C._testing)
 
 from cfuser import _nvrtc, ir, ops, runtime  # noqa: E402
 from cfuser._definition import FusionDefinition  # noqa: E402
+from cfuser._lru import LRUCache  # noqa: E402
+from cfuser._version import version  # noqa: E402
+
+
+def __getattr__(name: str) -> object:
+    # cfuser.pytorch_utils imports torch, so it is loaded on first use only.
+    if name == "pytorch_utils":
+        import importlib
+
+        return importlib.import_module("cfuser.pytorch_utils")
+    raise AttributeError(f"module 'cfuser' has no attribute {name!r}")
 
 _nvrtc.register()  # the nvidia-cuda-nvrtc wheel's NVRTC, tried after a toolkit's
 
@@ -56,6 +67,7 @@ __all__ = [
     "FusionGuard",
     "InvalidArgumentError",
     "InvalidTypeError",
+    "LRUCache",
     "OutOfMemoryError",
     "OutOfRangeError",
     "SizeOverflowError",
@@ -66,4 +78,5 @@ __all__ = [
     "ir",
     "ops",
     "runtime",
+    "version",
 ]

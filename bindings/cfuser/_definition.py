@@ -6,6 +6,8 @@ from typing import Any, List, Optional, Sequence, Type
 
 from cfuser import _C
 from cfuser import ops as _ops
+from cfuser._layout import tensor_layout
+from cfuser._validate import check_outputs, cpu_reference
 
 _define_tensor = _C.define_tensor
 _define_scalar = _C.define_scalar
@@ -27,11 +29,21 @@ class FusionDefinition:
         # One guard per open ``with fd:`` block, innermost last: blocks nest.
         self._guards: List[_C.FusionGuard] = []
         self._fec: Optional[_C.FusionExecutorCache] = None
+        # define_vector was called: execute flattens list/tuple inputs into scalars
+        self._has_vectors = False
 
     @property
     def fusion(self) -> _C.Fusion:
         """The Fusion being defined."""
         return self._fusion
+
+    @property
+    def fec(self) -> _C.FusionExecutorCache:
+        """The FusionExecutorCache that :meth:`execute` runs (made on first use;
+        it shares the fusion, so nodes added later are compiled on the next run)."""
+        if self._fec is None:
+            self._fec = _C.FusionExecutorCache(self._fusion)
+        return self._fec
 
     def __enter__(self) -> "FusionDefinition":
         guard = _C.FusionGuard(self._fusion)
@@ -70,12 +82,51 @@ class FusionDefinition:
                 return _define_tensor(**kw)
         return _define_tensor(**kw)
 
+    def from_pytorch(self, tensor: Any, static_sizes: bool = False) -> _C.TensorView:
+        """Define a tensor input shaped like ``tensor`` (a torch tensor).
+
+        Sizes are symbolic (-1; size-1 axes broadcast) unless ``static_sizes``;
+        dtype, contiguity and stride order are read from the tensor. A 0-d CPU
+        tensor is defined with ``is_cpu=True``; CPU tensors of any rank run,
+        since cfuser runs fusions on the CPU as well as on CUDA.
+        """
+        from cfuser.pytorch_utils import torch_dtype_to_nvfuser_dtype
+
+        try:
+            sizes = [int(d) for d in tensor.size()]
+            strides = [int(d) for d in tensor.stride()]
+            torch_dtype = tensor.dtype
+            on_cpu = tensor.device.type == "cpu"
+        except AttributeError:
+            raise TypeError(
+                f"from_pytorch() argument 'tensor' must be a torch.Tensor, not '{type(tensor).__name__}'"
+            ) from None
+        shape, contiguity, stride_order = tensor_layout(sizes, strides, static_sizes)
+        return self.define_tensor(
+            shape=shape,
+            contiguity=contiguity,
+            dtype=torch_dtype_to_nvfuser_dtype(torch_dtype),
+            is_cpu=on_cpu and not sizes,
+            stride_order=stride_order,
+        )
+
     def define_scalar(self, value: Any = None, dtype: Optional[_C.DataType] = None) -> _C.Scalar:
         """Define a scalar: a constant, or a symbolic input when value is None."""
         if _active_fusion() is not self._fusion:
             with _C.FusionGuard(self._fusion):
                 return _define_scalar(value, dtype)
         return _define_scalar(value, dtype)
+
+    def define_vector(self, size: int, dtype: _C.DataType = _C.DataType.Int) -> List[_C.Scalar]:
+        """``size`` symbolic scalar inputs given at execute time as one list or
+        tuple of numbers (nvFuser's vector input, e.g. a reshape target)."""
+        if isinstance(size, bool) or not isinstance(size, int):
+            raise TypeError(f"define_vector() argument 'size' must be int, not '{type(size).__name__}'")
+        if size < 0:
+            raise _C.InvalidArgumentError(f"define_vector(): 'size' must be >= 0, got {size}")
+        vector = [self.define_scalar(None, dtype) for _ in range(size)]
+        self._has_vectors = True
+        return vector
 
     def add_input(self, val: _C.Val) -> None:
         """Mark a value as an input of the fusion."""
@@ -93,18 +144,50 @@ class FusionDefinition:
         _enable_options: Sequence[str] = (),
         _disable_options: Sequence[str] = (),
         stream: Any = None,
+        profile: bool = False,
     ) -> List[Any]:
-        """Run the fusion on ``inputs`` and return its outputs (a list)."""
+        """Run the fusion on ``inputs`` and return its outputs (a list).
+
+        ``device`` is None (the inputs' device), an int (CUDA device index),
+        ``'cpu'``, ``'cuda'``, ``'cuda:k'`` or a ``torch.device``.
+        ``profile=True`` is not supported (cfuser has no profiler yet).
+        """
         fec = self._fec
         if fec is None:
-            fec = self._fec = _C.FusionExecutorCache(self._fusion)
-        return fec.execute(
-            inputs,
-            device=device,
-            _enable_options=list(_enable_options),
-            _disable_options=list(_disable_options),
-            stream=stream,
-        )
+            fec = self.fec
+        if profile is not False:
+            _check_profile(profile)
+        if device is not None and not isinstance(device, (int, str)):
+            device = _device_arg(device)
+        if self._has_vectors and isinstance(inputs, (list, tuple)):
+            inputs = [x for v in inputs for x in (v if isinstance(v, (list, tuple)) else (v,))]
+        if _enable_options or _disable_options:
+            return fec.execute(inputs, device=device, _enable_options=list(_enable_options),
+                               _disable_options=list(_disable_options), stream=stream)
+        # the common call, kept short: execute's per-call cost is benchmarked
+        return fec.execute(inputs, device=device, stream=stream)
+
+    def validate(
+        self,
+        inputs: Sequence[Any],
+        reference_outputs: Optional[Sequence[Any]] = None,
+        *,
+        atol: Optional[float] = None,
+        rtol: Optional[float] = None,
+        device: Any = None,
+    ) -> None:
+        """Run the fusion and check its outputs against references.
+
+        With no ``reference_outputs`` they are computed by a fresh executor of
+        the same fusion on CPU copies of the inputs (cfuser's CPU engine: for
+        CUDA inputs a backend independent of the generated CUDA code). Each
+        output is compared with tolerances for its dtype (or ``atol``/``rtol``);
+        an AssertionError names the first output that differs and by how much.
+        """
+        outputs = self.execute(inputs, device=device)
+        if reference_outputs is None:
+            reference_outputs = cpu_reference(self._fusion, inputs)
+        check_outputs(outputs, reference_outputs, atol=atol, rtol=rtol)
 
     def print_math(self) -> str:
         """The fusion in nvFuser's textual form."""
@@ -113,3 +196,27 @@ class FusionDefinition:
     def __repr__(self) -> str:
         f = self._fusion
         return f"<cfuser.FusionDefinition with {len(f.inputs())} inputs, {len(f.outputs())} outputs>"
+
+
+def _check_profile(profile: Any) -> None:
+    if not isinstance(profile, bool):
+        raise TypeError(f"execute() argument 'profile' must be bool, not '{type(profile).__name__}'")
+    if profile:
+        raise _C.UnsupportedError("execute(): profile=True is not supported by cfuser")
+
+
+def _device_arg(device: Any) -> Any:
+    """execute()'s device as the C side takes it: a torch.device (or any object
+    with ``type`` and ``index``) becomes 'cpu', 'cuda' or 'cuda:k'."""
+    if device is None or isinstance(device, (int, str)):
+        return device
+    kind = getattr(device, "type", None)
+    if kind == "cpu":
+        return "cpu"
+    if isinstance(kind, str):
+        index = getattr(device, "index", None)
+        return kind if index is None else f"{kind}:{index}"
+    raise TypeError(
+        "execute() argument 'device' must be None, an int, a str or a torch.device, "
+        f"not '{type(device).__name__}'"
+    )

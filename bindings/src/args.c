@@ -80,7 +80,12 @@ int cfb_find_fusion(cfb_state *st, const char *fname, PyObject *const *ops, int 
     }
     if (*fo) {
         FusionObject *active = cfb_active_fusion(st);
-        if (active && active != *fo) {
+        if (!active) {
+            cfb_raise_fmt(st, CF_ERR_VALUE, "%s(): no active fusion: the operands' fusion is not being defined (its 'with' block "
+                          "has closed); reopen it with 'with fd:' or a FusionGuard", fname);
+            return -1;
+        }
+        if (active != *fo) {
             cfb_raise_fmt(st, CF_ERR_VALUE, "%s(): the operands belong to a different fusion than the active one", fname);
             return -1;
         }

@@ -109,6 +109,31 @@ static PyObject *fusion_print_math(FusionObject *fo, PyObject *u)
     return res;
 }
 
+static PyObject *fusion_structural_hash(FusionObject *fo, PyObject *u)
+{
+    uint64_t h;
+    cf_status s = cf_fusion_hash(fo->f, &h);
+    if (s) {
+        cfb_state *st = cfb_state_of_obj((PyObject *)fo);
+        return st ? cfb_raise(st, s) : NULL;
+    }
+    return PyLong_FromUnsignedLongLong(h);
+}
+
+static PyObject *fusion_structurally_equal(FusionObject *fo, PyObject *other)
+{
+    cfb_state *st = cfb_state_of_obj((PyObject *)fo);
+    bool eq;
+    cf_status s;
+    if (!st)
+        return NULL;
+    if (!PyObject_TypeCheck(other, st->Fusion))
+        return cfb_type_error(st, "structurally_equal", "other", "a cfuser.Fusion", other);
+    if ((s = cf_fusion_equal(fo->f, ((FusionObject *)other)->f, &eq)))
+        return cfb_raise(st, s);
+    return PyBool_FromLong(eq);
+}
+
 static PyObject *fusion_str(FusionObject *fo) { return fusion_print_math(fo, NULL); }
 
 static PyObject *fusion_repr(FusionObject *fo)
@@ -127,6 +152,12 @@ static PyMethodDef fusion_methods[] = {
      "add_input($self, val)\n--\n\nMark a value without a definition as an input."},
     {"add_output", (PyCFunction)(void (*)(void))fusion_add_output, METH_FASTCALL | METH_KEYWORDS,
      "add_output($self, val)\n--\n\nMark a tensor as an output (once)."},
+    {"structural_hash", (PyCFunction)fusion_structural_hash, METH_NOARGS,
+     "structural_hash($self, /)\n--\n\nA 64-bit hash of the fusion's structure (nodes, ops, attributes, inputs and "
+     "outputs; not names or identity): equal for structurally equal fusions."},
+    {"structurally_equal", (PyCFunction)fusion_structurally_equal, METH_O,
+     "structurally_equal($self, other, /)\n--\n\nTrue when other holds the same nodes in the same order, with the "
+     "same ops, attributes, constants, inputs and outputs."},
     {"print_math", (PyCFunction)fusion_print_math, METH_NOARGS,
      "print_math($self, /)\n--\n\nThe fusion in nvFuser's textual form."},
     {NULL, NULL, 0, NULL},

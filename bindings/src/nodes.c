@@ -349,6 +349,28 @@ static PyObject *tv_shape(NodeObject *self, PyObject *unused)
     return axes_list(st, fo, self->id, 1);
 }
 
+/* size(i): the extent of the i-th axis counted as shape() counts them
+ * (reduction axes left out), negative from the end. */
+static PyObject *tv_size(NodeObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    long i;
+    int n, k, a;
+    FUSION_OR_RAISE(self);
+    n = cf_tensor_ndim_noreduction(fo->f, self->id);
+    if (!int_arg(st, args, nargs, "size", &i))
+        return NULL;
+    if (i < -n || i >= n)
+        return cfb_raise_fmt(st, CF_ERR_INDEX, "size(): index %ld is out of range for a tensor of %d dims", i, n);
+    if (i < 0)
+        i += n;
+    for (a = 0, k = -1; a < cf_tensor_ndim(fo->f, self->id); a++) {
+        cf_id ax = cf_tensor_axis(fo->f, self->id, a);
+        if (cf_iterdomain_type(fo->f, ax) != CF_ITER_REDUCTION && ++k == i)
+            return cfb_wrap_val(st, fo, cf_iterdomain_extent(fo->f, ax));
+    }
+    return cfb_raise_fmt(st, CF_ERR_INDEX, "size(): index %ld is out of range", i);
+}
+
 static PyObject *tv_ndim(NodeObject *self, void *closure)
 {
     FusionObject *fo = cfb_node_fusion(self);
@@ -369,6 +391,9 @@ static PyMethodDef tv_methods[] = {
      "axis($self, index, /)\n--\n\nThe IterDomain at index (negative counts from the end)."},
     {"shape", (PyCFunction)tv_shape, METH_NOARGS,
      "shape($self, /)\n--\n\nThe extents (Scalars) of the non-reduction axes; pass them to shape arguments."},
+    {"size", (PyCFunction)(void (*)(void))tv_size, METH_FASTCALL,
+     "size($self, index, /)\n--\n\nThe extent (a Scalar) of the index-th non-reduction axis, as shape()[index]; "
+     "usable in ops and shape arguments."},
     {NULL, NULL, 0, NULL},
 };
 

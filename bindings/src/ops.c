@@ -54,7 +54,12 @@ static int tensor_arg(cfb_state *st, const char *fname, PyObject *o, FusionObjec
     }
     if (!(*fo = cfb_node_fusion((NodeObject *)o)))
         return -1;
-    if (cfb_active_fusion(st) && cfb_active_fusion(st) != *fo) {
+    if (!cfb_active_fusion(st)) { /* a node of a closed definition: no silent dangling op */
+        cfb_raise_fmt(st, CF_ERR_VALUE, "%s(): no active fusion: argument 'arg' belongs to a fusion that is not being "
+                      "defined (its 'with' block has closed); reopen it with 'with fd:' or a FusionGuard", fname);
+        return -1;
+    }
+    if (cfb_active_fusion(st) != *fo) {
         cfb_raise_fmt(st, CF_ERR_VALUE, "%s(): argument 'arg' belongs to a different fusion than the active one", fname);
         return -1;
     }

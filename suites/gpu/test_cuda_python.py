@@ -451,3 +451,65 @@ def test_cuda_float_math_finite_near_the_range_end(op, v):
     ref = getattr(torch, op)(x.double()).float()
     assert torch.isfinite(out).all(), out
     torch.testing.assert_close(out, ref, rtol=1e-5, atol=0)
+
+
+# --- the nvfuser_direct front end on CUDA tensors (from_pytorch, validate, device=,
+# --- size(), LRUCache, closed definitions) -----------------------------------------
+
+def test_front_end_from_pytorch_validate_and_device(gen):
+    x = rand((33, 65), "float32", gen)
+    h = rand((65,), "float16", gen)
+    with FusionDefinition() as fd:
+        tx = fd.from_pytorch(x)
+        th = fd.from_pytorch(h)
+        hb = fd.ops.broadcast_in_dim(fd.ops.cast(th, DataType.Float), shape=[tx.size(0), tx.size(1)],
+                                     broadcast_dims=[1])
+        fd.add_output(fd.ops.mul(fd.ops.add(tx, hb), fd.ops.reciprocal(tx.size(1))))
+        fd.add_output(fd.ops.sum(tx, dims=[1]))
+    assert th.dtype() is DataType.Half
+    ref = [(x + h.float()) / 65, x.sum(1)]
+    for device in (None, 0, "cuda", "cuda:0", torch.device("cuda"), torch.device("cuda", 0)):
+        outs = fd.execute([x, h], device=device)
+        for o, r in zip(outs, ref):
+            close(o, r, "float32")
+    fd.validate([x, h])  # against the CPU engine on CPU copies: another backend
+    fd.validate([x, h], ref)
+    bad = [ref[0].clone(), ref[1]]
+    bad[0][3, 4] += 1.0
+    with pytest.raises(AssertionError, match=r"output 0 \(float32"):
+        fd.validate([x, h], bad)
+    assert fd.fec.fusion() is fd.fusion
+
+
+def test_front_end_permuted_input_from_pytorch(gen):
+    x = rand((8, 16, 4), "float32", gen).permute(2, 0, 1)
+    with FusionDefinition() as fd:
+        fd.add_output(fd.ops.exp(fd.from_pytorch(x)))
+    (out,) = fd.execute([x])
+    close(out, torch.exp(x), "float32")
+
+
+def test_front_end_lru_cache_on_cuda(gen):
+    def build():
+        with FusionDefinition() as fd:
+            t = fd.define_tensor(shape=[-1, -1], dtype=DataType.Float)
+            fd.add_output(fd.ops.sum(fd.ops.mul(t, 2.0), dims=[1]))
+        return fd.fusion
+
+    cache = cfuser.LRUCache(2)
+    fec = cache.cache_compile(build())
+    assert cache.cache_compile(build()) is fec and cache.num_fusions() == 1
+    x = rand((5, 7), "float32", gen)
+    (out,) = fec.execute([x])
+    close(out, (x * 2).sum(1), "float32")
+
+
+def test_front_end_closed_definition_raises_with_cuda_inputs(gen):
+    x = rand((4,), "float32", gen)
+    with FusionDefinition() as fd:
+        t = fd.from_pytorch(x)
+        fd.add_output(fd.ops.neg(t))
+    with pytest.raises(cfuser.Error, match="no active fusion"):
+        fd.ops.add(t, t)
+    (out,) = fd.execute([x])
+    close(out, -x, "float32")

@@ -51,6 +51,16 @@ int cf_fusion_num_vals(const cf_fusion *f);
 int cf_fusion_num_exprs(const cf_fusion *f);
 int cf_fusion_num_iterdomains(const cf_fusion *f);
 
+/* Structural identity (ir/hash.c): two fusions are equal when they hold the
+ * same nodes in the same creation order (kinds, dtypes, shapes, contiguity,
+ * stride orders, constants by bit pattern, ops with their attributes and
+ * operands) and the same input and output lists; addresses and printed names
+ * do not count. The hash is a function of exactly what equality compares, so
+ * equal fusions hash alike (an executor cache keyed by the hash checks
+ * equality on a match). Errors: CF_ERR_NOMEM. */
+cf_status cf_fusion_hash(const cf_fusion *f, uint64_t *out);
+cf_status cf_fusion_equal(const cf_fusion *a, const cf_fusion *b, bool *out);
+
 int cf_fusion_num_inputs(const cf_fusion *f);
 int cf_fusion_num_outputs(const cf_fusion *f);
 cf_id cf_fusion_input(const cf_fusion *f, int i);  /* CF_NO_ID if out of range */
