@@ -7,6 +7,8 @@ import site
 import subprocess
 import sys
 
+import pytest
+
 from conftest import cfuser, plain_python_only
 
 PACKAGE_DIR = os.path.dirname(os.path.abspath(cfuser.__file__))
@@ -58,9 +60,16 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 OPGEN = os.path.join(REPO, "core", "ops", "opgen.py")
 TABLE = os.path.join(REPO, "core", "ops", "ops.toml")
 CHECKED_IN_STUB = os.path.join(REPO, "bindings", "cfuser", "ops.pyi")
+# Away from the checkout (ci/wheel.sh runs copies of these files against the
+# installed wheel) the stub is the one the package ships.
+SHIPPED_STUB = CHECKED_IN_STUB if os.path.isfile(CHECKED_IN_STUB) else \
+    os.path.join(os.path.dirname(cfuser.__file__), "ops.pyi")
+in_checkout = pytest.mark.skipif(not os.path.isfile(TABLE),
+                                 reason="compares with the op table (core/ops), which only the checkout has")
 
 
 @plain_python_only
+@in_checkout
 def test_ops_stub_matches_registry():
     """bindings/cfuser/ops.pyi is what core/ops/opgen.py generates from the
     registry; regenerate it with
@@ -85,7 +94,7 @@ def test_ops_stub_names_match_module():
     """The stub declares exactly the ops the module has."""
     import ast
 
-    with open(CHECKED_IN_STUB, encoding="utf-8") as fh:
+    with open(SHIPPED_STUB, encoding="utf-8") as fh:
         tree = ast.parse(fh.read())
     declared = {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}
     runtime = {n for n in vars(cfuser.ops) if not n.startswith("_") and callable(getattr(cfuser.ops, n))}
