@@ -301,7 +301,7 @@ def build_and_run(prog_draw):
             compare(g, w, w64, f"{run} output {j}")
 
 
-@fuzz_settings(short=150, long=1500)
+@fuzz_settings(short=150, long=800)
 @given(programs())
 def test_random_fusions_match_torch(prog_draw):
     build_and_run(prog_draw)
