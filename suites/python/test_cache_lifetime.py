@@ -9,7 +9,7 @@ import threading
 
 import numpy as np
 
-from conftest import cfuser
+from conftest import UNDER_SANITIZER, cfuser
 
 D = cfuser.DataType
 
@@ -46,7 +46,10 @@ def test_redefinitions_do_not_accumulate_plans():
     np.testing.assert_array_equal(out, np.full(16, 201.0))
     assert "older plan" not in repr(fec)
     # a plan of a 200-op fusion is tens of KiB: 1000 kept would be ~300 MiB
-    assert rss_mib() - before < 40, rss_mib() - before
+    # (an ASan build's quarantine keeps freed memory resident: the count above
+    # is the check there)
+    if not UNDER_SANITIZER:
+        assert rss_mib() - before < 40, rss_mib() - before
 
 
 def test_redefinition_while_other_threads_execute():
