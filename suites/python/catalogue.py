@@ -26,6 +26,7 @@ ADVERSARIAL = {
     "test_conversion.py": "tensor conversion errors",
     "test_sequences.py": "sequence conversion",
     "test_cache_lifetime.py": "cache lifetime",
+    "test_misuse_frontend.py": "front-end misuse (closed definitions, wrong types)",
 }
 
 
