@@ -17,6 +17,15 @@ passed=0; failed=0; skipped=0; stage_fail=()
 nstep=0; NSTEPS=$(grep -c '^step "' "$0")
 step() { nstep=$((nstep + 1)); echo; echo "== check [$nstep/$NSTEPS]: $* (elapsed $(( $(date +%s) - t0 )) s)"; }
 count() { passed=$((passed + $1)); failed=$((failed + $2)); skipped=$((skipped + ${3:-0})); }
+# A stage that ends with "N passed, N failed[, N skipped]": count it (none: one failure).
+count_summary() { # log, stage name
+  local line p f k
+  line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$1" | tail -1)
+  p=$(sed -nE 's/^([0-9]+) passed.*/\1/p' <<<"$line"); f=$(sed -nE 's/.* ([0-9]+) failed.*/\1/p' <<<"$line")
+  k=$(sed -nE 's/.* ([0-9]+) skipped.*/\1/p' <<<"$line")
+  [ -n "$line" ] || { p=0; f=1; }
+  count "${p:-0}" "${f:-0}" "${k:-0}"; [ "${f:-1}" -eq 0 ] || stage_fail+=("$2")
+}
 
 step "setup"
 bash ci/setup.sh || { echo "setup failed"; exit 1; }
@@ -80,11 +89,7 @@ count "$p" "$f" "$s"; [ "$rc" -eq 0 ] || stage_fail+=(pytest)
 
 step "wheel: pip install ., sdist + wheel, suites/python against the installed wheel (ci/wheel.sh)"
 JOBS=2 bash ci/wheel.sh 2>&1 | tee "$OUT/wheel.log" | tail -8
-line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$OUT/wheel.log" | tail -1)
-wp=$(sed -nE 's/^([0-9]+) passed.*/\1/p' <<<"$line"); wf=$(sed -nE 's/.* ([0-9]+) failed.*/\1/p' <<<"$line")
-ws=$(sed -nE 's/.* ([0-9]+) skipped.*/\1/p' <<<"$line")
-[ -n "$line" ] || { wp=0; wf=1; }
-count "${wp:-0}" "${wf:-0}" "${ws:-0}"; [ "${wf:-1}" -eq 0 ] || stage_fail+=(wheel)
+count_summary "$OUT/wheel.log" wheel
 
 step "nvFuser-style programs (import cfuser as nvfuser_direct)"
 PYTHONPATH="$PWD/build/python" "$PY" -m pytest -q -p no:cacheprovider suites/nvfuser_style >"$OUT/nvfuser_style.log" 2>&1; rc=$?
@@ -100,11 +105,7 @@ step "embedded harness suites (normal and ASan+UBSan)"
 bash ci/harness.sh 2>&1 | tee "$OUT/harness.log" \
   | grep --line-buffered -E '^(== |run-suites:|test_[a-z_]+: |harness:|[0-9]+ passed|.*(FAIL|finding|deadlock))'
 grep -qE ' [1-9][0-9]* failed' "$OUT/harness.log" && tail -40 "$OUT/harness.log"
-line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$OUT/harness.log" | tail -1)
-hp=$(sed -nE 's/^([0-9]+) passed.*/\1/p' <<<"$line"); hf=$(sed -nE 's/.* ([0-9]+) failed.*/\1/p' <<<"$line")
-hs=$(sed -nE 's/.* ([0-9]+) skipped.*/\1/p' <<<"$line")
-[ -n "$line" ] || { hp=0; hf=1; }
-count "${hp:-0}" "${hf:-0}" "${hs:-0}"; [ "${hf:-1}" -eq 0 ] || stage_fail+=(harness)
+count_summary "$OUT/harness.log" harness
 
 step "perf smoke (binary size and instruction counts against the baseline)"
 if bash ci/perf-smoke.sh 2>&1 | tee "$OUT/perf-smoke.log" | tail -25; [ "${PIPESTATUS[0]}" -eq 0 ]; then
