@@ -74,17 +74,7 @@ fi
 step "Python API suites (pytest)"
 CFUSER_CATALOGUE="$OUT/catalogue.json" PYTHONPATH="$PWD/build/python" "$PY" -m pytest -q -p no:cacheprovider suites/python --junitxml="$OUT/pytest.xml" >"$OUT/pytest.log" 2>&1; rc=$?
 tail -15 "$OUT/pytest.log"
-read -r p f s < <("$PY" - "$OUT/pytest.xml" <<'PYEOF'
-import sys, xml.etree.ElementTree as ET
-try:
-    r = ET.parse(sys.argv[1]).getroot()
-    s = r if r.tag == "testsuite" else r.find("testsuite")
-    t, f, e, k = (int(s.get(x, 0)) for x in ("tests", "failures", "errors", "skipped"))
-    print(t - f - e - k, f + e, k)
-except Exception:
-    print(0, 1, 0)
-PYEOF
-)
+read -r p f s < <("$PY" ci/junit_counts.py "$OUT/pytest.xml")
 count "$p" "$f" "$s"; [ "$rc" -eq 0 ] || stage_fail+=(pytest)
 
 step "wheel: pip install ., sdist + wheel, suites/python against the installed wheel (ci/wheel.sh)"

@@ -78,17 +78,7 @@ mkdir -p "$RUN" && cp -r suites/python suites/install "$RUN/"
    "$VPY" -m pytest -q -p no:cacheprovider python install --junitxml="$LOGS/pytest.xml") >"$LOGS/pytest.log" 2>&1
 rc=$?
 tail -8 "$LOGS/pytest.log"
-read -r p f s < <("$PY" - "$LOGS/pytest.xml" <<'PYEOF'
-import sys, xml.etree.ElementTree as ET
-try:
-    r = ET.parse(sys.argv[1]).getroot()
-    s = r if r.tag == "testsuite" else r.find("testsuite")
-    t, f, e, k = (int(s.get(x, 0)) for x in ("tests", "failures", "errors", "skipped"))
-    print(t - f - e - k, f + e, k)
-except Exception:
-    print(0, 1, 0)
-PYEOF
-)
+read -r p f s < <("$PY" ci/junit_counts.py "$LOGS/pytest.xml")
 [ "$rc" -eq 0 ] || [ "$f" -gt 0 ] || f=1
 say "done"
 echo "$p passed, $f failed, $s skipped"
