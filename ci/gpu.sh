@@ -155,7 +155,8 @@ if [ -n "$PYSUITES" ]; then
     grep -E '^(FAILED|ERROR)' "$RES/pytest_gpu.txt" | head -40
     tail -3 "$RES/pytest_gpu.txt"
     say "nvFuser-style programs on CUDA tensors (suites/nvfuser_style)"
-    python3 -m pytest -q -p no:cacheprovider "$ROOT/suites/nvfuser_style" >"$RES/nvfuser_style_gpu.txt" 2>&1
+    rm -rf "$BUILD/nvfuser_style" && cp -r "$ROOT/suites/nvfuser_style" "$BUILD/nvfuser_style"
+    (cd "$BUILD" && "$PYBIN" -m pytest -q -p no:cacheprovider nvfuser_style) >"$RES/nvfuser_style_gpu.txt" 2>&1
     PY_RC=$(( PY_RC | $? ))
     grep -E '^(FAILED|ERROR|nvfuser-style programs)' "$RES/nvfuser_style_gpu.txt" | head -40
   fi
