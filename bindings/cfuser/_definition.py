@@ -7,6 +7,7 @@ from typing import Any, List, Optional, Sequence, Type
 from cfuser import _C
 from cfuser import ops as _ops
 from cfuser._layout import tensor_layout
+from cfuser._printer import fusion_to_python
 from cfuser._validate import check_outputs, cpu_reference
 
 _define_tensor = _C.define_tensor
@@ -194,8 +195,12 @@ class FusionDefinition:
         return self._fusion.print_math()
 
     def __repr__(self) -> str:
-        f = self._fusion
-        return f"<cfuser.FusionDefinition with {len(f.inputs())} inputs, {len(f.outputs())} outputs>"
+        """The fusion as nvFuser's Python definition (``def nvfuser_fusion(fd : ...``);
+        exec it and call ``nvfuser_fusion`` on a fresh FusionDefinition to rebuild
+        a structurally equal fusion."""
+        return fusion_to_python(self._fusion)
+
+    __str__ = __repr__
 
 
 def _check_profile(profile: Any) -> None:

@@ -114,6 +114,8 @@ PyObject *cfb_type_error(cfb_state *st, const char *fname, const char *argname, 
 
 int cfb_init_types(PyObject *m, cfb_state *st);
 int cfb_init_ops(PyObject *m, cfb_state *st);
+/* ir_dump.c: _C._ir_dump and _C._op_print_specs (called by cfb_init_ops). */
+int cfb_init_ir_dump(PyObject *m, const char *print_specs);
 int cfb_init_testing(PyObject *m, cfb_state *st);
 int cfb_init_nvrtc_paths(PyObject *m);
 int cfb_init_errors(PyObject *m, cfb_state *st);

@@ -464,6 +464,8 @@ int cfb_init_ops(PyObject *m, cfb_state *st)
         }
     }
     Py_DECREF(name);
+    if (cfb_init_ir_dump(m, cfb_op_print_specs) < 0)
+        goto fail_ops;
     if (PyModule_AddObject(m, "ops", ops) < 0) {
         Py_DECREF(ops);
         return -1;
@@ -471,6 +473,7 @@ int cfb_init_ops(PyObject *m, cfb_state *st)
     return 0;
 fail:
     Py_XDECREF(name);
+fail_ops:
     Py_DECREF(ops);
     return -1;
 }
