@@ -20,6 +20,18 @@ _testing: ModuleType
 def _set_nvrtc_candidates(paths: Sequence[str], /) -> None: ...
 def _nvrtc_info() -> tuple[int, int, str]: ...
 
+# Private: a fusion's nodes as tuples, and where each op's arguments live (JSON),
+# for cfuser/_printer.py (bindings/src/ir_dump.c).
+_op_print_specs: str
+def _ir_dump(
+    fusion: Fusion, /
+) -> tuple[
+    tuple[tuple[bool, DataType, int, int, bool | int | float | None, tuple[tuple[int, int], ...], tuple[int, ...], tuple[int, ...] | None], ...],
+    tuple[tuple[str, tuple[int, ...], tuple[int, ...], DataType | None, bool, int, tuple[int, ...]], ...],
+    tuple[int, ...],
+    tuple[int, ...],
+]: ...
+
 # --- errors -------------------------------------------------------------------------
 
 class Error(RuntimeError): ...

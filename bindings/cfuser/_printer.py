@@ -33,17 +33,17 @@ _ITER_REDUCTION = 2
 # one row of _C._ir_dump: see bindings/src/ir_dump.c
 _Val = Tuple[bool, Any, int, int, Any, Tuple[Tuple[int, int], ...], Tuple[int, ...], Optional[Tuple[int, ...]]]
 _Expr = Tuple[str, Tuple[int, ...], Tuple[int, ...], Any, bool, int, Tuple[int, ...]]
-_Spec = List[Tuple[str, str, Optional[str], bool]]
+_Spec = List[Tuple[str, str, Optional[str], bool, bool]]
 
 _specs: Optional[Dict[str, _Spec]] = None
 
 
 def op_print_specs() -> Dict[str, _Spec]:
-    """{op: [(arg, source, default, kwonly), ...]} from the op registry."""
+    """{op: [(arg, source, default, kwonly, takes a number), ...]} from the op registry."""
     global _specs
     if _specs is None:
         raw = json.loads(_C._op_print_specs)
-        _specs = {op: [(a, s, d, bool(k)) for a, s, d, k in rows] for op, rows in raw.items()}
+        _specs = {op: [(a, s, d, bool(k), bool(n)) for a, s, d, k, n in rows] for op, rows in raw.items()}
     return _specs
 
 
@@ -75,6 +75,7 @@ class _Call:
     def __init__(self) -> None:
         self.args: List[Tuple[str, str, bool, bool]] = []  # name, text, is_default, positional
         self.refs: List[int] = []  # value ids passed (operands, extents)
+        self.no_literal: Set[int] = set()  # passed where a number is not accepted
         self.lists: Dict[str, List[Optional[int]]] = {}  # shape arguments: ids, None for -1
 
 
@@ -88,6 +89,72 @@ class _Printer:
         self.lines: List[str] = []
         self.names: Dict[int, str] = {}  # value id -> its name in the text (or a literal)
         self.printed_tensors: List[int] = []
+        self.owner = {v: e for e, x in enumerate(self.exprs) for v in x[2]}
+        self.absorbed = self._absorbed_casts()
+        self.placeholders: Set[int] = set()
+        self.fill: Dict[int, List[int]] = {}  # expr -> constants written for its kept sizes
+        self.trailing, self.alias = self._keepdim_broadcasts()
+
+    def _keepdim_broadcasts(self) -> Tuple[Dict[int, int], Dict[int, int]]:
+        """A reduction with keepdim=True is the reduction and then one
+        broadcast per output (ops_reduce.c); the call makes both, so the
+        broadcasts are not statements and the call's results are theirs.
+        Returns ({broadcast expr: reduction expr}, {reduction output: broadcast output})."""
+        trailing: Dict[int, int] = {}
+        alias: Dict[int, int] = {}
+        uses: Dict[int, List[int]] = {}
+        for e, row in enumerate(self.exprs):
+            for v in row[1]:
+                uses.setdefault(v, []).append(e)
+        out_set = set(self.outputs)
+        for r, (op, _ins, outs, _dt, keepdim, *_rest) in enumerate(self.exprs):
+            spec = self.specs.get(op)
+            if not keepdim or not spec or not any(row[1] == "keepdim" for row in spec):
+                continue
+            follow = list(range(r + 1, r + 1 + len(outs)))
+            if len(follow) == len(outs) and all(
+                    b < len(self.exprs) and self.exprs[b][0] == "broadcast" and self.exprs[b][1] == (o,)
+                    and uses.get(o) == [b] and o not in out_set for b, o in zip(follow, outs)):
+                for b, o in zip(follow, outs):
+                    trailing[b] = r
+                    alias[o] = self.exprs[b][2][0]
+        return trailing, alias
+
+    def _absorbed_casts(self) -> Dict[int, int]:
+        """{cast expr: the elementwise expr that made it}. An elementwise op
+        whose tensors are Half or BFloat16 casts its scalar operands to their
+        type first (ops_pointwise.c); calling the op again makes that cast
+        again, so the cast is not a statement of its own."""
+        uses: Dict[int, List[int]] = {}
+        for e, row in enumerate(self.exprs):
+            for v in row[1]:
+                uses.setdefault(v, []).append(e)
+        out_set = set(self.outputs)
+        absorbed: Dict[int, int] = {}
+        for e, (op, ins, outs, *_rest) in enumerate(self.exprs):
+            spec = self.specs.get(op)
+            # an op that takes a dtype to cast its input to (reductions) made that cast
+            if spec and any(row[1] == "cast_dtype" for row in spec) and ins:
+                x = self.owner.get(ins[0])
+                if (x == e - 1 and self.exprs[x][0] == "cast" and self.vals[ins[0]][0]
+                        and ins[0] not in out_set and uses.get(ins[0]) == [e]):
+                    absorbed[x] = e
+                continue
+            if op == "cast" or not spec or any(row[1] != "operand" for row in spec):
+                continue
+            tensor_dtypes = {self.vals[v][1] for v in ins if self.vals[v][0]}
+            for v in ins:
+                x = self.owner.get(v)
+                if x is None or x >= e or self.exprs[x][0] != "cast" or v in out_set or uses.get(v) != [e]:
+                    continue
+                src = self.exprs[x][1][0]
+                half = self.vals[v][1]
+                if (not self.vals[v][0] and not self.vals[src][0] and half.name in ("Half", "BFloat16")
+                        and self.vals[src][1] != half and tensor_dtypes == {half}
+                        and all(self.owner.get(w) in absorbed or self.owner.get(w) == x
+                                for w in range(v, min(outs)) if w in self.owner)):
+                    absorbed[x] = e
+        return absorbed
 
     # --- names -----------------------------------------------------------------------
     def _name(self, v: int) -> str:
@@ -99,18 +166,19 @@ class _Printer:
         return not val[0] and val[3] < 0 and val[4] is not None and v not in self.input_set
 
     # --- the arguments of each expression ----------------------------------------------
-    def _extent_entries(self, e: int, source: str) -> List[Any]:
-        """The output's extents as value ids, or -1 where the op keeps/infers."""
+    def _extent_entries(self, e: int, source: str) -> List[Tuple[int, bool]]:
+        """The output's extents as (value id, kept): kept where the op kept
+        the input's extent (expand) or inferred it (reshape), which the call
+        was given as a number (-1, or the size itself) that nothing uses."""
         op, ins, outs, _, _, _, ints = self.exprs[e]
         axes = [a for a in self.vals[outs[0]][5] if a[1] != _ITER_REDUCTION]
-        entries: List[Any] = [ext for ext, _ in axes]
+        entries = [(ext, False) for ext, _ in axes]
         if source == "extents_infer" and ints and 0 <= ints[0] < len(entries):
-            entries[ints[0]] = -1
-        elif source == "extents_keep":
-            in_axes = [a for a in self.vals[ins[0]][5] if a[1] != _ITER_REDUCTION]
-            for d, (ext, kind) in enumerate(axes):
-                if d < len(in_axes) and in_axes[d] == (ext, kind):
-                    entries[d] = -1
+            entries[ints[0]] = (entries[ints[0]][0], True)
+        if ins and self.vals[ins[0]][0]:
+            # an op keeps the input's extent where the size given matches it
+            kept = {ext for ext, _ in self.vals[ins[0]][5]}
+            entries = [(ext, flag or ext in kept) for ext, flag in entries]
         return entries
 
     def call_of(self, e: int) -> _Call:
@@ -121,13 +189,18 @@ class _Printer:
         call = _Call()
         operands = list(ins)
         positional = True
-        for name, source, default, kwonly in spec:
+        for name, source, default, kwonly, takes_number in spec:
             is_default = False
             if source == "operand":
                 if not operands:
                     raise _C.UnsupportedError(f"repr(fd): '{op}' has fewer operands than its signature")
                 v = operands.pop(0)
+                x = self.owner.get(v)
+                if x is not None and self.absorbed.get(x) == e:
+                    v = self.exprs[x][1][0]  # the operand as given, before the op's own cast
                 call.refs.append(v)
+                if not takes_number:
+                    call.no_literal.add(v)
                 text = f"@{v}"
             elif source in ("ints", "flags", "flag_dims"):
                 if source == "ints":
@@ -143,12 +216,20 @@ class _Printer:
                 text = str(correction)
             elif source == "dtype":
                 text = "None" if adtype is None else f"DataType.{adtype.name}"
+            elif source == "cast_dtype":
+                x = self.owner.get(ins[0])
+                if x is not None and self.absorbed.get(x) == e:
+                    text = f"DataType.{self.exprs[x][3].name}"
+                elif self.vals[outs[0]][1] == self.vals[ins[0]][1]:
+                    text = f"DataType.{self.vals[ins[0]][1].name}"  # makes no cast: the result keeps it
+                else:
+                    text = "None"
             elif source.startswith("extents"):
                 items = []
                 call.lists[name] = []
-                for x in self._extent_entries(e, source):
-                    if x == -1 and source != "extents":
-                        items.append("-1")
+                for x, kept in self._extent_entries(e, source):
+                    if kept:
+                        items.append(f"?{x}")  # the number given, or the size itself
                         call.lists[name].append(None)
                     else:
                         call.refs.append(x)
@@ -214,9 +295,10 @@ class _Printer:
         return runs
 
     def text(self) -> str:
-        calls = {e: self.call_of(e) for e in range(len(self.exprs))}
+        calls = {e: self.call_of(e) for e in range(len(self.exprs))
+                 if e not in self.absorbed and e not in self.trailing}
         first_out = {e: min(x[2]) for e, x in enumerate(self.exprs)}
-        owner = {v: e for e, x in enumerate(self.exprs) for v in x[2]}
+        owner = self.owner
         uses: Dict[int, int] = {}
         for call in calls.values():
             for v in call.refs:
@@ -233,7 +315,7 @@ class _Printer:
             is_tensor, dtype = val[0], val[1]
             if v in owner:
                 e = owner[v]
-                if first_out[e] == v:
+                if first_out[e] == v and e not in self.absorbed and e not in self.trailing:
                     self._emit_expr(e, calls[e], inline, vectors)
             elif v in vectors:
                 run = vectors[v]
@@ -251,7 +333,7 @@ class _Printer:
                 else:
                     self.lines.append(f"{name} = fd.define_scalar(None, dtype=DataType.{dtype.name})")
                 self.names[v] = name
-            elif self._is_const(v) and v not in inline and v not in internal and uses.get(v):
+            elif self._is_const(v) and v not in inline and v not in internal and v not in self.placeholders:
                 name = self._name(v)
                 self.lines.append(f"{name} = fd.define_scalar({format_number(val[4])}, dtype=DataType.{dtype.name})")
                 self.names[v] = name
@@ -262,6 +344,7 @@ class _Printer:
 
     def _emit_expr(self, e: int, call: _Call, inline: Set[int], vectors: Dict[int, List[int]]) -> None:
         op, _, outs, *_ = self.exprs[e]
+        self.fill[e] = list(self.fill.get(e, []))
         vector_names: Dict[Tuple[Optional[int], ...], str] = {
             tuple(run): f"v{self.vals[first][2]}" for first, run in vectors.items()}
         parts = []
@@ -270,9 +353,10 @@ class _Printer:
                 continue
             ids = tuple(call.lists.get(name, ()))
             if ids and ids in vector_names:
-                text = vector_names[ids]  # type: ignore[index]
-            text = self._sub_refs(text, inline)
+                text = vector_names[ids]
+            text = self._sub_refs(text, inline, self.fill.get(e, []))
             parts.append(text if positional else f"{name}={text}")
+        outs = tuple(self.alias.get(o, o) for o in outs)
         lhs = ", ".join(self._name(o) for o in outs)
         self.lines.append(f"{lhs} = fd.ops.{op}({', '.join(parts)})")
         for o in outs:
@@ -280,15 +364,19 @@ class _Printer:
             if self.vals[o][0]:
                 self.printed_tensors.append(o)
 
-    def _sub_refs(self, text: str, inline: Set[int]) -> str:
+    def _sub_refs(self, text: str, inline: Set[int], fill: List[int]) -> str:
         out = []
         i = 0
         while i < len(text):
-            if text[i] == "@":
+            if text[i] in "@?":
                 j = i + 1
                 while j < len(text) and text[j].isdigit():
                     j += 1
-                out.append(self._ref_text(int(text[i + 1:j]), inline))
+                v = int(text[i + 1:j])
+                if text[i] == "?" and fill:
+                    out.append(format_number(self.vals[fill.pop(0)][4]))
+                else:
+                    out.append(self._ref_text(v, inline))
                 i = j
             else:
                 out.append(text[i])
@@ -299,7 +387,7 @@ class _Printer:
         """Constants an op or define_tensor made for itself: extents of the
         next tensor made after them that were not passed to its op."""
         internal: Set[int] = set()
-        owner = {v: e for e, x in enumerate(self.exprs) for v in x[2]}
+        owner = self.owner
         pending: List[int] = []
         for v, val in enumerate(self.vals):
             if self._is_const(v):
@@ -307,7 +395,8 @@ class _Printer:
                 continue
             if not val[0]:
                 continue
-            passed = set(calls[owner[v]].refs) if v in owner else set()
+            call = calls.get(owner[v]) if v in owner else None
+            passed = set(call.refs) if call else set()
             extents = {ext for ext, _ in val[5]}
             internal.update(c for c in pending if c in extents and c not in passed)
             pending = []
@@ -319,21 +408,33 @@ class _Printer:
         once, of a literal's dtype, made after the previous statement."""
         inline: Set[int] = set()
         boundary = -1
-        owner = {v: e for e, x in enumerate(self.exprs) for v in x[2]}
+        owner = self.owner
         for e in range(len(self.exprs)):
+            if e in self.absorbed or e in self.trailing:
+                continue
             lo = boundary
             for v in range(lo + 1, first_out[e]):
-                if v in self.input_set or (v in owner and owner[v] != e):
+                if v in self.input_set or (v in owner and owner[v] != e and self.absorbed.get(owner[v]) != e):
                     lo = v
             window = [v for v in calls[e].refs if lo < v < first_out[e] and self._is_const(v)
-                      and v not in internal and uses.get(v) == 1
+                      and v not in internal and uses.get(v) == 1 and v not in calls[e].no_literal
                       and _literal_dtype(self.vals[v][4]) == self.vals[v][1].name]
+            # the number given for a kept or inferred size (-1, or the size) is made
+            # by the call and used by nothing: write it again there
+            wanted = sum(entries.count(None) for entries in calls[e].lists.values())
+            self.fill[e] = []
+            for v in range(lo + 1, first_out[e]):
+                if wanted and self._is_const(v) and not uses.get(v) and v not in internal \
+                        and self.vals[v][1].name == "Int":
+                    self.placeholders.add(v)
+                    self.fill[e].append(v)
+                    wanted -= 1
             named = [v for v in range(lo + 1, first_out[e]) if self._is_const(v) and v not in internal
-                     and v not in window and uses.get(v)]
+                     and v not in window and v not in self.placeholders]
             # a literal is made during the call, after every named constant before it
             first_named = max(named) if named else -1
             inline.update(v for v in window if v > first_named)
-            boundary = max(self.exprs[e][2])
+            boundary = max(max(self.exprs[b][2]) for b in [e] + [b for b, r in self.trailing.items() if r == e])
         return inline
 
 

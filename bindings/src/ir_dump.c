@@ -36,7 +36,7 @@ static PyObject *const_value(const cf_fusion *f, cf_id v)
     if (cf_dtype_is_float(s.dtype))
         return PyFloat_FromDouble(s.v.f);
     if (cf_dtype_is_bool(s.dtype))
-        return PyBool_FromLong(s.v.i != 0);
+        return PyBool_FromLong(s.v.b);
     return PyLong_FromLongLong((long long)s.v.i);
 }
 

@@ -41,6 +41,8 @@ PRINT_SOURCES = (
     "flags",          # the integer attribute list as booleans
     "flag_dims",      # the dims whose flag is set in the attribute list
     "keepdim", "dtype", "correction",  # the attribute of that name
+    "cast_dtype",     # the dtype of the cast the op made of its first operand
+                      # (none: the input's dtype when the result keeps it)
     "extents",        # the output's extents (a shape argument)
     "extents_infer",  # the output's extents, -1 at the dim the op inferred (ints[0])
     "extents_keep",   # the output's extents, -1 where the input's extent is kept
@@ -454,12 +456,23 @@ def _print_source(op: Op, p: Param) -> str:
     return "none"
 
 
+def _takes_number(op: Op, i: int) -> bool:
+    """Whether argument i may be a Python number (then the printer may write
+    a constant as a literal there)."""
+    if op.elementwise_entry:
+        return not (op.section == "unary" or (i == 0 and op.entry.get("strict")))
+    anns = [ps[i].annotation for ps, _ in op.sigs]
+    return all(re.search(r"\b(int|float|bool)\b", a.split("[")[0] if a.startswith("Sequence") else a)
+               or a.startswith("Sequence[") for a in anns)
+
+
 def gen_print_specs(ops: list[Op]) -> str:
-    """JSON: {op: [[arg, source, default or null, kwonly], ...]} for every op
+    """JSON: {op: [[arg, source, default or null, kwonly, takes a number], ...]} for every op
     with a Python entry; cfuser's printer reads it as _C._op_print_specs."""
     import json
 
-    specs = {o.name: [[p.name, _print_source(o, p), p.default, p.kwonly] for p in o.params]
+    specs = {o.name: [[p.name, _print_source(o, p), p.default, p.kwonly, _takes_number(o, i)]
+                      for i, p in enumerate(o.params)]
              for o in ops if o.python}
     return json.dumps(specs, separators=(",", ":"), sort_keys=False)
 
