@@ -305,13 +305,14 @@ static PyObject *cache_execute(CacheObject *c, PyObject *const *args, Py_ssize_t
         goto done;
     for (i = 0; i < nout; i++) {
         void *data = NULL;
-        PyObject *t = cfb_alloc_output(&st->dl, fw != CFB_FW_NONE ? fw : opt.device >= 0 ? CFB_FW_TORCH : CFB_FW_NUMPY, cf_run_output(run, (int)i), &data);
+        int64_t strides[CF_MAX_DIMS];
+        PyObject *t = cfb_alloc_laid_out(st, fw != CFB_FW_NONE ? fw : opt.device >= 0 ? CFB_FW_TORCH : CFB_FW_NUMPY, run, (int)i, &data, strides);
         if (!t) {
             Py_CLEAR(outs);
             goto done;
         }
         PyList_SET_ITEM(outs, i, t);
-        if ((s = cf_run_set_output(run, (int)i, data, NULL))) {
+        if ((s = cf_run_set_output(run, (int)i, data, strides))) {
             Py_CLEAR(outs);
             cfb_raise(st, s);
             goto done;

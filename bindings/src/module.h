@@ -114,6 +114,11 @@ PyObject *cfb_type_error(cfb_state *st, const char *fname, const char *argname, 
 
 int cfb_init_types(PyObject *m, cfb_state *st);
 int cfb_init_ops(PyObject *m, cfb_state *st);
+/* out_layout.c: storage for output i of run, laid out by cf_run_output_strides
+ * (filled in strides); the framework's tensor, a permuted view when the
+ * layout is not row major. */
+PyObject *cfb_alloc_laid_out(cfb_state *st, cfb_framework fw, cf_run *run, int i, void **data,
+                             int64_t *strides);
 /* ir_dump.c: _C._ir_dump and _C._op_print_specs (called by cfb_init_ops). */
 int cfb_init_ir_dump(PyObject *m, const char *print_specs);
 int cfb_init_testing(PyObject *m, cfb_state *st);

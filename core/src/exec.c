@@ -355,6 +355,28 @@ cf_status cf_run_set_output(cf_run *r, int i, void *data, const int64_t *strides
     return CF_OK;
 }
 
+cf_status cf_run_output_strides(const cf_run *r, int i, int64_t *strides)
+{
+    const cf_tensor *t = cf_run_output(r, i);
+    int64_t expect = 1;
+    int k;
+    if (!t)
+        return cf_error_set(CF_ERR_INDEX, "execute", "output %d is out of range", i);
+    if (r->plan->out_order[i].n != t->ndim) { /* a scalar, or axes the order does not name */
+        for (k = t->ndim - 1; k >= 0; k--) {
+            strides[k] = expect;
+            expect *= t->shape[k] > 1 ? t->shape[k] : 1;
+        }
+        return CF_OK;
+    }
+    for (k = t->ndim - 1; k >= 0; k--) {
+        int d = r->plan->out_order[i].ord[k];
+        strides[d] = expect;
+        expect *= t->shape[d] > 1 ? t->shape[d] : 1;
+    }
+    return CF_OK;
+}
+
 cf_status cf_run_execute(cf_run *r)
 {
     const cf_program *p = r->plan->prog;

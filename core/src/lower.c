@@ -279,7 +279,8 @@ static cf_status lower_expr(lower_ctx *c, cf_id e)
     int i;
     if (cf_op_is_reduction(x->op))
         return lower_reduction(c, e);
-    instr_init(&ins, x->op, x->attrs.dtype);
+    /* stride_order only sets the layout of an output (ops_layout.c): a copy */
+    instr_init(&ins, x->op == CF_OP_STRIDE_ORDER ? CF_OP_SET : x->op, x->attrs.dtype);
     ins.nin = x->nin;
     for (i = 0; i < x->nin; i++)
         if ((st = operand_slot(c, x->in[i], &ins.in[i])))
@@ -333,7 +334,8 @@ static cf_status finish_outputs(lower_ctx *c)
     p->noutputs = cf_fusion_num_outputs(f);
     p->outputs = cf_calloc((size_t)p->noutputs + 1, sizeof(int32_t));
     pl->out_squeeze = cf_calloc((size_t)p->noutputs + 1, sizeof(uint32_t));
-    if (!p->outputs || !pl->out_squeeze)
+    pl->out_order = cf_calloc((size_t)p->noutputs + 1, sizeof *pl->out_order);
+    if (!p->outputs || !pl->out_squeeze || !pl->out_order)
         return cf_error_nomem("execute");
     for (i = 0; i < p->noutputs; i++) {
         cf_id v = cf_fusion_output(f, i);
@@ -371,6 +373,9 @@ static cf_status finish_outputs(lower_ctx *c)
         }
         p->slots[slot].io_index = i;
         p->outputs[i] = slot;
+        if (cf_val_kind_of(f, v) == CF_VAL_TENSOR &&
+            (st = cf_fusion_alloc_order(f, v, pl->out_order[i].ord, &pl->out_order[i].n)))
+            return st;
     }
     return CF_OK;
 }
@@ -453,6 +458,7 @@ void cf_plan_free(cf_plan *pl)
     cf_free(pl->slot_val_sym);
     cf_free(pl->input_sym);
     cf_free(pl->out_squeeze);
+    cf_free(pl->out_order);
     cf_free(pl);
 }
 

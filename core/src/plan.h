@@ -29,6 +29,8 @@ typedef struct cf_plan {
     int32_t *input_sym;       /* per fusion input: scalar args' sym, or -1  */
     uint32_t *out_squeeze;    /* per output: axes of its slot the user
                                  does not see (reductions without keepdim) */
+    struct { int8_t ord[CF_MAX_DIMS]; int n; } *out_order; /* per output: its memory
+                                 order (cf_fusion_alloc_order), user-visible axes */
     int nruns;                /* runs using it (under the cache's lock)     */
 } cf_plan;
 

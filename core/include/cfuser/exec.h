@@ -73,6 +73,12 @@ const cf_tensor *cf_run_output(const cf_run *r, int i);
  * not overlap an input or another output. */
 cf_status cf_run_set_output(cf_run *r, int i, void *data,
                             const int64_t *strides);
+/* The strides (in elements) output i should have: dense, in the memory
+ * order torch would give the same computation (cf_fusion_alloc_order), so
+ * a caller that allocates shape-many elements and passes these strides to
+ * cf_run_set_output returns outputs laid out as torch's. Size-1 axes count
+ * as 1. Errors: i out of range. */
+cf_status cf_run_output_strides(const cf_run *r, int i, int64_t *strides);
 /* Compute. Must not be called before every output has storage. */
 cf_status cf_run_execute(cf_run *r);
 void cf_run_free(cf_run *r);
