@@ -22,6 +22,7 @@ static PyObject *cache_new(PyTypeObject *tp, PyObject *args, PyObject *kw)
     c = (CacheObject *)tp->tp_alloc(tp, 0);
     if (!c)
         return NULL;
+    c->nlast = -1;
     if ((s = cf_cache_new(((FusionObject *)fusion)->f, &c->cache))) {
         Py_DECREF(c);
         return cfb_raise(st, s);
@@ -49,6 +50,7 @@ static void cache_dealloc(CacheObject *c)
     PyObject_GC_UnTrack(c);
     cache_clear(c);
     cf_cache_free(c->cache);
+    cfb_cache_forget(c);
     tp->tp_free((PyObject *)c);
     Py_DECREF(tp);
 }
@@ -300,6 +302,7 @@ static PyObject *cache_execute(CacheObject *c, PyObject *const *args, Py_ssize_t
         cfb_raise(st, s);
         goto done;
     }
+    cfb_cache_remember(c, cargs, (int)n, opt.device);
     nout = cf_run_num_outputs(run);
     if (!(outs = PyList_New(nout)))
         goto done;
@@ -349,6 +352,9 @@ static PyMethodDef cache_methods[] = {
      "stream : int or torch.cuda.Stream, optional\n    CUDA stream for device inputs; by default torch's current stream.\n\n"
      "Returns\n-------\nlist\n    The outputs, in the framework of the inputs (torch if any input is torch, else numpy).\n"},
     {"fusion", (PyCFunction)cache_fusion, METH_NOARGS, "fusion($self, /)\n--\n\nThe Fusion this cache executes."},
+    {"_last_source", (PyCFunction)(void (*)(void))cfb_cache_last_source, METH_FASTCALL | METH_KEYWORDS,
+     "_last_source($self, kind, intrinsic_code=False)\n--\n\nThe code of the last execute: kind 'cuda' or 'program' (private; "
+     "FusionDefinition.last_cuda_code and last_cpu_code call it)."},
     {"num_kernels", (PyCFunction)cache_num_kernels, METH_NOARGS,
      "num_kernels($self, /)\n--\n\nHow many compiled kernels (input signatures) the cache holds."},
     {NULL, NULL, 0, NULL},

@@ -51,6 +51,11 @@ typedef struct CacheObject {
     PyObject_HEAD
     cf_cache *cache;
     PyObject *fusion;      /* the Python Fusion it executes               */
+    cf_arg *last_args;     /* the last execute's arguments (shapes, strides,
+                              dtypes; their data is not read), for the code
+                              of the last execution (source_obj.c)        */
+    int nlast;             /* -1 before the first execute                 */
+    int last_device;
 } CacheObject;
 
 cfb_state *cfb_state_of_module(PyObject *m);
@@ -119,6 +124,11 @@ int cfb_init_ops(PyObject *m, cfb_state *st);
  * layout is not row major. */
 PyObject *cfb_alloc_laid_out(cfb_state *st, cfb_framework fw, cf_run *run, int i, void **data,
                              int64_t *strides);
+/* source_obj.c: remember an execute's arguments (under the GIL), forget
+ * them, and FusionExecutorCache._last_source(kind, intrinsic_code=False). */
+void cfb_cache_remember(CacheObject *c, const cf_arg *args, int n, int device);
+void cfb_cache_forget(CacheObject *c);
+PyObject *cfb_cache_last_source(CacheObject *c, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames);
 /* ir_dump.c: _C._ir_dump and _C._op_print_specs (called by cfb_init_ops). */
 int cfb_init_ir_dump(PyObject *m, const char *print_specs);
 int cfb_init_testing(PyObject *m, cfb_state *st);

@@ -322,6 +322,8 @@ fail_locked:
 }
 
 int cf_run_num_outputs(const cf_run *r) { return r->plan->prog->noutputs; }
+const cf_program *cf_run_program(const cf_run *r) { return r->plan->prog; }
+const cf_slot_value *cf_run_slot_values(const cf_run *r) { return r->vals; }
 
 const cf_tensor *cf_run_output(const cf_run *r, int i)
 {

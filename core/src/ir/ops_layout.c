@@ -8,10 +8,10 @@
  * input's order on the way torch lays out the same computation:
  * elementwise ops follow their operand with the most non-broadcast axes
  * (the first on a tie, as torch's TensorIterator lets the first operand
- * decide), permute permutes it (torch returns a view), reductions and
- * squeeze drop axes, broadcasts put new axes outermost, stride_order sets
- * it, and the rest (reshape, full, iota, ops that make new shapes) are row
- * major. */
+ * decide), permute permutes it (torch returns a view), squeeze drops axes,
+ * broadcasts put new axes outermost, stride_order sets it, and the rest
+ * (reductions, which torch allocates row major, reshape, full, iota, ops
+ * that make new shapes) are row major. */
 #include <string.h>
 
 #include "cfuser/alloc.h"
@@ -136,7 +136,7 @@ static int nonbroadcast(const cf_fusion *f, cf_id tv)
     return k;
 }
 
-static void expr_layout(const cf_fusion *f, const cf_expr_node *x, layout *lay, cf_id res, int r_out, layout *out)
+static void expr_layout(const cf_fusion *f, const cf_expr_node *x, layout *lay, int r_out, layout *out)
 {
     cf_op_kind kind = cf_op_kind_of(x->op);
     const layout *in = x->nin > 0 && f->vals[x->in[0]].kind == CF_VAL_TENSOR ? &lay[x->in[0]] : NULL;
@@ -161,15 +161,8 @@ static void expr_layout(const cf_fusion *f, const cf_expr_node *x, layout *lay, 
     }
     if (!in)
         return;
-    if (kind == CF_KIND_REDUCTION) { /* result axis j is input axis j, or reduced */
-        const cf_val_node *o = &f->vals[res], *a = &f->vals[x->in[0]];
-        for (d = 0; d < a->ndim && d < o->ndim; d++)
-            if (f->iters[a->axes[d]].type != CF_ITER_REDUCTION)
-                keep[k++] = f->iters[o->axes[d]].type != CF_ITER_REDUCTION;
-        if (k == in->n && a->ndim == o->ndim)
-            keep_axes(out, in, keep);
+    if (kind == CF_KIND_REDUCTION) /* torch allocates reduction results row major */
         return;
-    }
     switch (x->op) {
     case CF_OP_PERMUTE:
         for (d = 0; d < r_out && d < x->attrs.nints; d++)
@@ -234,7 +227,7 @@ cf_status cf_fusion_alloc_order(const cf_fusion *f, cf_id val, int8_t *order, in
             cf_id o = x->out[i];
             if (o > val || f->vals[o].kind != CF_VAL_TENSOR)
                 continue;
-            expr_layout(f, x, lay, o, cf_ir_noreduction_axes(f, o, NULL), &lay[o]);
+            expr_layout(f, x, lay, cf_ir_noreduction_axes(f, o, NULL), &lay[o]);
         }
     }
     *n = lay[val].n;
