@@ -210,6 +210,8 @@ class _Printer:
                 else:
                     items = [str(d) for d, i in enumerate(ints) if i]
                 text = "[" + ", ".join(items) + "]"
+            elif source == "int" and ints:
+                text = str(ints[0])
             elif source == "keepdim":
                 text = "True" if keepdim else "False"
             elif source == "correction":

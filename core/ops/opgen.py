@@ -38,6 +38,7 @@ FIELDS = {
 PRINT_SOURCES = (
     "operand",        # the next input value of the expression
     "ints",           # the expression's integer attribute list
+    "int",            # its first integer attribute (a dim)
     "flags",          # the integer attribute list as booleans
     "flag_dims",      # the dims whose flag is set in the attribute list
     "keepdim", "dtype", "correction",  # the attribute of that name
@@ -451,6 +452,8 @@ def _print_source(op: Op, p: Param) -> str:
         return "flags"
     if ann == "Sequence[int]":
         return "ints"
+    if ann == "int":
+        return "int"
     if "TensorView" in ann or "Scalar" in ann:
         return "operand"
     return "none"

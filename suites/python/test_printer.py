@@ -239,3 +239,46 @@ def test_an_empty_fusion_prints_a_body():
     assert repr(fd) == HEADER + "    pass\n"
     assert str(fd) == repr(fd)
     assert rebuild(repr(fd)).fusion.structurally_equal(fd.fusion)
+
+
+def _opgen():
+    import importlib.util
+    import os
+    import sys
+
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    path = os.path.join(repo, "core", "ops", "opgen.py")
+    if not os.path.isfile(path):
+        pytest.skip("the op generator is not beside these tests; they run from the checkout")
+    spec = importlib.util.spec_from_file_location("opgen", path)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("opgen", mod)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.mark.parametrize("print_field, message", [
+    ('{shape = "extents"}', "print names 'shape', which is not an argument"),
+    ('{dims = "somewhere"}', "print source 'somewhere' is not one of"),
+])
+def test_generator_rejects_bad_print_fields(tmp_path, print_field, message):
+    opgen = _opgen()
+    table = tmp_path / "ops.toml"
+    table.write_text(f'[shape]\nfoo = {{doc = "d", sig = "arg: TensorView, dims: Sequence[int]", '
+                     f'ret = "TensorView", print = {print_field}}}\n')
+    with pytest.raises(opgen.TableError, match=message):
+        opgen.load(str(table))
+
+
+def test_generator_derives_print_sources_from_annotations(tmp_path):
+    opgen = _opgen()
+    table = tmp_path / "ops.toml"
+    table.write_text('[shape]\nfoo = {doc = "d", sig = "arg: TensorView, shape: Sequence[int | Scalar], '
+                     'dims: Sequence[int], flags: Sequence[bool], dim: int, n: int | Scalar = 1, '
+                     'dtype: DataType | None = None, keepdim: bool = False, mode: str = \'x\'", ret = "TensorView", '
+                     'print = {dims = "flag_dims"}}\n')
+    spec = json.loads(opgen.gen_print_specs(opgen.load(str(table))))["foo"]
+    assert [(a, s) for a, s, *_ in spec] == [
+        ("arg", "operand"), ("shape", "extents"), ("dims", "flag_dims"), ("flags", "flags"), ("dim", "int"),
+        ("n", "operand"), ("dtype", "dtype"), ("keepdim", "keepdim"), ("mode", "none")]
+    assert [n for *_, n in spec] == [False, True, True, True, True, True, False, True, False]
