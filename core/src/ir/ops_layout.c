@@ -97,6 +97,7 @@ static void keep_axes(layout *out, const layout *in, const bool *keep)
 {
     int8_t newidx[CF_MAX_DIMS];
     int d, k = 0;
+    memset(newidx, -1, sizeof newidx);
     for (d = 0; d < in->n; d++)
         newidx[d] = keep[d] ? (int8_t)k++ : -1;
     out->n = 0;
