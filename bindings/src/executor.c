@@ -89,7 +89,7 @@ static int has_dlpack(cfb_state *st, PyObject *o)
 }
 
 /* Convert one execute() input: a tensor (DLPack) or a Python number. */
-static int convert_input(cfb_state *st, PyObject *o, Py_ssize_t i, cf_arg *a, cfb_hold *hold, cfb_framework *fw)
+int cfb_convert_input(cfb_state *st, PyObject *o, Py_ssize_t i, cf_arg *a, cfb_hold *hold, cfb_framework *fw)
 {
     int has;
     a->is_tensor = false;
@@ -281,7 +281,7 @@ static PyObject *cache_execute(CacheObject *c, PyObject *const *args, Py_ssize_t
     }
     for (i = 0; i < n; i++) {
         cfb_framework f1 = CFB_FW_NONE;
-        if (convert_input(st, PyTuple_GET_ITEM(seq, i), i, &cargs[i], &holds[i], &f1) < 0) {
+        if (cfb_convert_input(st, PyTuple_GET_ITEM(seq, i), i, &cargs[i], &holds[i], &f1) < 0) {
             n = i + 1; /* release what was taken so far */
             goto done;
         }
@@ -352,6 +352,10 @@ static PyMethodDef cache_methods[] = {
      "stream : int or torch.cuda.Stream, optional\n    CUDA stream for device inputs; by default torch's current stream.\n\n"
      "Returns\n-------\nlist\n    The outputs, in the framework of the inputs (torch if any input is torch, else numpy).\n"},
     {"fusion", (PyCFunction)cache_fusion, METH_NOARGS, "fusion($self, /)\n--\n\nThe Fusion this cache executes."},
+    {"get_cuda_kernel", (PyCFunction)(void (*)(void))cfb_cache_get_cuda_kernel, METH_FASTCALL | METH_KEYWORDS,
+     "get_cuda_kernel($self, inputs, intrinsic_code=False, device=0)\n--\n\n"
+     "The CUDA C of the kernels for inputs (nvFuser's name), generated without running them and without a GPU "
+     "(then for a default sm_90 device); device picks the GPU whose architecture the code is for.\n"},
     {"_last_source", (PyCFunction)(void (*)(void))cfb_cache_last_source, METH_FASTCALL | METH_KEYWORDS,
      "_last_source($self, kind, intrinsic_code=False)\n--\n\nThe code of the last execute: kind 'cuda' or 'program' (private; "
      "FusionDefinition.last_cuda_code and last_cpu_code call it)."},

@@ -129,6 +129,11 @@ PyObject *cfb_alloc_laid_out(cfb_state *st, cfb_framework fw, cf_run *run, int i
 void cfb_cache_remember(CacheObject *c, const cf_arg *args, int n, int device);
 void cfb_cache_forget(CacheObject *c);
 PyObject *cfb_cache_last_source(CacheObject *c, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames);
+/* FusionExecutorCache.get_cuda_kernel(inputs, intrinsic_code=False, device=0). */
+PyObject *cfb_cache_get_cuda_kernel(CacheObject *c, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames);
+/* executor.c: one execute() input (tensor or number) as a cf_arg; release
+ * hold with cfb_hold_release. */
+int cfb_convert_input(cfb_state *st, PyObject *o, Py_ssize_t i, cf_arg *a, cfb_hold *hold, cfb_framework *fw);
 /* ir_dump.c: _C._ir_dump and _C._op_print_specs (called by cfb_init_ops). */
 int cfb_init_ir_dump(PyObject *m, const char *print_specs);
 int cfb_init_testing(PyObject *m, cfb_state *st);

@@ -94,3 +94,20 @@ def test_last_source_rejects_an_unknown_kind():
         fd.fec._last_source("ptx")
     with pytest.raises(TypeError, match="kind"):
         fd.fec._last_source(3)
+
+
+@needs_backend
+def test_fec_get_cuda_kernel_generates_without_running():
+    fd = _fusion()
+    x = np.ones((7, 9), np.float32)
+    code = fd.fec.get_cuda_kernel([x])
+    assert "__global__" in code
+    assert fd.fec.get_cuda_kernel((x,), intrinsic_code=True).endswith(code)
+    fd.execute([x])
+    assert fd.last_cuda_code() == code
+    with pytest.raises(cfuser.InvalidArgumentError, match="device"):
+        fd.fec.get_cuda_kernel([x], device=-1)
+    with pytest.raises(TypeError, match="inputs"):
+        fd.fec.get_cuda_kernel(x)
+    with pytest.raises(cfuser.Error, match="inputs"):
+        fd.fec.get_cuda_kernel([x, x])
