@@ -137,6 +137,7 @@ class _Printer:
             if spec and any(row[1] == "cast_dtype" for row in spec) and ins:
                 x = self.owner.get(ins[0])
                 if (x == e - 1 and self.exprs[x][0] == "cast" and self.vals[ins[0]][0]
+                        and self.vals[self.exprs[x][1][0]][1] != self.vals[ins[0]][1]  # a cast to the same type is not made
                         and ins[0] not in out_set and uses.get(ins[0]) == [e]):
                     absorbed[x] = e
                 continue

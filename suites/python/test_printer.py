@@ -155,6 +155,16 @@ def test_half_scalar_casts_belong_to_their_op():
     assert "fd.ops.mul(tv0, 0.100000)" in text
 
 
+def test_a_cast_to_the_same_type_before_a_reduction_stays():
+    # sum(dtype=Float) of a Float tensor makes no cast: the user's cast is its own statement
+    with FusionDefinition() as fd:
+        t0 = fd.define_tensor(shape=[-1], dtype=DataType.Float)
+        fd.add_output(fd.ops.sum(fd.ops.cast(t0, DataType.Float), dims=[0]))
+        fd.add_output(fd.ops.sum(fd.ops.cast(t0, DataType.Double), dims=[0]))  # this one it makes
+    text = assert_round_trip(fd)
+    assert text.count("fd.ops.cast(") == 1 and "dtype=DataType.Double)" in text
+
+
 def test_explicit_casts_and_non_default_scalar_dtypes_stay():
     with FusionDefinition() as fd:
         t0 = fd.define_tensor(shape=[-1], dtype=DataType.Float)
@@ -282,3 +292,34 @@ def test_generator_derives_print_sources_from_annotations(tmp_path):
         ("arg", "operand"), ("shape", "extents"), ("dims", "flag_dims"), ("flags", "flags"), ("dim", "int"),
         ("n", "operand"), ("dtype", "dtype"), ("keepdim", "keepdim"), ("mode", "none")]
     assert [n for *_, n in spec] == [False, True, True, True, True, True, False, True, False]
+
+
+def _random_programs():
+    from hypothesis import given
+
+    from fuzzing import fuzz_settings
+    from test_fuzz_differential import TORCH, Builder, Program, Value, programs
+
+    @fuzz_settings(short=60, long=400)
+    @given(programs())
+    def check(prog_draw):
+        """The differential fuzzer's random fusions (ops, dtypes, broadcasts, reductions
+        with and without keepdim, Python numbers, half scalars) print and rebuild equal."""
+        shape, dtypes, bmasks, _layouts, steps, nout, _seed = prog_draw
+        pool = []
+        prog = Program(shape, tuple(bmasks))
+        with FusionDefinition() as fd:
+            for i, (dt, bm) in enumerate(zip(dtypes, bmasks)):
+                x = fd.define_tensor(shape=[1 if b else -1 for b in bm], dtype=dt)
+                pool.append(Value(x, lambda xs, i=i: xs[i], shape, TORCH[dt], "full"))
+            b = Builder(fd, prog, pool)
+            for what, k in steps:
+                b.step(what, k)
+            for j in range(min(nout, len(pool))):
+                fd.add_output(pool[-1 - j].cf)
+        assert_round_trip(fd)
+
+    return check
+
+
+test_random_fusions_round_trip = _random_programs()
