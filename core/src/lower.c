@@ -10,6 +10,7 @@
 #include "cfuser/alloc.h"
 #include "ir/ir.h"
 #include "plan.h"
+#include "symexpr.h"
 
 typedef struct lower_ctx {
     const cf_fusion *f;
@@ -48,6 +49,24 @@ static cf_status new_sym(lower_ctx *c, cf_sym_kind kind, int32_t *out)
     return CF_OK;
 }
 
+/* An integer scalar made by an op symexpr.c evaluates, on integer scalars. */
+static bool is_int_expr(const cf_fusion *f, cf_id v)
+{
+    cf_id e = cf_val_definition(f, v);
+    int i, n;
+    if (e == CF_NO_ID || cf_val_kind_of(f, v) != CF_VAL_SCALAR || !cf_dtype_is_integer(cf_val_dtype(f, v)))
+        return false;
+    n = cf_expr_num_inputs(f, e);
+    if (!cf_sym_op_supported(cf_expr_op(f, e), n))
+        return false;
+    for (i = 0; i < n; i++) {
+        cf_id in = cf_expr_input(f, e, i);
+        if (cf_val_kind_of(f, in) != CF_VAL_SCALAR || !cf_dtype_is_integer(cf_val_dtype(f, in)))
+            return false;
+    }
+    return true;
+}
+
 /* The sym of an integer scalar value used as a size or operand. */
 static cf_status sym_of(lower_ctx *c, cf_id v, int32_t *out)
 {
@@ -61,6 +80,16 @@ static cf_status sym_of(lower_ctx *c, cf_id v, int32_t *out)
         if ((st = new_sym(c, CF_SYM_CONST, out)))
             return st;
         c->plan->syms[*out].value = s;
+    } else if (is_int_expr(c->f, v)) { /* scalar arithmetic on sizes */
+        cf_id e = cf_val_definition(c->f, v);
+        int32_t a, b = -1;
+        if ((st = sym_of(c, cf_expr_input(c->f, e, 0), &a)) ||
+            (cf_expr_num_inputs(c->f, e) > 1 && (st = sym_of(c, cf_expr_input(c->f, e, 1), &b))) ||
+            (st = new_sym(c, CF_SYM_EXPR, out)))
+            return st;
+        c->plan->syms[*out].op = (uint16_t)cf_expr_op(c->f, e);
+        c->plan->syms[*out].input = a;
+        c->plan->syms[*out].axis = b;
     } else if ((st = new_sym(c, CF_SYM_UNKNOWN, out))) {
         return st;
     }
@@ -279,7 +308,8 @@ static cf_status lower_expr(lower_ctx *c, cf_id e)
     int i;
     if (cf_op_is_reduction(x->op))
         return lower_reduction(c, e);
-    instr_init(&ins, x->op, x->attrs.dtype);
+    /* stride_order only sets the layout of an output (ops_layout.c): a copy */
+    instr_init(&ins, x->op == CF_OP_STRIDE_ORDER ? CF_OP_SET : x->op, x->attrs.dtype);
     ins.nin = x->nin;
     for (i = 0; i < x->nin; i++)
         if ((st = operand_slot(c, x->in[i], &ins.in[i])))
@@ -333,7 +363,8 @@ static cf_status finish_outputs(lower_ctx *c)
     p->noutputs = cf_fusion_num_outputs(f);
     p->outputs = cf_calloc((size_t)p->noutputs + 1, sizeof(int32_t));
     pl->out_squeeze = cf_calloc((size_t)p->noutputs + 1, sizeof(uint32_t));
-    if (!p->outputs || !pl->out_squeeze)
+    pl->out_order = cf_calloc((size_t)p->noutputs + 1, sizeof *pl->out_order);
+    if (!p->outputs || !pl->out_squeeze || !pl->out_order)
         return cf_error_nomem("execute");
     for (i = 0; i < p->noutputs; i++) {
         cf_id v = cf_fusion_output(f, i);
@@ -371,6 +402,9 @@ static cf_status finish_outputs(lower_ctx *c)
         }
         p->slots[slot].io_index = i;
         p->outputs[i] = slot;
+        if (cf_val_kind_of(f, v) == CF_VAL_TENSOR &&
+            (st = cf_fusion_alloc_order(f, v, pl->out_order[i].ord, &pl->out_order[i].n)))
+            return st;
     }
     return CF_OK;
 }
@@ -453,6 +487,7 @@ void cf_plan_free(cf_plan *pl)
     cf_free(pl->slot_val_sym);
     cf_free(pl->input_sym);
     cf_free(pl->out_squeeze);
+    cf_free(pl->out_order);
     cf_free(pl);
 }
 
@@ -467,6 +502,35 @@ void cf_program_free(cf_program *p)
     cf_free(p->inputs);
     cf_free(p->outputs);
     cf_free(p);
+}
+
+/* Binding evaluates expression syms before reshape infers its sizes. */
+static bool expr_on_reshape(const cf_plan *pl, int32_t s)
+{
+    const cf_sym *sy = &pl->syms[s];
+    if (sy->kind == CF_SYM_RESHAPE || sy->kind == CF_SYM_UNKNOWN)
+        return true;
+    if (sy->kind != CF_SYM_EXPR)
+        return false;
+    return expr_on_reshape(pl, sy->input) || (sy->axis >= 0 && expr_on_reshape(pl, sy->axis));
+}
+
+/* Expression syms that are sizes are checked >= 0 when bound; they must
+ * not wait for reshape's inferred sizes or rest on non-integer values. */
+static cf_status mark_size_exprs(cf_plan *pl)
+{
+    const cf_program *p = pl->prog;
+    int s, k;
+    for (s = 0; s < pl->nsyms; s++) {
+        if (pl->syms[s].kind != CF_SYM_EXPR)
+            continue;
+        for (k = 0; k < p->nslots * CF_MAX_DIMS; k++)
+            if (pl->slot_sym[k] == s && (k % CF_MAX_DIMS) < p->slots[k / CF_MAX_DIMS].ndim)
+                pl->syms[s].instr = 1;
+        if (pl->syms[s].instr && expr_on_reshape(pl, s))
+            return cf_error_set(CF_ERR_UNSUPPORTED, "execute", "execute(): a size computed by scalar arithmetic from a size reshape infers (-1) or from a non-integer value is not supported yet");
+    }
+    return CF_OK;
 }
 
 cf_status cf_plan_build(const cf_fusion *f, cf_plan **out)
@@ -505,13 +569,14 @@ cf_status cf_plan_build(const cf_fusion *f, cf_plan **out)
         st = finish_outputs(&c);
     if (!st) {
         int s;
-        for (s = 0; s < c.plan->nsyms; s++)
+        st = mark_size_exprs(c.plan);
+        for (s = 0; s < c.plan->nsyms && !st; s++)
             if (c.plan->syms[s].kind == CF_SYM_UNKNOWN) {
                 /* only a problem when a slot's size depends on it */
                 int k;
                 for (k = 0; k < c.p->nslots * CF_MAX_DIMS; k++)
                     if (c.plan->slot_sym[k] == s && (k % CF_MAX_DIMS) < c.p->slots[k / CF_MAX_DIMS].ndim) {
-                        st = cf_error_set(CF_ERR_UNSUPPORTED, "execute", "execute(): a tensor size computed by scalar arithmetic is not supported yet; pass sizes as integers, input extents or scalar inputs");
+                        st = cf_error_set(CF_ERR_UNSUPPORTED, "execute", "execute(): a tensor size computed by scalar arithmetic on values other than integer sizes and scalar inputs is not supported yet");
                         break;
                     }
                 if (st)

@@ -11,11 +11,13 @@ typedef enum cf_sym_kind {
     CF_SYM_INPUT_DIM = 1,   /* size of axis `axis` of input `input`       */
     CF_SYM_SCALAR_ARG = 2,  /* the scalar argument `input`                */
     CF_SYM_RESHAPE = 3,     /* inferred -1 of reshape instruction `instr` */
-    CF_SYM_UNKNOWN = 4      /* computed by scalar ops: not a usable size  */
+    CF_SYM_UNKNOWN = 4,     /* computed by scalar ops: not a usable size  */
+    CF_SYM_EXPR = 5         /* op of syms `input` and `axis` (symexpr.h)  */
 } cf_sym_kind;
 
 typedef struct cf_sym {
     uint8_t kind;
+    uint16_t op;            /* CF_SYM_EXPR: the opcode                    */
     int32_t input, axis, instr;
     cf_scalar value;
 } cf_sym;
@@ -29,10 +31,16 @@ typedef struct cf_plan {
     int32_t *input_sym;       /* per fusion input: scalar args' sym, or -1  */
     uint32_t *out_squeeze;    /* per output: axes of its slot the user
                                  does not see (reductions without keepdim) */
+    struct { int8_t ord[CF_MAX_DIMS]; int n; } *out_order; /* per output: its memory
+                                 order (cf_fusion_alloc_order), user-visible axes */
     int nruns;                /* runs using it (under the cache's lock)     */
 } cf_plan;
 
 cf_status cf_plan_build(const cf_fusion *f, cf_plan **out);
+
+/* A run's program and slot values (exec.c; for source.c). */
+const cf_program *cf_run_program(const cf_run *r);
+const cf_slot_value *cf_run_slot_values(const cf_run *r);
 void cf_plan_free(cf_plan *p);
 
 /* Give every slot its shape for these arguments, check them, and point

@@ -513,3 +513,72 @@ def test_front_end_closed_definition_raises_with_cuda_inputs(gen):
         fd.ops.add(t, t)
     (out,) = fd.execute([x])
     close(out, -x, "float32")
+
+
+# --- issue 11: output layout, printed definitions, code text, size arithmetic ------
+
+@pytest.mark.parametrize("make", [
+    lambda g: torch.randn(2, 3, 5, 7, device="cuda", generator=g).to(memory_format=torch.channels_last),
+    lambda g: torch.randn(7, 5, device="cuda", generator=g).t(),
+    lambda g: torch.randn(4, 6, device="cuda", generator=g),
+], ids=["channels_last", "transposed", "row_major"])
+def test_cuda_output_strides_match_torch(make, gen):
+    x = make(gen)
+    with FusionDefinition() as fd:
+        t = fd.from_pytorch(x)
+        fd.add_output(fd.ops.relu(t))
+        fd.add_output(fd.ops.permute(fd.ops.neg(t), dims=list(range(x.dim()))[::-1]))
+        fd.add_output(fd.ops.sum(t, dims=[0]))
+    relu, perm, red = fd.execute([x])
+    refs = [torch.relu(x), (-x).permute(*range(x.dim())[::-1]), x.sum(0)]
+    for out, ref in zip((relu, perm, red), refs):
+        assert out.is_cuda and out.stride() == ref.stride(), (out.stride(), ref.stride())
+        torch.testing.assert_close(out, ref)
+
+
+def test_cuda_stride_order_op(gen):
+    x = torch.randn(3, 5, 7, device="cuda", generator=gen)
+    with FusionDefinition() as fd:
+        t = fd.from_pytorch(x)
+        fd.add_output(fd.ops.stride_order(fd.ops.add(t, 1.0), stride_order=[0, 1, 2]))
+    (out,) = fd.execute([x])
+    assert out.stride() == (1, 3, 15)
+    torch.testing.assert_close(out, x + 1.0)
+
+
+def test_cuda_printed_definition_reruns(gen):
+    x = torch.randn(33, 65, device="cuda", generator=gen, dtype=torch.float16)
+    with FusionDefinition() as fd:
+        t = fd.from_pytorch(x)
+        m = fd.ops.max(t, dims=[1], keepdim=True)
+        fd.add_output(fd.ops.exp(fd.ops.sub(t, m)))
+    scope = {"DataType": DataType, "FusionDefinition": FusionDefinition}
+    exec(repr(fd), scope)
+    again = FusionDefinition()
+    with again:
+        scope["nvfuser_fusion"](again)
+    assert again.fusion.structurally_equal(fd.fusion)
+    torch.testing.assert_close(again.execute([x])[0], fd.execute([x])[0], rtol=0, atol=0)
+
+
+def test_cuda_last_cuda_code_is_the_launched_kernel(gen):
+    x = torch.randn(1025, device="cuda", generator=gen)
+    with FusionDefinition() as fd:
+        fd.add_output(fd.ops.sin(fd.from_pytorch(x)))
+    fd.execute([x])
+    code = fd.last_cuda_code()
+    assert "__global__" in code and "sin" in code
+    full = fd.last_cuda_code(intrinsic_code=True)
+    assert len(full) > len(code) and full.endswith(code)
+
+
+def test_cuda_size_arithmetic_as_shapes(gen):
+    x = torch.randn(6, 4, device="cuda", generator=gen)
+    with FusionDefinition() as fd:
+        t = fd.from_pytorch(x)
+        n = fd.ops.mul(t.size(0), t.size(1))
+        fd.add_output(fd.ops.reshape(t, [n]))
+        fd.add_output(fd.ops.full([fd.ops.div(t.size(0), 2), 3], 2.0, dtype=DataType.Float))
+    flat, full = fd.execute([x])
+    torch.testing.assert_close(flat, x.reshape(-1))
+    assert full.shape == (3, 3) and full.is_cuda and bool((full == 2.0).all())

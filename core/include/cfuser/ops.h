@@ -123,6 +123,11 @@ cf_status cf_op_permute(cf_fusion *f, cf_id arg, int n, const int64_t *dims,
                         cf_id *out);
 cf_status cf_op_squeeze(cf_fusion *f, cf_id arg, int n, const int64_t *dims,
                         cf_id *out);
+/* arg's values in the memory order stride_order gives (nvFuser's meaning:
+ * stride_order[i] is the rank of axis i's stride, n-1 the outermost); the
+ * result is laid out so when it is an output (ops_layout.c). */
+cf_status cf_op_stride_order(cf_fusion *f, cf_id arg, int n,
+                             const int64_t *stride_order, cf_id *out);
 cf_status cf_op_full(cf_fusion *f, int ndim, const cf_id *shape,
                      cf_id fill_value, cf_dtype dtype, cf_id *out);
 cf_status cf_op_iota(cf_fusion *f, cf_id length, cf_id start, cf_id step,
