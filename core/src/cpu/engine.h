@@ -163,7 +163,8 @@ cf_status cf_cpu_seg_run(const cf_cpu_plan *pl, const cf_seg *sg, char *scratch)
 /* Lay out the GATHER step st over index space (nd, osh). */
 void cf_cpu_gather_step(const cf_cpu_plan *pl, cf_step *st, int nd, const int64_t *osh);
 /* Elements [start, start + n) of a GATHER step into out (representation
- * of st->cdt), index values ix; raw: a block buffer. An index out of
+ * of st->cdt), index values ix (NULL: st->grow and the index in memory,
+ * read once per run from st->in[1]); raw: a block buffer. An index out of
  * range reads nothing (the element is 0) and is counted in bad[0], its
  * value kept in bad[1]. */
 void cf_cpu_gather_block(const cf_step *st, int64_t start, int64_t n, const int64_t *ix, void *raw,

@@ -95,7 +95,7 @@ void cf_cpu_gather_block(const cf_step *st, int64_t start, int64_t n, const int6
     int64_t c[CF_MAX_DIMS], rem = start, done = 0;
     if (n <= 0)
         return;
-    if (nd == 0) {
+    if (nd == 0) { /* all size 1: never grow, so ix is given */
         gather_run(es, v->data, 0, st->gstride, (uint64_t)st->gext, 0, ix, n, dst, bad);
     } else {
         for (int d = nd - 1; d >= 0; d--) {
@@ -103,12 +103,26 @@ void cf_cpu_gather_block(const cf_step *st, int64_t start, int64_t n, const int6
             rem /= v->shape[d];
         }
         while (done < n) {
-            int64_t off = 0, run = v->shape[nd - 1] - c[nd - 1];
+            int64_t off = 0, run = v->shape[nd - 1] - c[nd - 1], one;
+            const int64_t *x = ix + done;
             for (int d = 0; d < nd; d++) off += c[d] * v->strides[d];
             if (run > n - done)
                 run = n - done;
+            if (!ix) {
+                /* the run's one index, read where it is stored */
+                const cf_ndview *iv = &st->in[1].v;
+                const char *p = cf_nd_addr(iv, start + done);
+                if (iv->dtype == CF_DTYPE_INT32) {
+                    int32_t y;
+                    memcpy(&y, p, 4);
+                    one = y;
+                } else {
+                    memcpy(&one, p, 8);
+                }
+                x = &one;
+            }
             gather_run(es, v->data + off * (int64_t)es, v->strides[nd - 1], st->gstride, (uint64_t)st->gext,
-                       st->grow, ix + done, run, dst + done * (int64_t)es, bad);
+                       st->grow, x, run, dst + done * (int64_t)es, bad);
             done += run;
             c[nd - 1] += run;
             for (int d = nd - 1; d > 0 && c[d] >= v->shape[d]; d--) {

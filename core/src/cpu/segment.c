@@ -108,7 +108,10 @@ static void out_finish(const cf_opnd *o, cf_dtype rdt, char *scr, void *dst, int
 static void run_gather(const cf_step *st, const cf_seg *sg, char *scr, int64_t start, int64_t pos,
                        int64_t n)
 {
-    const int64_t *ix = load(&st->in[1], CF_DTYPE_INT, scr, scr + sg->gsz, start, pos, n);
+    /* One index per run (grow) read from memory: no index block at all. */
+    const int64_t *ix = st->grow && st->in[1].kind == OPND_MEM
+                            ? NULL
+                            : load(&st->in[1], CF_DTYPE_INT, scr, scr + sg->gsz, start, pos, n);
     void *dst = out_place(&st->out[0], st->rdt, scr, scr + 4 * sg->gsz, start, pos);
     cf_cpu_gather_block(st, start, n, ix, scr, dst, (int64_t *)(scr + sg->badoff));
     out_finish(&st->out[0], st->rdt, scr, dst, start, pos, n);
