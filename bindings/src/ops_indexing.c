@@ -142,5 +142,5 @@ PyObject *op_embedding_fwd(PyObject *mod, PyObject *const *args, Py_ssize_t narg
             cfb_rollback(fo, &m);
             return NULL;
         }
-    return done(st, fo, &m, cf_op_embedding_fwd(fo->f, input, weight, opt[0], opt[1], &out), &out);
+    return done(st, fo, &m, cf_op_embedding_fwd(fo->f, input, weight, opt[0], opt[1], opt[2], &out), &out);
 }

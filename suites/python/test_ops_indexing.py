@@ -144,6 +144,40 @@ def test_embedding_fwd_options_leave_the_forward_result(padding_idx):
     same(out, torch.nn.functional.embedding(i, w, padding_idx=padding_idx, scale_grad_by_freq=True, sparse=True))
 
 
+@pytest.mark.parametrize("norm_type", [None, 1.0, 2.0, 3.0, float("inf")])
+@pytest.mark.parametrize("dtype", ["Float", "Double", "BFloat16"])
+def test_embedding_fwd_max_norm(dtype, norm_type):
+    w = values((20, 33), dtype) * 2
+    i = positions((4, 7), 20, "Int32")
+    (out,) = run(lambda fd, a, b: fd.ops.embedding_fwd(a, b, None, 1.5, norm_type), [i, w])
+    ref = torch.nn.functional.embedding(i.long(), w.clone(), max_norm=1.5, norm_type=2.0 if norm_type is None else norm_type)
+    tol = 2e-2 if dtype == "BFloat16" else 1e-5
+    torch.testing.assert_close(out, ref, rtol=tol, atol=tol)
+    assert float(out.double().norm(p=2.0 if norm_type is None else norm_type, dim=-1).max()) <= 1.5 * (1 + tol)
+
+
+def test_embedding_fwd_max_norm_symbolic_scalars():
+    """nvFuser's own test passes max_norm and norm_type as Scalars."""
+    w = values((10, 3), "BFloat16")
+    i = positions((3,), 10, "Int")
+    with cfuser.FusionDefinition() as fd:
+        a, b = fd.from_pytorch(i), fd.from_pytorch(w)
+        mn = fd.define_scalar(None, dtype=cfuser.DataType.Float)
+        nt = fd.define_scalar(None, dtype=cfuser.DataType.Float)
+        fd.add_output(fd.ops.embedding_fwd(a, b, None, mn, nt))
+    out = fd.execute([i, w, 1e-5, 1.0])[0]
+    ref = torch.nn.functional.embedding(i, w.clone(), max_norm=1e-5, norm_type=1.0)
+    torch.testing.assert_close(out, ref, rtol=2e-2, atol=1e-7)
+
+
+def test_embedding_fwd_max_norm_needs_float_rows():
+    with cfuser.FusionDefinition() as fd:
+        i = fd.define_tensor(shape=[-1], dtype=dt("Int"))
+        w = fd.define_tensor(shape=[-1, -1], dtype=dt("Int32"))
+        with pytest.raises(TypeError, match="floating-point"):
+            fd.ops.embedding_fwd(i, w, max_norm=1.0)
+
+
 def test_embedding_fwd_scalar_options():
     w = values((10, 3), "Float")
     i = positions((4,), 10, "Int")
@@ -471,8 +505,8 @@ def test_embedding_fwd_argument_errors():
         w = fd.define_tensor(shape=[5, 4], dtype=dt("Float"))
         with pytest.raises(ValueError, match="2-D"):
             fd.ops.embedding_fwd(i, w3)
-        with pytest.raises(cfuser.Error, match="max_norm.*not supported"):
-            fd.ops.embedding_fwd(i, w, max_norm=1.0)
+        with pytest.raises(TypeError, match="max_norm"):
+            fd.ops.embedding_fwd(i, w, max_norm=True)
         with pytest.raises(IndexError, match="padding_idx"):
             fd.ops.embedding_fwd(i, w, padding_idx=5)
         with pytest.raises(TypeError, match="padding_idx"):

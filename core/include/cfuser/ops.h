@@ -138,7 +138,9 @@ cf_status cf_op_iota(cf_fusion *f, cf_id length, cf_id start, cf_id step,
  * (a tensor of arg's rank and dtype, or a scalar) written where index says
  * along dim; in a segment of its own. embedding_fwd: rows of weight (2-D) at
  * input's values, shape input + [embedding_dim]; padding_idx (CF_NO_ID for
- * none) does not change the forward result; max_norm must be CF_NO_ID. */
+ * none) does not change the forward result; max_norm (CF_NO_ID: none)
+ * scales rows whose norm_type-norm (CF_NO_ID: 2) exceeds it to that norm,
+ * as torch does (weight itself is not changed). */
 cf_status cf_op_index_select(cf_fusion *f, cf_id arg, cf_id index, int64_t dim,
                              cf_id *out);
 cf_status cf_op_gather(cf_fusion *f, cf_id arg, cf_id index, int64_t dim,
@@ -148,7 +150,8 @@ cf_status cf_op_take_along_axis(cf_fusion *f, cf_id arg, cf_id index,
 cf_status cf_op_scatter(cf_fusion *f, cf_id arg, cf_id index, cf_id src,
                         int64_t dim, cf_id *out);
 cf_status cf_op_embedding_fwd(cf_fusion *f, cf_id input, cf_id weight,
-                              cf_id padding_idx, cf_id max_norm, cf_id *out);
+                              cf_id padding_idx, cf_id max_norm,
+                              cf_id norm_type, cf_id *out);
 
 /* Composite ops (ops_composite.c): built from the ops above. */
 /* arg (2+ dims) where column - row >= diagonal (an integer scalar) over

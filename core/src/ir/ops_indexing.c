@@ -2,6 +2,7 @@
  * embedding_fwd: ops that read (or write) a tensor at positions another
  * tensor holds. Every expression keeps its dim in attrs.ints[0]; the index
  * values are checked when the fusion runs (lower.c, the executors). */
+#include <math.h>
 #include <string.h>
 
 #include "cfuser/alloc.h"
@@ -214,7 +215,67 @@ cf_status cf_op_scatter(cf_fusion *f, cf_id arg, cf_id index, cf_id src, int64_t
     return finish(f, &m, CF_OP_SCATTER, 3, in, f->vals[arg].dtype, r, axes, dim, out);
 }
 
-cf_status cf_op_embedding_fwd(cf_fusion *f, cf_id input, cf_id weight, cf_id padding_idx, cf_id max_norm, cf_id *out)
+static cf_status pw(cf_fusion *f, cf_opcode op, cf_id a, cf_id b, cf_id *out)
+{
+    cf_id in[2] = {a, b};
+    return cf_op_pointwise(f, op, cf_op_arity(op), in, out);
+}
+
+static cf_status number(cf_fusion *f, double v, cf_id *out)
+{
+    cf_scalar s = {.dtype = CF_DTYPE_DOUBLE, .v.f = v};
+    return cf_ir_new_scalar(f, CF_DTYPE_DOUBLE, &s, out);
+}
+
+/* max_norm (torch.nn.functional.embedding): a row of the result whose
+ * norm_type-norm exceeds max_norm is scaled by max_norm / (norm + 1e-7), as
+ * torch renormalises the looked-up rows of weight before reading them.
+ * Built from other ops, in Float (Double for Double rows), on the gathered
+ * rows: the result is torch's, and weight is left as it is (torch changes
+ * it in place). */
+static cf_status renorm_rows(cf_fusion *f, cf_id e, cf_id max_norm, cf_id norm_type, cf_id *out)
+{
+    cf_dtype t = f->vals[e].dtype, ct = t == CF_DTYPE_DOUBLE ? CF_DTYPE_DOUBLE : CF_DTYPE_FLOAT;
+    int64_t last = cf_ir_noreduction_axes(f, e, NULL) - 1;
+    cf_scalar p = {.dtype = CF_DTYPE_DOUBLE, .v.f = 2.0};
+    bool known = norm_type == CF_NO_ID || cf_val_constant(f, norm_type, &p);
+    double pv = cf_dtype_is_float(p.dtype) ? p.v.f : (double)p.v.i;
+    cf_id x, a, s, n, big, eps, d, q, one, scale, y;
+    cf_status st;
+    if (!cf_dtype_is_float(t))
+        return cf_error_set(CF_ERR_TYPE, "embedding_fwd", "embedding_fwd(): max_norm needs floating-point rows; 'weight' has DataType.%s",
+                            cf_dtype_pyname(t));
+    if ((st = cf_op_cast(f, e, ct, &x)))
+        return st;
+    if (known && pv == 2.0) { /* sqrt(sum(x * x)) */
+        if ((st = pw(f, CF_OP_MUL, x, x, &a)) || (st = cf_op_reduce(f, CF_OP_SUM, a, 1, &last, true, CF_DTYPE_NULL, &s)) ||
+            (st = cf_op_pointwise(f, CF_OP_SQRT, 1, &s, &n)))
+            return st;
+    } else if (known && (pv == 1.0 || isinf(pv))) { /* sum or max of |x| */
+        if ((st = cf_op_pointwise(f, CF_OP_ABS, 1, &x, &a)) ||
+            (st = cf_op_reduce(f, pv == 1.0 ? CF_OP_SUM : CF_OP_MAX, a, 1, &last, true, CF_DTYPE_NULL, &n)))
+            return st;
+    } else { /* exp(log(sum(|x| ** p)) / p) */
+        cf_id pp = norm_type, lg;
+        if (pp == CF_NO_ID && (st = number(f, pv, &pp)))
+            return st;
+        if ((st = cf_op_pointwise(f, CF_OP_ABS, 1, &x, &a)) || (st = pw(f, CF_OP_POW, a, pp, &a)) ||
+            (st = cf_op_reduce(f, CF_OP_SUM, a, 1, &last, true, CF_DTYPE_NULL, &s)) ||
+            (st = cf_op_pointwise(f, CF_OP_LOG, 1, &s, &lg)) || (st = pw(f, CF_OP_DIV, lg, pp, &lg)) ||
+            (st = cf_op_pointwise(f, CF_OP_EXP, 1, &lg, &n)))
+            return st;
+    }
+    if ((st = pw(f, CF_OP_GT, n, max_norm, &big)) || (st = number(f, 1e-7, &eps)) || (st = pw(f, CF_OP_ADD, n, eps, &d)) ||
+        (st = pw(f, CF_OP_DIV, max_norm, d, &q)) || (st = number(f, 1.0, &one)))
+        return st;
+    cf_id w[3] = {big, q, one};
+    if ((st = cf_op_pointwise(f, CF_OP_WHERE, 3, w, &scale)) || (st = pw(f, CF_OP_MUL, x, scale, &y)))
+        return st;
+    return cf_op_cast(f, y, t, out);
+}
+
+cf_status cf_op_embedding_fwd(cf_fusion *f, cf_id input, cf_id weight, cf_id padding_idx, cf_id max_norm,
+                              cf_id norm_type, cf_id *out)
 {
     const char *op = "embedding_fwd";
     cf_ir_mark m = cf_ir_mark_take(f);
@@ -231,9 +292,12 @@ cf_status cf_op_embedding_fwd(cf_fusion *f, cf_id input, cf_id weight, cf_id pad
     if (ri + 1 > CF_MAX_DIMS)
         return cf_error_set(CF_ERR_VALUE, op, "%s(): argument 'input' has %d dims; the result would have more than %d", op, ri,
                             CF_MAX_DIMS);
-    if (max_norm != CF_NO_ID)
-        return cf_error_set(CF_ERR_UNSUPPORTED, op, "%s(): argument 'max_norm' is not supported yet (torch renormalises the rows of "
-                            "weight in place); pass None", op);
+    if (max_norm != CF_NO_ID && (!cf_fusion_has_val(f, max_norm) || f->vals[max_norm].kind != CF_VAL_SCALAR ||
+                                 cf_dtype_is_bool(f->vals[max_norm].dtype)))
+        return cf_error_set(CF_ERR_TYPE, op, "%s(): argument 'max_norm' must be a number or a numeric Scalar", op);
+    if (norm_type != CF_NO_ID && (!cf_fusion_has_val(f, norm_type) || f->vals[norm_type].kind != CF_VAL_SCALAR ||
+                                  cf_dtype_is_bool(f->vals[norm_type].dtype)))
+        return cf_error_set(CF_ERR_TYPE, op, "%s(): argument 'norm_type' must be a number or a numeric Scalar", op);
     if (padding_idx != CF_NO_ID) {
         if (!cf_fusion_has_val(f, padding_idx) || f->vals[padding_idx].kind != CF_VAL_SCALAR ||
             !cf_dtype_is_integer(f->vals[padding_idx].dtype))
@@ -247,5 +311,11 @@ cf_status cf_op_embedding_fwd(cf_fusion *f, cf_id input, cf_id weight, cf_id pad
             cf_ir_rollback(f, &m);
             return st;
         }
-    return finish(f, &m, CF_OP_EMBEDDING_FWD, 2, in, f->vals[weight].dtype, ri + 1, axes, 0, out);
+    if (max_norm == CF_NO_ID)
+        return finish(f, &m, CF_OP_EMBEDDING_FWD, 2, in, f->vals[weight].dtype, ri + 1, axes, 0, out);
+    cf_id e;
+    if ((st = finish(f, &m, CF_OP_EMBEDDING_FWD, 2, in, f->vals[weight].dtype, ri + 1, axes, 0, &e)) ||
+        (st = renorm_rows(f, e, max_norm, norm_type, out)))
+        cf_ir_rollback(f, &m);
+    return st;
 }
