@@ -230,6 +230,13 @@ def test_take_along_axis_broadcasts_the_source():
     same(out, torch.take_along_dim(x, i.long(), 1))
 
 
+def test_scatter_into_an_expanded_input():
+    x = values((1, 6), "Float").expand(5, 6)  # stride 0 along dim 0
+    i = torch.argsort(torch.rand(5, 6, generator=torch.Generator().manual_seed(4)), dim=0)[:2]
+    (out,) = run(lambda fd, a, b: fd.ops.scatter(a, b, 9.0, 0), [x, i])
+    same(out, torch.scatter(x.contiguous(), 0, i, 9.0))
+
+
 def test_scatter_strided_inputs():
     x = values((8, 10), "Float").t()  # (10, 8)
     src = values((16, 4), "Float")[::2]  # (8, 4), strided
@@ -320,18 +327,19 @@ def _bad(i, pos, value):
     return i
 
 
-@pytest.mark.parametrize("value", [-1, 8, 2**40, -(2**62)])
+@pytest.mark.parametrize("itype", sorted(IDX))
+@pytest.mark.parametrize("value", [-1, 8, 2**30, -(2**31)])
 @pytest.mark.parametrize("op", ["index_select", "gather", "take_along_axis", "embedding_fwd", "scatter"])
-def test_index_out_of_range_is_an_index_error(op, value):
+def test_index_out_of_range_is_an_index_error(op, value, itype):
     x = values((8, 8), "Float")
     if op == "index_select":
-        i, build = positions((5,), 8, "Int"), lambda fd, a, b: fd.ops.index_select(a, b, 0)
+        i, build = positions((5,), 8, itype), lambda fd, a, b: fd.ops.index_select(a, b, 0)
     elif op == "embedding_fwd":
-        i, build = positions((5,), 8, "Int"), lambda fd, a, b: fd.ops.embedding_fwd(b, a)
+        i, build = positions((5,), 8, itype), lambda fd, a, b: fd.ops.embedding_fwd(b, a)
     elif op == "scatter":
-        i, build = positions((2, 8), 8, "Int"), lambda fd, a, b: fd.ops.scatter(a, b, 0.0, 0)
+        i, build = positions((2, 8), 8, itype), lambda fd, a, b: fd.ops.scatter(a, b, 0.0, 0)
     else:
-        i, build = positions((8, 8), 8, "Int"), lambda fd, a, b: getattr(fd.ops, op)(a, b, 0)
+        i, build = positions((8, 8), 8, itype), lambda fd, a, b: getattr(fd.ops, op)(a, b, 0)
     bad = _bad(i, 3, value)
     with cfuser.FusionDefinition() as fd:
         a, b = fd.from_pytorch(x), fd.from_pytorch(i)
@@ -343,13 +351,13 @@ def test_index_out_of_range_is_an_index_error(op, value):
     # torch agrees that it is an error
     with pytest.raises((IndexError, RuntimeError)):
         if op == "embedding_fwd":
-            torch.nn.functional.embedding(bad, x)
+            torch.nn.functional.embedding(bad.long(), x)
         elif op == "index_select":
             torch.index_select(x, 0, bad)
         elif op == "scatter":
-            torch.scatter(x, 0, bad, 0.0)
+            torch.scatter(x, 0, bad.long(), 0.0)
         else:
-            torch.gather(x, 0, bad)
+            torch.gather(x, 0, bad.long())
     # the cached plan still runs good indices
     assert fd.execute([x, i])[0] is not None
 
