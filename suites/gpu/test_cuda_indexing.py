@@ -110,6 +110,21 @@ def test_fused_chains_cuda():
     torch.testing.assert_close(out, torch.sigmoid(torch.scatter(-x, 0, j, src * 2.0)))
 
 
+@pytest.mark.parametrize("cols", [7, 1025, 3000])
+def test_softmax_of_gathered_rows_cuda(cols):
+    x = values((50, cols), "float32")
+    i = positions((9,), 50, "int32")
+
+    def build(fd, a, b):
+        g = fd.ops.index_select(a, b, 0)
+        m = fd.ops.max(g, dims=[1], keepdim=True)
+        e = fd.ops.exp(fd.ops.sub(g, m))
+        return fd.ops.div(e, fd.ops.sum(e, dims=[1], keepdim=True))
+
+    (out,) = run(build, [x, i])
+    torch.testing.assert_close(out, torch.softmax(x[i.long()], dim=1))
+
+
 def test_strided_inputs_cuda():
     x = values((40, 30), "float16").t()  # (30, 40), no stride 1
     i = positions((60,), 30, "int64")[::2]

@@ -299,6 +299,22 @@ def test_embedding_then_pointwise_and_a_reduction():
     torch.testing.assert_close(out, (e * e).sum(-1))
 
 
+@pytest.mark.parametrize("cols", [7, 1025, 3000])
+def test_softmax_of_gathered_rows(cols):
+    """The gather inside a row segment whose later phases read its value."""
+    x = values((50, cols), "Float")
+    i = positions((9,), 50, "Int32")
+
+    def build(fd, a, b):
+        g = fd.ops.index_select(a, b, 0)
+        m = fd.ops.max(g, dims=[1], keepdim=True)
+        e = fd.ops.exp(fd.ops.sub(g, m))
+        return fd.ops.div(e, fd.ops.sum(e, dims=[1], keepdim=True))
+
+    (out,) = run(build, [x, i])
+    torch.testing.assert_close(out, torch.softmax(x[i.long()], dim=1))
+
+
 def test_scatter_between_pointwise_ops():
     x = values((33, 8), "Float")
     src = values((33, 8), "Float", seed=4)
