@@ -3,8 +3,10 @@ ways: as a cfuser FusionDefinition, in numpy, in numexpr (where one
 expression can say it), and in torch (used eager and under torch.compile).
 
 Inputs are a 1-D vector (pointwise chain) or a rows x cols matrix with
-cols = min(4096, n) and 1-D weights of length cols. Bytes moved = bytes of
-all inputs read plus all outputs written, the usual roofline count.
+cols = min(4096, n) and 1-D weights of length cols; an input spec with a
+third entry (name, shape, hi) is an Int (int64) index tensor with values in
+[0, hi). Bytes moved = bytes of all inputs read plus all outputs written,
+the usual roofline count (8 bytes per index).
 """
 from __future__ import annotations
 
@@ -46,6 +48,16 @@ def _mat(n):
 def _mat_w(n):
     r, c = matrix(n)
     return [("x", (r, c)), ("w", (c,))]
+
+
+def _mat_rows(n):
+    r, c = matrix(n)
+    return [("x", (r, c)), ("idx", (r,), r)]
+
+
+def _table_ids(n):
+    r, c = matrix(n)
+    return [("ids", (r,), r), ("weight", (r, c))]
 
 
 def _mat_wb(n):
@@ -127,6 +139,18 @@ def def_rmsnorm(fd, cf, low, cols):
     r = fd.ops.rsqrt(fd.ops.add(ms, EPS))
     y = fd.ops.mul(fd.ops.mul(x, _rows(fd, r, x)), _cols(fd, w, x))
     fd.add_output(_down(fd, cf, y, low))
+
+
+def def_index_select(fd, cf, low, cols):
+    x = _tensor(fd, cf, 2, low)
+    idx = fd.define_tensor(shape=[-1], contiguity=True, dtype=cf.DataType.Int)
+    y = _up(fd, cf, fd.ops.index_select(x, idx, 0), low)
+    fd.add_output(_down(fd, cf, fd.ops.relu(fd.ops.add(fd.ops.mul(y, 0.5), 1.0)), low))
+
+
+def def_embedding(fd, cf, low, cols):
+    ids = fd.define_tensor(shape=[-1], contiguity=True, dtype=cf.DataType.Int)
+    fd.add_output(fd.ops.embedding_fwd(ids, _tensor(fd, cf, 2, low)))
 
 
 def def_var_mean(fd, cf, low, cols):
@@ -215,14 +239,23 @@ FUSIONS = (
     Fusion("var_mean", _mat, lambda r, c, n: [r, r], def_var_mean,
            lambda np, x: (x.var(axis=1), x.mean(axis=1)), None, t_var_mean,
            "variance and mean over rows"),
+    Fusion("index_select_pointwise", _mat_rows, lambda r, c, n: [r * c], def_index_select,
+           lambda np, x, idx: (np.maximum(x[idx] * 0.5 + 1.0, 0.0),), None,
+           lambda torch, x, idx: (torch.relu(torch.index_select(x, 0, idx) * 0.5 + 1.0),),
+           "relu(index_select(x, idx, 0)*0.5 + 1): rows of x in random order"),
+    Fusion("embedding", _table_ids, lambda r, c, n: [r * c], def_embedding,
+           lambda np, ids, w: (w[ids],), None,
+           lambda torch, ids, w: (torch.nn.functional.embedding(ids, w),),
+           "embedding lookup: rows of weight[r, c] at r random ids"),
 )
 BY_NAME = {f.name: f for f in FUSIONS}
 
 
 def bytes_moved(f: Fusion, n: int, itemsize: int) -> int:
     r, c = matrix(n)
-    elems = sum(_prod(s) for _, s in f.inputs(n)) + sum(f.outputs(r, c, n))
-    return elems * itemsize
+    specs = f.inputs(n)
+    elems = sum(_prod(s[1]) for s in specs if len(s) == 2) + sum(f.outputs(r, c, n))
+    return elems * itemsize + 8 * sum(_prod(s[1]) for s in specs if len(s) == 3)
 
 
 def _prod(shape):

@@ -102,6 +102,34 @@ def eager_rows(kind):
     return f
 
 
+def fusion_index_select(dt):
+    """relu(index_select(x, idx, 0) * 0.5 + 1): the gather read inside the
+    pointwise kernel."""
+    with FusionDefinition() as fd:
+        x = fd.define_tensor(shape=[-1, -1], dtype=DT[dt])
+        idx = fd.define_tensor(shape=[-1], dtype=DataType.Int)
+        o = fd.ops
+        y = o.cast(o.index_select(x, idx, 0), DataType.Float)
+        fd.add_output(o.cast(o.relu(o.add(o.mul(y, 0.5), 1.0)), DT[dt]))
+    return fd
+
+
+def eager_index_select(x, idx):
+    return torch.relu(torch.index_select(x, 0, idx).float() * 0.5 + 1.0).to(x.dtype)
+
+
+def fusion_embedding(dt):
+    with FusionDefinition() as fd:
+        ids = fd.define_tensor(shape=[-1], dtype=DataType.Int)
+        w = fd.define_tensor(shape=[-1, -1], dtype=DT[dt])
+        fd.add_output(fd.ops.embedding_fwd(ids, w))
+    return fd
+
+
+def eager_embedding(ids, w):
+    return torch.nn.functional.embedding(ids, w)
+
+
 def bench_case(name, fd, eager, inputs_sets, nbytes, compiled_cache, refs=True):
     fec = cfuser.FusionExecutorCache(fd.fusion)
     k = [0]
@@ -266,6 +294,17 @@ def main(argv=None):
             rows.append(bench_case(f"{kind} bf16 {m}x{k}", fusion_rows(kind, torch.bfloat16, k), eager_rows(kind),
                                    sets, nbytes, compiled, refs))
             del sets
+    # indexing: rows of a bf16 table in random order (the index check's
+    # flag is read after every execute, so these include that wait)
+    for (m, k) in shapes:
+        sets = [(torch.randn(m, k, device="cuda", generator=g).to(torch.bfloat16),
+                 torch.randint(0, m, (m,), device="cuda", generator=g)) for _ in range(2)]
+        rows.append(bench_case(f"index_select+pw bf16 {m}x{k}", fusion_index_select(torch.bfloat16),
+                               eager_index_select, sets, 2 * m * k * 2 + 8 * m, compiled, refs))
+        sets = [(s[1], s[0]) for s in sets]
+        rows.append(bench_case(f"embedding bf16 {m}x{k}", fusion_embedding(torch.bfloat16), eager_embedding,
+                               sets, 2 * m * k * 2 + 8 * m, compiled, refs))
+        del sets
     host = host_time() if refs else {}
     comp = compile_times()
     doc = {**env.describe_run("cuda", "quick" if args.quick else "full"),

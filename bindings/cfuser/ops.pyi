@@ -46,6 +46,7 @@ __all__ = [
     "cos",
     "cosh",
     "div",
+    "embedding_fwd",
     "eq",
     "erf",
     "erfc",
@@ -59,9 +60,11 @@ __all__ = [
     "fmod",
     "frac",
     "full",
+    "gather",
     "gcd",
     "ge",
     "gt",
+    "index_select",
     "iota",
     "isfinite",
     "isinf",
@@ -99,6 +102,7 @@ __all__ = [
     "reshape",
     "round",
     "rsqrt",
+    "scatter",
     "segment_set",
     "set",
     "shape",
@@ -114,6 +118,7 @@ __all__ = [
     "stride_order",
     "sub",
     "sum",
+    "take_along_axis",
     "tan",
     "tanh",
     "threshold",
@@ -245,6 +250,15 @@ def div(lhs: TensorView, rhs: _Operand) -> TensorView: ...
 def div(lhs: _Operand, rhs: TensorView) -> TensorView: ...
 @overload
 def div(lhs: _ScalarOperand, rhs: _ScalarOperand) -> Scalar: ...
+def embedding_fwd(
+    input: TensorView,
+    weight: TensorView,
+    padding_idx: Scalar | int | None = None,
+    max_norm: Scalar | float | None = None,
+    norm_type: Scalar | float | None = None,
+    scale_grad_by_freq: Scalar | bool | None = None,
+    sparse: Scalar | bool | None = None,
+) -> TensorView: ...
 @overload
 def eq(lhs: TensorView, rhs: _Operand) -> TensorView: ...
 @overload
@@ -297,6 +311,7 @@ def frac(x: Scalar) -> Scalar: ...
 def full(
     shape: Sequence[int | Scalar], fill_value: Scalar | float | int | bool, dtype: DataType
 ) -> TensorView: ...
+def gather(arg: TensorView, index: TensorView, dim: int) -> TensorView: ...
 @overload
 def gcd(lhs: TensorView, rhs: _Operand) -> TensorView: ...
 @overload
@@ -315,6 +330,7 @@ def gt(lhs: TensorView, rhs: _Operand) -> TensorView: ...
 def gt(lhs: _Operand, rhs: TensorView) -> TensorView: ...
 @overload
 def gt(lhs: _ScalarOperand, rhs: _ScalarOperand) -> Scalar: ...
+def index_select(arg: TensorView, index: TensorView, dim: int) -> TensorView: ...
 def iota(
     length: int | Scalar,
     start: float | int | Scalar | None = None,
@@ -486,6 +502,12 @@ def round(x: Scalar) -> Scalar: ...
 def rsqrt(x: TensorView) -> TensorView: ...
 @overload
 def rsqrt(x: Scalar) -> Scalar: ...
+@overload
+def scatter(arg: TensorView, index: TensorView, src: TensorView, dim: int) -> TensorView: ...
+@overload
+def scatter(
+    arg: TensorView, index: TensorView, src: Scalar | float | int | bool, dim: int
+) -> TensorView: ...
 def segment_set(arg: TensorView) -> TensorView: ...
 def set(arg: TensorView) -> TensorView: ...
 def shape(arg: TensorView) -> list[Scalar]: ...
@@ -529,6 +551,7 @@ def sub(lhs: _ScalarOperand, rhs: _ScalarOperand) -> Scalar: ...
 def sum(
     arg: TensorView, dims: Sequence[int], keepdim: bool = False, dtype: DataType | None = None
 ) -> TensorView: ...
+def take_along_axis(arg: TensorView, index: TensorView, dim: int) -> TensorView: ...
 @overload
 def tan(x: TensorView) -> TensorView: ...
 @overload

@@ -193,6 +193,8 @@ static cf_status bind_instrs(const cf_plan *pl, int64_t *symv, cf_slot_value *va
             st = check_pointwise(p, ins, vals);
         else if (ins->op == CF_OP_VIEW)
             st = check_view(p, ins, vals);
+        else if (ins->op == CF_OP_GATHER || ins->op == CF_OP_SCATTER)
+            st = cf_bind_check_indexing(p, ins, vals);
         else
             st = CF_OK;
         if (st)

@@ -298,6 +298,57 @@ static void view_map(const cf_fusion *f, const cf_expr_node *x, int in_rank, int
     (void)f;
 }
 
+/* The indexing reads: one GATHER over the result's shape (program.h), the
+ * index viewed at the result's rank first. */
+static cf_status lower_gather(lower_ctx *c, cf_id e)
+{
+    const cf_fusion *f = c->f;
+    const cf_expr_node *x = &f->exprs[e];
+    bool emb = x->op == CF_OP_EMBEDDING_FWD;
+    int64_t dim = x->attrs.ints[0];
+    int32_t src, idx, out, v;
+    int8_t vmap[CF_MAX_DIMS];
+    cf_prog_instr ins, view;
+    cf_status st;
+    int r, ri, d;
+    if ((st = operand_slot(c, x->in[emb ? 1 : 0], &src)) || (st = operand_slot(c, x->in[emb ? 0 : 1], &idx)) ||
+        (st = result_slot(c, x->out[0], true, &out)))
+        return st;
+    r = c->p->slots[out].ndim;
+    ri = c->p->slots[idx].ndim;
+    instr_init(&ins, CF_OP_GATHER, cf_dtype_compute(c->p->slots[src].dtype));
+    for (d = 0; d < r; d++) {
+        ins.map[d] = (int8_t)(emb ? (d == r - 1 ? 1 : -1) : (d == dim ? -1 : d));
+        vmap[d] = (int8_t)(emb ? (d < r - 1 ? d : -1) : x->op == CF_OP_INDEX_SELECT ? (d == dim && ri == 1 ? 0 : -1) : d);
+    }
+    ins.correction = dim;
+    ins.axes = x->op == CF_OP_GATHER;
+    if (ri != r || x->op == CF_OP_INDEX_SELECT) {
+        if ((st = new_slot(c, c->p->slots[idx].dtype, r, CF_SLOT_TEMP, &v)))
+            return st;
+        instr_init(&view, CF_OP_VIEW, CF_DTYPE_NULL);
+        for (d = 0; d < r; d++) {
+            bool bc = vmap[d] < 0 || (c->p->slots[idx].bcast_mask >> vmap[d]) & 1;
+            c->plan->slot_sym[v * CF_MAX_DIMS + d] = vmap[d] < 0 ? c->one_sym : c->plan->slot_sym[idx * CF_MAX_DIMS + vmap[d]];
+            c->p->slots[v].bcast_mask |= (uint32_t)bc << d;
+            view.map[d] = vmap[d];
+        }
+        view.nin = 1;
+        view.in[0] = idx;
+        view.nout = 1;
+        view.out[0] = v;
+        if ((st = emit(c, &view)))
+            return st;
+        idx = v;
+    }
+    ins.nin = 2;
+    ins.in[0] = src;
+    ins.in[1] = idx;
+    ins.nout = 1;
+    ins.out[0] = out;
+    return emit(c, &ins);
+}
+
 static cf_status lower_expr(lower_ctx *c, cf_id e)
 {
     const cf_fusion *f = c->f;
@@ -308,6 +359,8 @@ static cf_status lower_expr(lower_ctx *c, cf_id e)
     int i;
     if (cf_op_is_reduction(x->op))
         return lower_reduction(c, e);
+    if ((cf_op_flags(x->op) & CF_OPF_INDEXING) && x->op != CF_OP_SCATTER)
+        return lower_gather(c, e);
     /* stride_order only sets the layout of an output (ops_layout.c): a copy */
     instr_init(&ins, x->op == CF_OP_STRIDE_ORDER ? CF_OP_SET : x->op, x->attrs.dtype);
     ins.nin = x->nin;
@@ -342,6 +395,12 @@ static cf_status lower_expr(lower_ctx *c, cf_id e)
             ins.nin = 2;
         }
         ins.cdtype = x->attrs.dtype;
+        break;
+    case CF_OP_SCATTER:
+        if ((st = result_slot(c, x->out[0], true, &out)))
+            return st;
+        ins.correction = x->attrs.ints[0];
+        ins.cdtype = cf_val_dtype(f, x->out[0]);
         break;
     default:
         if ((st = result_slot(c, x->out[0], true, &out)))

@@ -48,4 +48,8 @@ void cf_plan_free(cf_plan *p);
 cf_status cf_plan_bind(const cf_plan *p, int nargs, const cf_arg *args,
                        cf_slot_value *vals);
 
+/* Shape checks of GATHER and SCATTER instructions (bind_indexing.c). */
+cf_status cf_bind_check_indexing(const cf_program *p, const cf_prog_instr *ins,
+                                 const cf_slot_value *vals);
+
 #endif

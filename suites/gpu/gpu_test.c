@@ -901,6 +901,8 @@ static int probe(void)
     return 0;
 }
 
+#include "gpu_indexing.h"
+
 static int dump(int which, int64_t rows, int64_t cols)
 {
     tprog t;
@@ -974,6 +976,7 @@ int main(int argc, char **argv)
     reduction_cases();
     fusion_cases();
     structure_cases();
+    indexing_cases();
     printf("gpu_test%s: %d cases, %d failed (%.1f s)\n", compile_only ? " --compile-only" : "",
            checks, failures, now_s() - t0);
     if (compile_only)

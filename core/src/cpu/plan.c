@@ -211,7 +211,12 @@ static int pw_joins(const cf_cpu_plan *pl, int cur, const cf_prog_instr *ins)
     int64_t rs[CF_MAX_DIMS];
     if (ndim_of(pl, t) != nd)
         return 0;
+    /* A GATHER reads its source anywhere: never a value of this segment. */
+    if (ins->op == CF_OP_GATHER && pl->si[pl->si[ins->in[0]].base].seg == cur)
+        return 0;
     if (!same_shape(nd, shape_of(pl, t), sg->shape)) {
+        if (ins->op == CF_OP_GATHER)
+            return 0;
         if (sg->kind != SEG_ROW)
             return 0;
         row_shape(sg, rs);
@@ -244,9 +249,10 @@ static void cut_segments(cf_cpu_plan *pl)
         pl->seg_of[i] = -1;
         if (ins->op == CF_OP_VIEW && role_of(pl, t) == CF_SLOT_TEMP)
             continue;
-        if (ins->op == CF_OP_VIEW || ins->op == CF_OP_COPY || ins->op == CF_OP_IOTA) {
-            sg = new_seg(pl, ins->op == CF_OP_IOTA ? SEG_IOTA : SEG_COPY, i,
-                         ndim_of(pl, t), shape_of(pl, t));
+        if (ins->op == CF_OP_VIEW || ins->op == CF_OP_COPY || ins->op == CF_OP_IOTA ||
+            ins->op == CF_OP_SCATTER) {
+            sg = new_seg(pl, ins->op == CF_OP_IOTA ? SEG_IOTA : ins->op == CF_OP_SCATTER ? SEG_SCATTER : SEG_COPY,
+                         i, ndim_of(pl, t), shape_of(pl, t));
             cur = -1;
         } else if (cf_op_is_reduction(ins->op)) {
             int nd = ndim_of(pl, s);
@@ -411,7 +417,8 @@ static cf_status check_kernel(const cf_cpu_plan *pl, const cf_step *st)
 {
     const void *none[4] = {0};
     cf_opcode op = st->op;
-    if (op == CF_OP_CAST || op == CF_OP_SET || op == CF_OP_FULL || cf_op_is_reduction(op))
+    if (op == CF_OP_CAST || op == CF_OP_SET || op == CF_OP_FULL || op == CF_OP_GATHER ||
+        cf_op_is_reduction(op))
         return CF_OK;
     if (!cf_op_is_pointwise(op))
         return cf_error_set(CF_ERR_RUNTIME, "cpu_execute", "op %d cannot run in a loop", (int)op);
@@ -608,6 +615,14 @@ static cf_status lay_out(cf_cpu_plan *pl)
                     /* A piece of the row's value, filled once per row. */
                     st->in[j].boff = sg->scratch;
                     sg->scratch += csz;
+                }
+            }
+            if (ins->op == CF_OP_GATHER) {
+                make_in(pl, &st->in[1], ins->in[1], CF_DTYPE_INT, nd, ish);
+                cf_cpu_gather_step(pl, st, nd, ish);
+                if (!sg->badoff) {
+                    sg->badoff = sg->scratch;
+                    sg->scratch += 64;
                 }
             }
             for (int j = 0; j < ins->nout; j++) make_out(pl, &st->out[j], ins->out[j], st->rdt);

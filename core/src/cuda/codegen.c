@@ -37,7 +37,7 @@
 #define MAXACC 64
 #define MAXW 400
 
-enum { K_LOAD, K_STORE, K_IOTA, K_RESHAPE };
+enum { K_LOAD, K_STORE, K_IOTA, K_RESHAPE, K_GATHER, K_FLAG };
 enum { M_VEC, M_BCAST, M_GATHER };
 
 typedef struct acc {
@@ -78,6 +78,7 @@ typedef struct gen {
     bool quick;                   /* the quick tier (cf_cuda_plan_build_tier) */
     uint8_t loaded[MAXACC];
     const char *jx;               /* element suffix of load arrays        */
+    int flagbuf;                  /* buffer of the index-check flag, -1   */
 } gen_t;
 
 static cf_status too_big(void)
@@ -98,6 +99,13 @@ static int word(gen_t *G, int kind, int ref, int64_t value)
     G->w[G->nw] = (cf_pword){(uint8_t)kind, ref, value};
     return G->nw++;
 }
+
+/* For cuda/indexing.c (codegen.h). */
+int cf_cg_word(gen_t *G, int kind, int ref, int64_t value) { return word(G, kind, ref, value); }
+cf_sbuf *cf_cg_sb(gen_t *G) { return G->b; }
+cf_segs *cf_cg_segs(gen_t *G) { return G->S; }
+int cf_cg_buf(gen_t *G, int slot) { return G->bufidx[slot]; }
+int cf_cg_flag_buf(gen_t *G) { return G->flagbuf; }
 
 /* "(I)p.w[k]" for a run-time integer; literals for 0 and 1. */
 static void ival(gen_t *G, char *o, size_t cap, int64_t x)
@@ -313,6 +321,76 @@ static cf_status add_special(gen_t *G, int instr)
     return CF_OK;
 }
 
+/* GATHER instruction `instr`: its source read at a base offset (strides
+ * of the result's axes) plus index * the indexed axis's stride; rnd/rsh/rst
+ * hold that axis, and one K_FLAG access the index-check flag. */
+static cf_status add_gather(gen_t *G, int instr)
+{
+    const cf_prog_instr *in = &G->p->instrs[instr];
+    cf_segs *S = G->S;
+    int o = in->out[0], x = in->in[0], nd = G->p->slots[o].ndim;
+    int64_t sst[CF_MAX_DIMS], st[CF_MAX_DIMS];
+    if (G->na + 2 > MAXACC)
+        return too_big();
+    bool flag = false;
+    for (int k = 0; k < G->na; k++)
+        flag |= G->a[k].kind == K_FLAG;
+    if (!flag) {
+        acc_t *f = &G->a[G->na++];
+        memset(f, 0, sizeof *f);
+        f->kind = K_FLAG;
+        f->slot = -1;
+        f->instr = -1;
+        f->dt = CF_DTYPE_INT;
+        f->buf = G->flagbuf;
+    }
+    acc_t *a = &G->a[G->na];
+    memset(a, 0, sizeof *a);
+    a->kind = K_GATHER;
+    a->slot = o;
+    a->instr = instr;
+    a->dt = G->p->slots[x].dtype;
+    a->buf = G->bufidx[S->gview[x] ? S->gbase[x] : x];
+    if (S->gview[x])
+        memcpy(sst, S->gst[x], sizeof sst);
+    else
+        cf_seg_storage_strides(S, x, sst);
+    for (int d = 0; d < nd; d++) {
+        int m = in->map[d];
+        st[d] = m >= 0 && G->v[x].shape[m] != 1 ? sst[m] : 0;
+    }
+    a->rnd = 1;
+    a->rsh[0] = G->v[x].shape[in->correction];
+    a->rst[0] = sst[in->correction];
+    cf_status s = set_strides(G, a, o, st);
+    if (s)
+        return s;
+    G->na++;
+    return CF_OK;
+}
+
+static cf_status emit_gather(gen_t *G, int i)
+{
+    int k = -1, f = -1, in = G->nd - 1;
+    for (int q = 0; q < G->na; q++) {
+        if (G->a[q].kind == K_GATHER && G->a[q].instr == i)
+            k = q;
+        if (G->a[q].kind == K_FLAG)
+            f = q;
+    }
+    if (k < 0 || f < 0 || G->g->has_red)
+        return cf_error_set(CF_ERR_RUNTIME, "cuda", "internal: a gather outside a pointwise kernel");
+    const cf_prog_instr *ins = &G->p->instrs[i];
+    char idx[200], s[64], off[160], ext[64], dst[64];
+    vexpr(G, ins->in[1], idx, sizeof idx);
+    ival(G, s, sizeof s, in >= 0 ? G->a[k].st[in] : 0);
+    snprintf(off, sizeof off, "o%d+(I)j*%s", k, s);
+    ival(G, ext, sizeof ext, G->a[k].rsh[0]);
+    ival(G, dst, sizeof dst, G->a[k].rst[0]);
+    cf_cg_gather_text(G->b, ins->out[0], i, G->a[k].dt, idx, ext, off, dst, k, f);
+    return CF_OK;
+}
+
 static cf_status add_store(gen_t *G, int x)
 {
     if (G->na >= MAXACC)
@@ -482,7 +560,7 @@ static void emit_buffers(gen_t *G)
             continue;
         int w = word(G, CF_PW_PTR, a->buf, 0);
         const char *ty = cf_cg_stty(a->dt);
-        const char *c = a->kind == K_STORE ? "" : "const ";
+        const char *c = a->kind == K_STORE || a->kind == K_FLAG ? "" : "const ";
         E(" %s%s*__restrict__ B%d=(%s%s*)p.w[%d];\n", c, ty, k, c, ty, w);
     }
 }
@@ -571,6 +649,8 @@ static cf_status emit_instr(gen_t *G, int i)
         /* v<o> defined by the access code (offset-based) */
         return CF_OK;
     }
+    if (in->op == CF_OP_GATHER)
+        return emit_gather(G, i);
     for (int k = 0; k < in->nin; k++) {
         vexpr(G, in->in[k], args[k], sizeof args[k]);
         cf_dtype ct = in->cdtype;
@@ -794,7 +874,7 @@ static void emit_pw_loads(gen_t *G, const char *jpre)
     char s[64];
     for (int k = 0; k < G->na; k++) {
         acc_t *a = &G->a[k];
-        if (a->kind == K_STORE || a->kind == K_IOTA)
+        if (a->kind == K_STORE || a->kind == K_IOTA || a->kind == K_GATHER || a->kind == K_FLAG)
             continue;
         const char *rt = cf_cg_regty(a->dt);
         char dst[32], off[96];
@@ -832,7 +912,7 @@ static void emit_pw_decls(gen_t *G, int U)
 {
     for (int k = 0; k < G->na; k++) {
         acc_t *a = &G->a[k];
-        if (a->kind == K_STORE || a->kind == K_IOTA)
+        if (a->kind == K_STORE || a->kind == K_IOTA || a->kind == K_GATHER || a->kind == K_FLAG)
             continue;
         if (raw_cache(a))
             E(" V<%s,%d> L%d[%d];\n", cf_cg_stty(a->dt), G->V, k, U);
@@ -1444,6 +1524,16 @@ static cf_status gen_segment(gen_t *G, cf_kernel_launch *L, cf_sbuf *body,
     if ((st = build_domain(G)))
         return st;
     cf_seg *g = G->g;
+    if (g->scatter >= 0) {
+        *skip = false;
+        cf_sbuf *saved = G->b;
+        G->b = body;
+        st = cf_cg_gen_scatter(G, L, g, skip);
+        G->b = saved;
+        if (st || *skip)
+            return st;
+        goto words;
+    }
     if (g->copy_slot >= 0) {
         if ((st = add_load(G, g->copy_slot)) || (st = add_store(G, g->copy_slot)))
             return st;
@@ -1452,6 +1542,11 @@ static cf_status gen_segment(gen_t *G, cf_kernel_launch *L, cf_sbuf *body,
             const cf_prog_instr *in = &G->p->instrs[g->instrs[k]];
             if (in->op == CF_OP_IOTA || in->op == CF_OP_COPY) {
                 if ((st = add_special(G, g->instrs[k])))
+                    return st;
+                continue;
+            }
+            if (in->op == CF_OP_GATHER) {
+                if ((st = add_load(G, in->in[1])) || (st = add_gather(G, g->instrs[k])))
                     return st;
                 continue;
             }
@@ -1485,6 +1580,7 @@ static cf_status gen_segment(gen_t *G, cf_kernel_launch *L, cf_sbuf *body,
     G->b = saved;
     if (st)
         return st;
+words:
     if (G->nw >= MAXW)
         return too_big();
     L->nwords = G->nw;
@@ -1498,8 +1594,7 @@ static cf_status gen_segment(gen_t *G, cf_kernel_launch *L, cf_sbuf *body,
 static cf_status plan_buffers(cf_segs *S, cf_cuda_plan *plan, int *bufidx)
 {
     const cf_program *p = S->p;
-    plan->buffers = cf_calloc((size_t)(S->ns > 0 ? S->ns : 1),
-                              sizeof *plan->buffers);
+    plan->buffers = cf_calloc((size_t)S->ns + 1, sizeof *plan->buffers);
     if (!plan->buffers)
         return cf_error_nomem("cuda");
     for (int x = 0; x < S->ns; x++) {
@@ -1521,6 +1616,15 @@ static cf_status plan_buffers(cf_segs *S, cf_cuda_plan *plan, int *bufidx)
                 b->bytes = 16;
         }
         bufidx[x] = plan->nbuffers++;
+    }
+    plan->index_flag = -1;
+    if (cf_cg_checks_index(p)) {
+        /* the index-check flag: zeroed before the kernels, read after */
+        cf_plan_buffer *b = &plan->buffers[plan->nbuffers];
+        b->slot = -1;
+        b->temp = true;
+        b->bytes = 16;
+        plan->index_flag = plan->nbuffers++;
     }
     return CF_OK;
 }
@@ -1565,6 +1669,7 @@ cf_status cf_cuda_plan_build_tier(const cf_program *p, const cf_slot_value *vals
     G->v = vals;
     G->dev = info;
     G->bufidx = bufidx;
+    G->flagbuf = plan->index_flag;
     G->lacc = lacc;
     G->lvl = lvl;
     G->full = full;
