@@ -28,6 +28,7 @@
 
 #include "cuda/codegen.h"
 #include "cuda/sbuf.h"
+#include "cuda/sched_reduce.h"
 #include "cuda/segment.h"
 #include "cfuser/alloc.h"
 #include "cfuser/dtype.h"
@@ -78,6 +79,14 @@ typedef struct gen {
     bool quick;                   /* the quick tier (cf_cuda_plan_build_tier) */
     uint8_t loaded[MAXACC];
     const char *jx;               /* element suffix of load arrays        */
+    cf_rs_sched sched;            /* reduction schedule (sched_reduce.c)  */
+    int64_t key[MAXD];            /* memory-order key of each domain dim  */
+    cf_cuda_plan *plan;           /* for scratch buffers                  */
+    int scratch;                  /* outer-grid: scratch buffer, -1 none  */
+    int64_t cnt_bytes;            /* its counters, then the partials      */
+    int npart;                    /* reductions with partials             */
+    int part_instr[MAXACC];
+    int64_t part_off[MAXACC];     /* their byte offsets in the scratch    */
 } gen_t;
 
 static cf_status too_big(void)
@@ -389,6 +398,65 @@ static void collapse(gen_t *G)
         if (i < G->nout)
             G->nout--;
     }
+}
+
+/* Sort dims [lo, hi) by key, outermost (largest) first; stable. */
+static void sort_group(gen_t *G, int lo, int hi)
+{
+    for (int i = lo + 1; i < hi; i++)
+        for (int j = i; j > lo && G->key[j - 1] < G->key[j]; j--) {
+            int64_t t = G->key[j];
+            G->key[j] = G->key[j - 1];
+            G->key[j - 1] = t;
+            t = G->dsz[j];
+            G->dsz[j] = G->dsz[j - 1];
+            G->dsz[j - 1] = t;
+            int c = G->dcls[j];
+            G->dcls[j] = G->dcls[j - 1];
+            G->dcls[j - 1] = c;
+            for (int k = 0; k < G->na; k++) {
+                t = G->a[k].st[j];
+                G->a[k].st[j] = G->a[k].st[j - 1];
+                G->a[k].st[j - 1] = t;
+            }
+        }
+}
+
+static int64_t iabs64(int64_t x) { return x < 0 ? -x : x; }
+
+/* Put the kept dims, and the reduced dims, of a reduction kernel in the
+ * memory order of its main input (the load with the most strided axes, a
+ * store when nothing is loaded), so that the innermost dim of the kernel
+ * is the one memory is contiguous along whatever the logical order: a
+ * channels-last tensor reduced over N, H, W becomes an outer reduction
+ * along C, a transposed one a reduction along its columns. Returns false
+ * when no access gives an order (the logical order stays). */
+static bool order_domain(gen_t *G)
+{
+    int best = -1, bestn = -1;
+    for (int pass = 0; pass < 2 && best < 0; pass++)
+        for (int k = 0; k < G->na; k++) {
+            if (G->a[k].kind != (pass == 0 ? K_LOAD : K_STORE))
+                continue;
+            int n = 0;
+            for (int i = 0; i < G->nd; i++)
+                n += G->a[k].st[i] != 0;
+            if (n > bestn) {
+                bestn = n;
+                best = k;
+            }
+        }
+    if (best < 0 || bestn <= 0)
+        return false;
+    for (int i = 0; i < G->nd; i++) {
+        int64_t k = iabs64(G->a[best].st[i]);
+        for (int q = 0; q < G->na && k == 0; q++)
+            k = iabs64(G->a[q].st[i]);
+        G->key[i] = k == 0 ? INT64_MAX : k; /* constant for all: outermost */
+    }
+    sort_group(G, 0, G->nout);
+    sort_group(G, G->nout, G->nd);
+    return true;
 }
 
 static int64_t prod(const int64_t *x, int n)
@@ -956,14 +1024,6 @@ static cf_status gen_pointwise(gen_t *G, cf_kernel_launch *L)
 }
 
 /* --- row and column reduction kernels ------------------------------------ */
-static int next_pow2(int64_t x)
-{
-    int r = 1;
-    while (r < x && r < (1 << 20))
-        r *= 2;
-    return r;
-}
-
 static int in_level(gen_t *G, int x)
 {
     if (is_scalar_slot(G->p, x) || G->lacc[x] >= 0)
@@ -1055,18 +1115,33 @@ static void emit_reduce_update(gen_t *G, int i)
         E(" if(ev)a%d=%s()(a%d,(%s)%s);\n", i, red_functor(in->op), i, T, x);
 }
 
-static void emit_reduce_finish(gen_t *G, int i)
+static bool is_welford(cf_opcode op)
+{
+    return op == CF_OP_VAR || op == CF_OP_VAR_MEAN;
+}
+
+/* Combine the threads of a row (or column) group: a<i> (w<i> for Welford
+ * states) holds the group's result in every thread. */
+static void emit_reduce_combine(gen_t *G, int i)
+{
+    const cf_prog_instr *in = &G->p->instrs[i];
+    const char *T = cf_cg_regty(in->cdtype);
+    const char *how = G->col ? "colred" : "rowred";
+    if (is_welford(in->op))
+        E(" Wf<%s> w%d=%s<%d,%d>(wfin(a%d),Wel(),sm);\n", T, i, how, G->TX, G->TY, i);
+    else
+        E(" a%d=%s<%d,%d>(a%d,%s(),sm);\n", i, how, G->TX, G->TY, i, red_functor(in->op));
+}
+
+/* The value(s) of reduction i from its combined state. */
+static void emit_reduce_value(gen_t *G, int i)
 {
     const cf_prog_instr *in = &G->p->instrs[i];
     const char *T = cf_cg_regty(in->cdtype);
     char e[200], fin[300];
-    const char *how = G->col ? "colred" : "rowred";
     cf_dtype t0 = G->p->slots[in->out[0]].dtype;
-    if (in->op == CF_OP_VAR || in->op == CF_OP_VAR_MEAN) {
-        E(" const Wf<%s> w%d=%s<%d,%d>(wfin(a%d),Wel(),sm);\n", T, i, how,
-          G->TX, G->TY, i);
-        snprintf(e, sizeof e, "wvar(w%d,(%s)%lld)", i, T,
-                 (long long)in->correction);
+    if (is_welford(in->op)) {
+        snprintf(e, sizeof e, "wvar(w%d,(%s)%lld)", i, T, (long long)in->correction);
         cf_cg_to_slot(fin, sizeof fin, t0, e);
         E(" const %s v%d=%s;\n", cf_cg_regty(t0), in->out[0], fin);
         if (in->op == CF_OP_VAR_MEAN) {
@@ -1077,11 +1152,105 @@ static void emit_reduce_finish(gen_t *G, int i)
         }
         return;
     }
-    E(" a%d=%s<%d,%d>(a%d,%s(),sm);\n", i, how, G->TX, G->TY, i,
-      red_functor(in->op));
     snprintf(e, sizeof e, "a%d", i);
     cf_cg_to_slot(fin, sizeof fin, t0, e);
     E(" const %s v%d=%s;\n", cf_cg_regty(t0), in->out[0], fin);
+}
+
+/* Bytes of one partial state of reduction i in the scratch buffer. */
+static int64_t partial_bytes(const cf_prog_instr *in)
+{
+    int64_t t = (int64_t)cf_dtype_size(in->cdtype);
+    if (in->cdtype == CF_DTYPE_HALF || in->cdtype == CF_DTYPE_BFLOAT16)
+        t = 4; /* accumulated in float */
+    return is_welford(in->op) ? 3 * t : t;
+}
+
+/* outer-grid / split rows: every block of a group stores the partial
+ * states of its part of the reduced range; the last block to arrive (a
+ * counter per group in the scratch buffer) folds them and goes on with the
+ * later phases, the others leave. The counters are zero at the start of
+ * each run (launch.c clears them) and the last block puts its back. */
+static void emit_grid_combine(gen_t *G, const int *red, int nred)
+{
+    char s[64];
+    int tdim = G->col ? G->TY : G->TX;
+    int w = word(G, CF_PW_PTR, G->scratch, 0);
+    ival(G, s, sizeof s, G->sched.blocks);
+    E(" unsigned char*const SCR=(unsigned char*)p.w[%d];\n", w);
+    for (int q = 0; q < nred; q++) {
+        int i = red[q];
+        const cf_prog_instr *in = &G->p->instrs[i];
+        const char *T = cf_cg_regty(in->cdtype);
+        int64_t off = -1;
+        for (int k = 0; k < G->npart; k++)
+            if (G->part_instr[k] == i)
+                off = G->part_off[k];
+        char o[64];
+        ival(G, o, sizeof o, off);
+        if (is_welford(in->op))
+            E(" Wf<%s>*P%d=(Wf<%s>*)(SCR+%s);if(rv&&tx==0)P%d[(I)blockIdx.y*nrow+row]=w%d;\n",
+              T, i, T, o, i, i);
+        else
+            E(" %s*P%d=(%s*)(SCR+%s);if(rv&&tx==0)P%d[(I)blockIdx.y*nrow+row]=a%d;\n", T, i, T, o,
+              i, i);
+    }
+    E(" __shared__ int last_;\n __threadfence();__syncthreads();\n"
+      " if(threadIdx.x==0&&threadIdx.y==0){unsigned*C=(unsigned*)SCR;"
+      "const unsigned t=atomicAdd(&C[blockIdx.x],1u);last_=t==gridDim.y-1;"
+      "if(last_)C[blockIdx.x]=0u;}\n"
+      " __syncthreads();if(!last_)return;__threadfence();\n");
+    for (int q = 0; q < nred; q++) {
+        int i = red[q];
+        const cf_prog_instr *in = &G->p->instrs[i];
+        const char *T = cf_cg_regty(in->cdtype);
+        const char *how = G->col ? "colred" : "rowred";
+        if (is_welford(in->op)) {
+            E(" {Wf<%s> u;u.n=u.m=u.q=(%s)0;if(rv)for(int s=tx;s<(int)gridDim.y;s+=%d)"
+              "u=wcomb(u,ldv(&P%d[(I)s*nrow+row]));w%d=%s<%d,%d>(u,Wel(),sm);}\n",
+              T, T, tdim, i, i, how, G->TX, G->TY);
+        } else {
+            char id[200];
+            red_identity(id, sizeof id, in->op, in->cdtype);
+            E(" {%s u=%s;if(rv)for(int s=tx;s<(int)gridDim.y;s+=%d)u=%s()(u,ldv(&P%d[(I)s*nrow+row]));"
+              "a%d=%s<%d,%d>(u,%s(),sm);}\n",
+              T, id, tdim, red_functor(in->op), i, i, how, G->TX, G->TY, red_functor(in->op));
+        }
+    }
+}
+
+static bool compute_need(gen_t *G, int ph);
+
+/* The scratch buffer of a split reduction: counters (one per block along
+ * the outputs), then the partial states of each reduction of the first
+ * phase, [splits][nrow] each. */
+static cf_status plan_scratch(gen_t *G, int64_t nrow)
+{
+    const cf_program *p = G->p;
+    int ni = p->ninstrs;
+    cf_cuda_plan *plan = G->plan;
+    compute_need(G, 0);
+    int64_t at = (G->sched.blocks * 4 + 255) / 256 * 256;
+    G->cnt_bytes = at;
+    G->npart = 0;
+    for (int j = 0; j < G->g->ninstrs; j++) {
+        int i = G->g->instrs[j];
+        if (!G->need[ni + i])
+            continue;
+        if (G->npart >= MAXACC)
+            return too_big();
+        G->part_instr[G->npart] = i;
+        G->part_off[G->npart++] = at;
+        at += (partial_bytes(&p->instrs[i]) * G->sched.splits * nrow + 255) / 256 * 256;
+    }
+    cf_plan_buffer *b = &plan->buffers[plan->nbuffers];
+    memset(b, 0, sizeof *b);
+    b->slot = -1;
+    b->temp = true;
+    b->bytes = at;
+    b->zero_bytes = G->cnt_bytes;
+    G->scratch = plan->nbuffers++;
+    return CF_OK;
 }
 
 static void emit_full_load(gen_t *G, int k, const char *jpre)
@@ -1218,12 +1387,14 @@ static cf_status emit_phase(gen_t *G, int ph)
           "\n const bool ev=rv&&e<nin;\n", G->ITEMS, G->TX, V);
         G->jx = "[k][j]";
     } else if (G->col) {
-        E(" for(I e=(I)tx;rv&&e<nin;e+=%d){\n const bool ev=true;\n", G->TY);
+        if (G->sched.unroll > 1)
+            E(" #pragma unroll %d\n", G->sched.unroll);
+        E(" for(I e=e0+(I)tx;rv&&e<e1;e+=%d){\n const bool ev=true;\n", G->TY);
         G->jx = "[j]";
     } else {
         if (tuning()->row_unroll > 1)
             E(" #pragma unroll %d\n", tuning()->row_unroll);
-        E(" for(I e=(I)tx*%d;rv&&e<nin;e+=(I)%d){\n const bool ev=true;\n", V,
+        E(" for(I e=e0+(I)tx*%d;rv&&e<e1;e+=(I)%d){\n const bool ev=true;\n", V,
           G->TX * V);
         G->jx = "[j]";
     }
@@ -1284,14 +1455,23 @@ static cf_status emit_phase(gen_t *G, int ph)
         if (G->a[k].kind == K_STORE && G->need[2 * ni + k])
             emit_full_store(G, k);
     E(" }\n");
+    int red[MAXACC], nred = 0;
     for (int j = 0; j < g->ninstrs; j++)
-        if (G->need[ni + g->instrs[j]])
-            emit_reduce_finish(G, g->instrs[j]);
+        if (G->need[ni + g->instrs[j]]) {
+            emit_reduce_combine(G, g->instrs[j]);
+            if (nred < MAXACC)
+                red[nred++] = g->instrs[j];
+        }
+    if (G->sched.splits > 1 && ph == 0)
+        emit_grid_combine(G, red, nred);
+    for (int q = 0; q < nred; q++)
+        emit_reduce_value(G, red[q]);
     return CF_OK;
 }
 
 static cf_status gen_reduce(gen_t *G, cf_kernel_launch *L)
 {
+    cf_status st;
     int64_t nrow = prod(G->dsz, G->nout);
     int64_t nin = prod(G->dsz + G->nout, G->nd - G->nout);
     int nfull = 0;
@@ -1303,39 +1483,26 @@ static cf_status gen_reduce(gen_t *G, cf_kernel_launch *L)
         if (a->kind == K_LOAD && a->full)
             nfull++;
     }
-    if (G->col) {
+    if (G->col)
         choose_vec(G, -1, false);
-        G->TX = nrow >= 32 ? 32 : next_pow2(nrow);
-        int ty = next_pow2(nin);
-        int cap = 256 / G->TX > 8 ? 256 / G->TX : 8;
-        if (cap > 1024 / G->TX)
-            cap = 1024 / G->TX;
-        G->TY = ty < cap ? ty : cap;
-        G->persist = false;
-    } else {
+    else
         choose_vec(G, G->nd - 1, true);
-        int64_t nvec = nin / G->V;
-        int tx = next_pow2((nvec + 3) / 4);
-        if (tx > 1024)
-            tx = 1024;
-        int items = (int)((nvec + tx - 1) / tx);
-        G->persist = items >= 1 && items <= 16 &&
-                     (int64_t)items * G->V * (nfull > 0 ? nfull : 1) <= tuning()->persist_max;
-        if (!G->persist) {
-            tx = nvec >= 4096 ? 512 : next_pow2(nvec);
-            if (tx < 32)
-                tx = 32;
-            if (tx > 512)
-                tx = 512;
-            items = 0;
-        }
-        G->TX = tx;
-        G->ITEMS = items;
-        G->TY = tx >= 128 ? 1 : 128 / tx;
-        int ny = next_pow2(nrow);
-        if (G->TY > ny)
-            G->TY = ny;
-    }
+    int maxl = compute_levels(G);
+    cf_rs_problem pr = {.outer = G->col, .nrow = nrow, .nred = nin, .vec = G->V,
+                        .nfull = nfull, .elem_bytes = 0, .later_full = false,
+                        .persist_max = tuning()->persist_max, .quick = G->quick};
+    for (int k = 0; k < G->na; k++)
+        if (G->a[k].kind == K_LOAD && G->a[k].full && (int)esize(G->a[k].dt) > pr.elem_bytes)
+            pr.elem_bytes = (int)esize(G->a[k].dt);
+    for (int ph = 1; ph <= maxl && !pr.later_full; ph++)
+        pr.later_full = compute_need(G, ph);
+    cf_rs_choose(&pr, G->dev, &G->sched);
+    G->persist = G->sched.kind == CF_RS_ROW_PERSIST;
+    G->TX = G->sched.TX;
+    G->TY = G->sched.TY;
+    G->ITEMS = G->sched.items;
+    if (G->sched.splits > 1 && (st = plan_scratch(G, nrow)))
+        return st;
     int smb = G->col ? G->TX * G->TY * 24
                      : G->TY * (G->TX > 32 ? G->TX / 32 : 1) * 24;
     if (smb < 16)
@@ -1344,6 +1511,12 @@ static cf_status gen_reduce(gen_t *G, cf_kernel_launch *L)
     char minb[16] = "";
     if (tuning()->row_minblocks > 0 && !G->col)
         snprintf(minb, sizeof minb, ",%d", tuning()->row_minblocks);
+    E("/* %s: %s %dx%d", L->name, cf_rs_kind_name(G->sched.kind), G->TX, G->TY);
+    if (G->persist)
+        E(" items=%d", G->ITEMS);
+    if (G->sched.splits > 1)
+        E(" splits=%d", G->sched.splits);
+    E(" V=%d; %s */\n", G->V, G->sched.why);
     E("extern \"C\" __global__ void __launch_bounds__(%d%s) %s(const P%d p){\n"
       " typedef %s I;\n __shared__ alignas(16) unsigned char sm[%d];\n",
       G->TX * G->TY, minb, L->name, G->gi, G->big ? "long long" : "int", smb);
@@ -1352,6 +1525,16 @@ static cf_status gen_reduce(gen_t *G, cf_kernel_launch *L)
     E(" const I nrow=%s;", s);
     ival(G, s, sizeof s, nin);
     E(" const I nin=%s;(void)nin;\n", s);
+    if (G->sched.splits > 1) {
+        /* this block's part of the reduced range: a multiple of V long */
+        int64_t step = G->col ? 1 : G->V;
+        int64_t chunk = (nin + G->sched.splits - 1) / G->sched.splits;
+        chunk = (chunk + step - 1) / step * step;
+        ival(G, s, sizeof s, chunk);
+        E(" const I e0=(I)blockIdx.y*%s;const I e1=e0+%s<nin?e0+%s:nin;\n", s, s, s);
+    } else {
+        E(" const I e0=0;const I e1=nin;(void)e0;(void)e1;\n");
+    }
     if (G->col)
         E(" const I row=(I)blockIdx.x*%d+threadIdx.x;const int tx=threadIdx.y;"
           "\n", G->TX);
@@ -1383,7 +1566,6 @@ static cf_status gen_reduce(gen_t *G, cf_kernel_launch *L)
         }
     }
     memset(G->loaded, 0, sizeof G->loaded);
-    int maxl = compute_levels(G);
     for (int ph = 0; ph <= maxl; ph++)
         if (compute_need(G, ph))
             for (int k = 0; k < G->na; k++)
@@ -1400,7 +1582,7 @@ static cf_status gen_reduce(gen_t *G, cf_kernel_launch *L)
               a->mode == M_BCAST ? 1 : G->V);
     }
     for (int ph = 0; ph <= maxl; ph++) {
-        cf_status st = emit_phase(G, ph);
+        st = emit_phase(G, ph);
         if (st)
             return st;
     }
@@ -1413,6 +1595,7 @@ static cf_status gen_reduce(gen_t *G, cf_kernel_launch *L)
                             (long long)nrow);
     launch_dims(L, (unsigned)blocks, (unsigned)(G->col ? G->TX : G->TX),
                 (unsigned)G->TY);
+    L->grid[1] = (unsigned)(G->sched.splits > 1 ? G->sched.splits : 1);
     L->smem = 0;
     return CF_OK;
 }
@@ -1438,6 +1621,11 @@ static cf_status gen_segment(gen_t *G, cf_kernel_launch *L, cf_sbuf *body,
     G->na = 0;
     G->nw = 0;
     G->persist = false;
+    G->scratch = -1;
+    G->npart = 0;
+    memset(&G->sched, 0, sizeof G->sched);
+    G->sched.splits = 1;
+    G->sched.unroll = 1;
     G->V = 1;
     for (int x = 0; x < G->S->ns; x++)
         G->lacc[x] = -1;
@@ -1463,9 +1651,14 @@ static cf_status gen_segment(gen_t *G, cf_kernel_launch *L, cf_sbuf *body,
             if (stored_here(G, x) && (st = add_store(G, x)))
                 return st;
     }
-    /* COL when the innermost axis of the reference is not reduced */
+    /* COL (an outer reduction) when the memory-innermost dim is kept;
+     * without an access that orders the domain, when the innermost axis of
+     * the reference is not reduced */
     G->col = false;
-    if (g->has_red && g->ref >= 0) {
+    if (g->has_red && order_domain(G)) {
+        G->col = G->nout > 0 &&
+                 (G->nd == G->nout || G->key[G->nout - 1] < G->key[G->nd - 1]);
+    } else if (g->has_red && g->ref >= 0) {
         int last = -1;
         for (int d = 0; d < G->p->slots[g->ref].ndim; d++)
             if (G->S->cls[g->ref][d] >= 0)
@@ -1498,8 +1691,8 @@ static cf_status gen_segment(gen_t *G, cf_kernel_launch *L, cf_sbuf *body,
 static cf_status plan_buffers(cf_segs *S, cf_cuda_plan *plan, int *bufidx)
 {
     const cf_program *p = S->p;
-    plan->buffers = cf_calloc((size_t)(S->ns > 0 ? S->ns : 1),
-                              sizeof *plan->buffers);
+    /* a slot's storage each, and a scratch buffer per kernel at most */
+    plan->buffers = cf_calloc((size_t)S->ns + (size_t)S->nsegs + 1, sizeof *plan->buffers);
     if (!plan->buffers)
         return cf_error_nomem("cuda");
     for (int x = 0; x < S->ns; x++) {
@@ -1570,6 +1763,7 @@ cf_status cf_cuda_plan_build_tier(const cf_program *p, const cf_slot_value *vals
     G->full = full;
     G->need = need;
     G->quick = quick;
+    G->plan = plan;
     G->b = &src;
     cf_sb_printf(&src, "%s", cf_cuda_prelude);
     for (int gi = 0; gi < S.nsegs; gi++) {

@@ -324,7 +324,7 @@ cf_status cf_cuda_execute(const cf_program *p, cf_slot_value *vals,
     int nalloc = 0;
     for (int b = 0; b < plan->nbuffers; b++) {
         const cf_plan_buffer *pb = &plan->buffers[b];
-        ptr[b] = (CUdeviceptr)(uintptr_t)vals[pb->slot].data;
+        ptr[b] = pb->slot >= 0 ? (CUdeviceptr)(uintptr_t)vals[pb->slot].data : 0;
         if (!pb->temp)
             continue;
         CUresult r = d->mempool
@@ -333,6 +333,11 @@ cf_status cf_cuda_execute(const cf_program *p, cf_slot_value *vals,
         if ((st = cf_cu_check(r, "cuda", "allocating an intermediate")))
             goto out;
         nalloc = b + 1;
+        /* a split reduction's counters start at zero */
+        if (pb->zero_bytes > 0 &&
+            (st = cf_cu_check(cu->cuMemsetD8Async(ptr[b], 0, (size_t)pb->zero_bytes, s), "cuda",
+                              "clearing a reduction's counters")))
+            goto out;
     }
     for (int i = 0; i < plan->nkernels; i++) {
         const cf_kernel_launch *L = &plan->kernels[i];
@@ -358,8 +363,9 @@ cf_status cf_cuda_execute(const cf_program *p, cf_slot_value *vals,
     }
 out:
     for (int b = 0; b < nalloc; b++) {
-        if (!plan->buffers[b].temp ||
-            ptr[b] == (CUdeviceptr)(uintptr_t)vals[plan->buffers[b].slot].data)
+        if (!plan->buffers[b].temp || ptr[b] == 0 ||
+            (plan->buffers[b].slot >= 0 &&
+             ptr[b] == (CUdeviceptr)(uintptr_t)vals[plan->buffers[b].slot].data))
             continue;
         if (d->mempool)
             cu->cuMemFreeAsync(ptr[b], s);

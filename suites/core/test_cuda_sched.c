@@ -1,0 +1,138 @@
+/* test_cuda_sched.c - the reduction schedule heuristic (cuda/sched_reduce.c)
+ * with an H100's properties: a pure function, so it runs on any machine. */
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include "cuda/sched_reduce.h"
+
+static cf_cuda_device_info h100(void)
+{
+    cf_cuda_device_info d;
+    memset(&d, 0, sizeof d);
+    strcpy(d.name, "NVIDIA H100 80GB HBM3");
+    d.cc_major = 9;
+    d.sm_count = 132;
+    d.max_threads_per_sm = 2048;
+    d.max_smem_per_block = 227 * 1024;
+    d.l2_bytes = 50 * 1024 * 1024;
+    return d;
+}
+
+static cf_rs_sched pick(cf_rs_problem p)
+{
+    cf_cuda_device_info d = h100();
+    cf_rs_sched s;
+    if (!p.persist_max)
+        p.persist_max = 96;
+    cf_rs_choose(&p, &d, &s);
+    cr_assert(s.TX >= 1 && s.TY >= 1 && s.TX * s.TY <= 1024, "block %dx%d", s.TX, s.TY);
+    cr_assert(s.why[0] != '\0');
+    return s;
+}
+
+/* sum over dim 0 of 16384 x 4096 bf16: 128 column blocks would leave the
+ * machine idle; the reduced range splits over enough blocks for a wave. */
+Test(cuda_sched, tall_outer_sum_splits_over_blocks)
+{
+    cf_rs_sched s = pick((cf_rs_problem){.outer = true, .nrow = 4096, .nred = 16384, .nfull = 1,
+                                         .elem_bytes = 2});
+    cr_assert_eq(s.kind, CF_RS_OUTER_GRID, "%s", s.why);
+    cr_assert_eq(s.TX, 32); /* a warp reads 32 consecutive outputs */
+    cr_assert_gt(s.splits, 1);
+    cr_assert_geq(s.blocks * s.splits * s.TX * s.TY, 132 * 2048 / 2, "%lld x %d blocks",
+                  (long long)s.blocks, s.splits);
+    cr_assert(strstr(s.why, "splits"), "%s", s.why);
+}
+
+/* Enough outputs for the machine: no scratch round trip. */
+Test(cuda_sched, wide_outer_sum_stays_in_one_block)
+{
+    cf_rs_sched s = pick((cf_rs_problem){.outer = true, .nrow = 1 << 20, .nred = 64, .nfull = 1,
+                                         .elem_bytes = 4});
+    cr_assert_eq(s.kind, CF_RS_OUTER_BLOCK, "%s", s.why);
+    cr_assert_eq(s.splits, 1);
+}
+
+/* A split needs enough work per thread: 3 x 4097 sum over dim 0 splits a
+ * little, 3 x 100 not at all. */
+Test(cuda_sched, split_needs_work_per_thread)
+{
+    cf_rs_sched s = pick((cf_rs_problem){.outer = true, .nrow = 3, .nred = 100, .nfull = 1});
+    cr_assert_eq(s.splits, 1, "%s", s.why);
+    s = pick((cf_rs_problem){.outer = true, .nrow = 3, .nred = 4097, .nfull = 1});
+    cr_assert_gt(s.splits, 1, "%s", s.why);
+    cr_assert_leq((int64_t)s.splits * s.TY * 8, 4097);
+}
+
+/* softmax over dim 0 (a later phase reads the reduced domain): no split,
+ * but fewer outputs a block, down to a 32-byte sector of bf16, for more
+ * blocks. */
+Test(cuda_sched, outer_normalization_narrows_blocks)
+{
+    cf_rs_sched s = pick((cf_rs_problem){.outer = true, .nrow = 4096, .nred = 16384, .nfull = 1,
+                                         .elem_bytes = 2, .later_full = true});
+    cr_assert_eq(s.kind, CF_RS_OUTER_BLOCK, "%s", s.why);
+    cr_assert_eq(s.splits, 1);
+    cr_assert_eq(s.TX, 16);
+    cr_assert_geq(s.blocks, 256);
+    cr_assert(strstr(s.why, "no grid split"), "%s", s.why);
+    /* float: 8 outputs make a sector */
+    s = pick((cf_rs_problem){.outer = true, .nrow = 128, .nred = 100352, .nfull = 1,
+                             .elem_bytes = 4, .later_full = true});
+    cr_assert_eq(s.TX, 8, "%s", s.why);
+}
+
+/* Rows of 4096 bf16 stay as they were measured (128 threads x 4 vectors). */
+Test(cuda_sched, row_of_4096_is_persistent)
+{
+    cf_rs_sched s = pick((cf_rs_problem){.nrow = 16384, .nred = 4096, .vec = 8, .nfull = 1});
+    cr_assert_eq(s.kind, CF_RS_ROW_PERSIST, "%s", s.why);
+    cr_assert_eq(s.TX, 128);
+    cr_assert_eq(s.items, 4);
+    cr_assert_eq(s.TY, 1);
+}
+
+/* 18432 bf16: 512 threads x 5 vectors, not 1024 x 3. */
+Test(cuda_sched, wide_row_keeps_512_threads)
+{
+    cf_rs_sched s = pick((cf_rs_problem){.nrow = 2048, .nred = 18432, .vec = 8, .nfull = 1});
+    cr_assert_eq(s.kind, CF_RS_ROW_PERSIST, "%s", s.why);
+    cr_assert_eq(s.TX, 512);
+    cr_assert_eq(s.items, 5);
+    /* two reduced-domain loads (layernorm with a residual) no longer fit */
+    s = pick((cf_rs_problem){.nrow = 2048, .nred = 18432 * 2, .vec = 8, .nfull = 2});
+    cr_assert_eq(s.kind, CF_RS_ROW_STREAM, "%s", s.why);
+}
+
+/* batch statistics of NCHW (128 channels of 802816): a row each is 128
+ * blocks; the rows split over blocks when nothing later reads them. */
+Test(cuda_sched, few_long_rows_split)
+{
+    cf_rs_sched s = pick((cf_rs_problem){.nrow = 128, .nred = 802816, .vec = 8, .nfull = 1});
+    cr_assert_eq(s.kind, CF_RS_ROW_STREAM);
+    cr_assert_gt(s.splits, 1, "%s", s.why);
+    s = pick((cf_rs_problem){.nrow = 128, .nred = 802816, .vec = 8, .nfull = 1, .later_full = true});
+    cr_assert_eq(s.splits, 1, "%s", s.why);
+}
+
+/* The quick tier does not unroll. */
+Test(cuda_sched, quick_tier_does_not_unroll)
+{
+    cf_rs_sched s = pick((cf_rs_problem){.outer = true, .nrow = 4096, .nred = 16384, .quick = true});
+    cr_assert_eq(s.unroll, 1);
+    s = pick((cf_rs_problem){.outer = true, .nrow = 4096, .nred = 16384});
+    cr_assert_gt(s.unroll, 1);
+}
+
+/* A device without properties filled in is taken as an H100. */
+Test(cuda_sched, missing_properties_default)
+{
+    cf_rs_problem p = {.outer = true, .nrow = 4096, .nred = 16384, .persist_max = 96};
+    cf_rs_sched a, b;
+    cf_cuda_device_info d = h100(), z;
+    memset(&z, 0, sizeof z);
+    cf_rs_choose(&p, &d, &a);
+    cf_rs_choose(&p, &z, &b);
+    cr_assert_eq(a.splits, b.splits);
+    cr_assert_str_eq(cf_rs_kind_name(a.kind), "outer-grid");
+}
