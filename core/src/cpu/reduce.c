@@ -6,7 +6,10 @@
  *           accumulator, the memory order of a column sum);
  *   row     otherwise: each output reduces its reduced elements in blocks;
  *           a few outputs with many elements each split them over threads
- *           and combine the partial results.
+ *           and combine the partial results. Where the innermost reduced
+ *           axes are dense (the H, W of NCHW images reduced over N, H, W)
+ *           and no conversion is needed, the blocks are those dense runs,
+ *           read where they lie.
  * Floating values accumulate in double, integers in wrapping int64. VAR
  * takes two passes (mean, then squared deviations).
  */
@@ -90,6 +93,7 @@ typedef struct red_ctx {
     double *means;         /* row mode with nparts > 1: per output */
     int pass;              /* row mode with nparts > 1: 0 sums, 1 squares */
     int col_in_place;      /* column mode: rows are read where they are */
+    int64_t run;           /* row mode: elements of a dense run read in place; 0: gather */
     char *scratch;
     size_t per_thread;
 } red_ctx;
@@ -112,6 +116,20 @@ static cf_acc row_range(const red_ctx *c, char *buf, int64_t k, int64_t lo, int6
 {
     const cf_red_args *a = c->a;
     cf_acc acc = cf_red_identity(op, a->cdt, a->out[0].dtype);
+    if (c->run > 0) {
+        for (int64_t s = lo; s < hi;) {
+            int64_t n = c->run - s % c->run;
+            if (n > hi - s)
+                n = hi - s;
+            const void *x = cf_nd_addr(&c->in, k * c->rcount + s);
+            if (sq)
+                a->k->rowsq[c->r](n, x, mean, sq);
+            else
+                a->k->rowred[c->r](op, n, x, &acc);
+            s += n;
+        }
+        return acc;
+    }
     for (int64_t s = lo; s < hi; s += BLK) {
         int64_t n = hi - s < BLK ? hi - s : BLK;
         cf_nd_gather(&c->in, k * c->rcount + s, n, a->cdt, buf);
@@ -372,6 +390,12 @@ cf_status cf_reduce_generic(const cf_red_args *a)
         fill_empty(&c);
         return CF_OK;
     }
+    {
+        int handled;
+        cf_status rst = cf_reduce_runs(a, &handled);
+        if (rst || handled)
+            return rst;
+    }
     /* Column schedule when the innermost kept axis is dense and wide. */
     if (nk > 0 && nr > 0 && a->strides[kept[nk - 1]] == 1 && a->shape[kept[nk - 1]] >= 16 &&
         kept[nk - 1] > red[nr - 1]) {
@@ -409,6 +433,16 @@ cf_status cf_reduce_generic(const cf_red_args *a)
         cf_ndview_make(&c.in, a->data, a->dtype, n, sh, st);
         c.nparts = 1;
         items = c.kcount;
+        /* Dense runs of the innermost reduced axes, read in place when the
+         * values need no conversion and each run is long enough to pay for
+         * a call. */
+        if (a->dtype == a->cdt && cf_dtype_is_native(a->dtype)) {
+            int64_t run = 1;
+            for (int i = nr - 1; i >= 0 && a->strides[red[i]] == run; i--)
+                run *= a->shape[red[i]];
+            if (run >= 64)
+                c.run = run;
+        }
     }
     work = c.kcount * c.rcount;
     nt = cf_cpu_pick_threads(a->nthreads, c.ncol ? items : c.kcount * c.rcount / BLK + 1, work);
