@@ -136,3 +136,28 @@ Test(cuda_sched, missing_properties_default)
     cr_assert_eq(a.splits, b.splits);
     cr_assert_str_eq(cf_rs_kind_name(a.kind), "outer-grid");
 }
+
+/* batchnorm of 128 x 128 x 28 x 28 channels-last: 8 blocks fused, so the
+ * statistics split off; a small layernorm keeps its one launch; a
+ * normalization with blocks for every SM stays fused. */
+Test(cuda_sched, normalization_split_off_only_when_large_and_idle)
+{
+    cf_cuda_device_info d = h100();
+    cf_rs_problem bn = {.outer = true, .nrow = 128, .nred = 100352, .nfull = 1, .elem_bytes = 2,
+                        .later_full = true, .persist_max = 96};
+    cf_rs_sched s;
+    cf_rs_choose(&bn, &d, &s);
+    cr_assert_lt(s.blocks, 132);
+    cr_assert(cf_rs_split_normalization(&bn, &s, &d));
+    cf_rs_problem ln = {.nrow = 16, .nred = 768, .vec = 8, .nfull = 1, .later_full = true,
+                        .persist_max = 96};
+    cf_rs_choose(&ln, &d, &s);
+    cr_assert(!cf_rs_split_normalization(&ln, &s, &d));
+    cf_rs_problem big = {.nrow = 16384, .nred = 4096, .vec = 8, .nfull = 1, .later_full = true,
+                         .persist_max = 96};
+    cf_rs_choose(&big, &d, &s);
+    cr_assert(!cf_rs_split_normalization(&big, &s, &d));
+    bn.later_full = false; /* a plain reduction has nothing to split off */
+    cf_rs_choose(&bn, &d, &s);
+    cr_assert(!cf_rs_split_normalization(&bn, &s, &d));
+}

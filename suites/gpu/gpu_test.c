@@ -859,8 +859,11 @@ static void layout_cases(void)
             reduce_layout_group(dt, 2, tall[i], 2, id2); /* inner */
             reduce_layout_group(dt, 2, tall[i], 2, tr2); /* inner of a transposed one */
         }
-        static const int64_t bn[][4] = {{7, 33, 5, 9}, {64, 3, 17, 17}, {2, 129, 1, 7}};
-        for (size_t i = 0; i < 3; i++) {
+        /* the last is large enough (2.2M elements) for the statistics to
+         * split off into their own kernel (sched_reduce.c) */
+        static const int64_t bn[][4] = {{7, 33, 5, 9}, {64, 3, 17, 17}, {2, 129, 1, 7},
+                                        {16, 64, 45, 47}};
+        for (size_t i = 0; i < 4; i++) {
             reduce_layout_group(dt, 4, bn[i], 0xd, nchw);
             reduce_layout_group(dt, 4, bn[i], 0xd, nhwc);
             norm_case("batchnorm", dt, 4, bn[i], 0xd, nchw, 0x2);

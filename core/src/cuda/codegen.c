@@ -13,6 +13,14 @@
  *             each phase streams it again. Warp shuffles, then shared memory.
  *  column     reductions over outer axes: a thread per output (TX), TY
  *             threads splitting the reduced range, combined in shared memory.
+ * A reduction kernel's dims follow its main input's memory order (kept
+ * dims, then reduced dims), so "outer" means the contiguous axis is kept,
+ * whatever the logical order; sched_reduce.c chooses the block shape, the
+ * split of the reduced range over blocks (partials in a scratch buffer,
+ * combined by the last block of a group) and whether a normalization with
+ * too few outputs for the SMs splits into a statistics kernel and a
+ * pointwise apply kernel (gen_apply). Each kernel's header comment says
+ * which schedule it got and why.
  * Accumulation is in cdtype (float for half/bfloat16 data); var/var_mean
  * use Welford's update and Chan's combination.
  *
@@ -84,6 +92,14 @@ typedef struct gen {
     cf_cuda_plan *plan;           /* for scratch buffers                  */
     int scratch;                  /* outer-grid: scratch buffer, -1 none  */
     int64_t cnt_bytes;            /* its counters, then the partials      */
+    int pid;                      /* id of the kernel's parameter struct  */
+    bool stats_only;              /* split normalization: statistics only */
+    bool apply;                   /* split normalization: the apply kernel */
+    int nrv;                      /* statistics handed to the apply kernel */
+    int rv_slot[MAXACC], rv_buf[MAXACC];
+    int a_nout;                   /* the statistics kernel's outer classes */
+    int a_outer_cls[MAXD];
+    int64_t a_outer_sz[MAXD];
     int npart;                    /* reductions with partials             */
     int part_instr[MAXACC];
     int64_t part_off[MAXACC];     /* their byte offsets in the scratch    */
@@ -209,7 +225,7 @@ static void vexpr(gen_t *G, int x, char *o, size_t cap)
         acc_t *a = &G->a[ai];
         if (a->kind == K_IOTA) {
             snprintf(o, cap, "v%d", x);
-        } else if (!a->full && G->g->has_red) {
+        } else if (!a->full && G->g->has_red && !G->apply) {
             snprintf(o, cap, "L%d", ai);
         } else if (a->mode == M_BCAST) {
             snprintf(o, cap, "L%d%s", ai, a->cached ? "[k][0]" : "[0]");
@@ -771,9 +787,9 @@ static cf_status emit_values(gen_t *G, bool only_needed, int phase)
     for (int k = 0; k < G->g->ninstrs; k++) {
         int i = G->g->instrs[k];
         const cf_prog_instr *in = &G->p->instrs[i];
-        if (only_needed && !G->need[i])
+        if ((only_needed || G->apply) && !G->need[i])
             continue;
-        if (!only_needed && G->g->has_red) {
+        if (!only_needed && !G->apply && G->g->has_red) {
             /* row-level instructions of this phase */
             if (G->full[in->out[0]] || nontrivial_red(G, in))
                 continue;
@@ -988,7 +1004,7 @@ static cf_status gen_pointwise(gen_t *G, cf_kernel_launch *L)
     G->jx = "[j]";
     E("extern \"C\" __global__ void __launch_bounds__(%d) %s(const P%d "
       "p){\n typedef %s I;\n",
-      TPB, L->name, G->gi, G->big ? "long long" : "int");
+      TPB, L->name, G->pid, G->big ? "long long" : "int");
     emit_buffers(G);
     ival(G, s, sizeof s, nv);
     E(" const I nv=%s;\n", s);
@@ -1189,10 +1205,10 @@ static void emit_grid_combine(gen_t *G, const int *red, int nred)
         char o[64];
         ival(G, o, sizeof o, off);
         if (is_welford(in->op))
-            E(" Wf<%s>*P%d=(Wf<%s>*)(SCR+%s);if(rv&&tx==0)P%d[(I)blockIdx.y*nrow+row]=w%d;\n",
+            E(" Wf<%s>*PP%d=(Wf<%s>*)(SCR+%s);if(rv&&tx==0)PP%d[(I)blockIdx.y*nrow+row]=w%d;\n",
               T, i, T, o, i, i);
         else
-            E(" %s*P%d=(%s*)(SCR+%s);if(rv&&tx==0)P%d[(I)blockIdx.y*nrow+row]=a%d;\n", T, i, T, o,
+            E(" %s*PP%d=(%s*)(SCR+%s);if(rv&&tx==0)PP%d[(I)blockIdx.y*nrow+row]=a%d;\n", T, i, T, o,
               i, i);
     }
     E(" __shared__ int last_;\n __threadfence();__syncthreads();\n"
@@ -1207,12 +1223,12 @@ static void emit_grid_combine(gen_t *G, const int *red, int nred)
         const char *how = G->col ? "colred" : "rowred";
         if (is_welford(in->op)) {
             E(" {Wf<%s> u;u.n=u.m=u.q=(%s)0;if(rv)for(int s=tx;s<(int)gridDim.y;s+=%d)"
-              "u=wcomb(u,ldv(&P%d[(I)s*nrow+row]));w%d=%s<%d,%d>(u,Wel(),sm);}\n",
+              "u=wcomb(u,ldv(&PP%d[(I)s*nrow+row]));w%d=%s<%d,%d>(u,Wel(),sm);}\n",
               T, T, tdim, i, i, how, G->TX, G->TY);
         } else {
             char id[200];
             red_identity(id, sizeof id, in->op, in->cdtype);
-            E(" {%s u=%s;if(rv)for(int s=tx;s<(int)gridDim.y;s+=%d)u=%s()(u,ldv(&P%d[(I)s*nrow+row]));"
+            E(" {%s u=%s;if(rv)for(int s=tx;s<(int)gridDim.y;s+=%d)u=%s()(u,ldv(&PP%d[(I)s*nrow+row]));"
               "a%d=%s<%d,%d>(u,%s(),sm);}\n",
               T, id, tdim, red_functor(in->op), i, i, how, G->TX, G->TY, red_functor(in->op));
         }
@@ -1221,6 +1237,57 @@ static void emit_grid_combine(gen_t *G, const int *red, int nred)
 
 static bool compute_need(gen_t *G, int ph);
 
+/* Can this segment's normalization split into a statistics kernel and an
+ * apply kernel? Not with iota or copy accesses (they have no pointwise
+ * form here). */
+static bool split_ok(gen_t *G)
+{
+    if (G->g->copy_slot >= 0)
+        return false;
+    for (int k = 0; k < G->g->ninstrs; k++) {
+        cf_opcode op = G->p->instrs[G->g->instrs[k]].op;
+        if (op == CF_OP_IOTA || op == CF_OP_COPY)
+            return false;
+    }
+    return true;
+}
+
+/* A buffer of the plan allocated per run. */
+static int plan_temp(gen_t *G, int64_t bytes, int64_t zero_bytes)
+{
+    cf_plan_buffer *b = &G->plan->buffers[G->plan->nbuffers];
+    memset(b, 0, sizeof *b);
+    b->slot = -1;
+    b->temp = true;
+    b->bytes = bytes > 16 ? bytes : 16;
+    b->zero_bytes = zero_bytes;
+    return G->plan->nbuffers++;
+}
+
+/* Statistics kernel: a buffer per output of each first-phase reduction,
+ * one value per row in the output's dtype (the value the fused kernel
+ * would have used), for the apply kernel. */
+static cf_status plan_stats(gen_t *G, int64_t nrow)
+{
+    const cf_program *p = G->p;
+    int ni = p->ninstrs;
+    compute_need(G, 0);
+    G->nrv = 0;
+    for (int j = 0; j < G->g->ninstrs; j++) {
+        int i = G->g->instrs[j];
+        if (!G->need[ni + i])
+            continue;
+        for (int q = 0; q < p->instrs[i].nout; q++) {
+            int o = p->instrs[i].out[q];
+            if (G->nrv >= MAXACC)
+                return too_big();
+            G->rv_slot[G->nrv] = o;
+            G->rv_buf[G->nrv++] = plan_temp(G, nrow * (int64_t)cf_dtype_size(p->slots[o].dtype), 0);
+        }
+    }
+    return CF_OK;
+}
+
 /* The scratch buffer of a split reduction: counters (one per block along
  * the outputs), then the partial states of each reduction of the first
  * phase, [splits][nrow] each. */
@@ -1228,7 +1295,6 @@ static cf_status plan_scratch(gen_t *G, int64_t nrow)
 {
     const cf_program *p = G->p;
     int ni = p->ninstrs;
-    cf_cuda_plan *plan = G->plan;
     compute_need(G, 0);
     int64_t at = (G->sched.blocks * 4 + 255) / 256 * 256;
     G->cnt_bytes = at;
@@ -1243,13 +1309,7 @@ static cf_status plan_scratch(gen_t *G, int64_t nrow)
         G->part_off[G->npart++] = at;
         at += (partial_bytes(&p->instrs[i]) * G->sched.splits * nrow + 255) / 256 * 256;
     }
-    cf_plan_buffer *b = &plan->buffers[plan->nbuffers];
-    memset(b, 0, sizeof *b);
-    b->slot = -1;
-    b->temp = true;
-    b->bytes = at;
-    b->zero_bytes = G->cnt_bytes;
-    G->scratch = plan->nbuffers++;
+    G->scratch = plan_temp(G, at, G->cnt_bytes);
     return CF_OK;
 }
 
@@ -1367,6 +1427,8 @@ static cf_status emit_phase(gen_t *G, int ph)
                 E("&&c%d==0", i);
         E(")B%d[r%d]=%s;\n", k, k, c);
     }
+    if (G->stats_only && ph > 0)
+        return CF_OK; /* the apply kernel does the rest */
     bool any = compute_need(G, ph);
     if (!any)
         return CF_OK;
@@ -1466,6 +1528,16 @@ static cf_status emit_phase(gen_t *G, int ph)
         emit_grid_combine(G, red, nred);
     for (int q = 0; q < nred; q++)
         emit_reduce_value(G, red[q]);
+    if (G->stats_only && ph == 0)
+        for (int q = 0; q < G->nrv; q++) {
+            int o = G->rv_slot[q];
+            cf_dtype t = G->p->slots[o].dtype;
+            char vx[32], c[96];
+            snprintf(vx, sizeof vx, "v%d", o);
+            cf_cg_store_conv(c, sizeof c, t, vx);
+            E(" if(rv&&tx==0)((%s*)p.w[%d])[row]=%s;\n", cf_cg_stty(t),
+              word(G, CF_PW_PTR, G->rv_buf[q], 0), c);
+        }
     return CF_OK;
 }
 
@@ -1497,6 +1569,21 @@ static cf_status gen_reduce(gen_t *G, cf_kernel_launch *L)
     for (int ph = 1; ph <= maxl && !pr.later_full; ph++)
         pr.later_full = compute_need(G, ph);
     cf_rs_choose(&pr, G->dev, &G->sched);
+    G->stats_only = false;
+    if (maxl == 1 && split_ok(G) && cf_rs_split_normalization(&pr, &G->sched, G->dev)) {
+        /* A normalization whose outputs leave SMs idle: statistics here
+         * (split over blocks), the normalization in a pointwise kernel. */
+        int64_t fused_blocks = G->sched.blocks;
+        G->stats_only = true;
+        pr.later_full = false;
+        cf_rs_choose(&pr, G->dev, &G->sched);
+        size_t n = strlen(G->sched.why);
+        snprintf(G->sched.why + n, sizeof G->sched.why - n,
+                 "; statistics only (fused: %lld block(s)), the apply kernel follows",
+                 (long long)fused_blocks);
+        if ((st = plan_stats(G, nrow)))
+            return st;
+    }
     G->persist = G->sched.kind == CF_RS_ROW_PERSIST;
     G->TX = G->sched.TX;
     G->TY = G->sched.TY;
@@ -1519,7 +1606,7 @@ static cf_status gen_reduce(gen_t *G, cf_kernel_launch *L)
     E(" V=%d; %s */\n", G->V, G->sched.why);
     E("extern \"C\" __global__ void __launch_bounds__(%d%s) %s(const P%d p){\n"
       " typedef %s I;\n __shared__ alignas(16) unsigned char sm[%d];\n",
-      G->TX * G->TY, minb, L->name, G->gi, G->big ? "long long" : "int", smb);
+      G->TX * G->TY, minb, L->name, G->pid, G->big ? "long long" : "int", smb);
     emit_buffers(G);
     ival(G, s, sizeof s, nrow);
     E(" const I nrow=%s;", s);
@@ -1665,6 +1752,11 @@ static cf_status gen_segment(gen_t *G, cf_kernel_launch *L, cf_sbuf *body,
                 last = cf_seg_find(G->S, G->S->cls[g->ref][d]);
         G->col = last >= 0 && !((g->red >> last) & 1);
     }
+    G->a_nout = G->nout;
+    for (int i = 0; i < G->nout; i++) {
+        G->a_outer_cls[i] = G->dcls[i];
+        G->a_outer_sz[i] = G->dsz[i];
+    }
     collapse(G);
     G->big = need_64bit(G);
     int64_t total = prod(G->dsz, G->nd);
@@ -1688,11 +1780,148 @@ static cf_status gen_segment(gen_t *G, cf_kernel_launch *L, cf_sbuf *body,
     return CF_OK;
 }
 
+/* The apply kernel of a split normalization: a pointwise kernel over the
+ * whole domain, in memory order, that recomputes the segment's pointwise
+ * values the later phases need and reads the statistics the statistics
+ * kernel stored (one value per row, broadcast along the reduced axes). */
+static void apply_mark(gen_t *G, int i)
+{
+    const cf_prog_instr *in = &G->p->instrs[i];
+    if (G->need[i] || nontrivial_red(G, in))
+        return; /* statistics come from their buffers */
+    G->need[i] = 1;
+    for (int q = 0; q < in->nin; q++) {
+        int x = in->in[q];
+        if (is_scalar_slot(G->p, x) || G->S->gview[x])
+            continue;
+        int r = G->S->root[x];
+        if (G->S->pseg[r] == G->gi && G->S->prod[r] >= 0)
+            apply_mark(G, G->S->prod[r]);
+    }
+}
+
+static cf_status add_stat_load(gen_t *G, int slot, int buf)
+{
+    if (G->lacc[slot] >= 0)
+        return CF_OK;
+    if (G->na >= MAXACC)
+        return too_big();
+    acc_t *a = &G->a[G->na];
+    memset(a, 0, sizeof *a);
+    a->kind = K_LOAD;
+    a->slot = slot;
+    a->instr = -1;
+    a->dt = G->p->slots[slot].dtype;
+    a->buf = buf;
+    /* the row index of the statistics kernel: its outer classes, in its
+     * order, row-major */
+    for (int i = 0; i < G->nd; i++) {
+        int c = cf_seg_find(G->S, G->dcls[i]);
+        int64_t st = 1;
+        bool found = false;
+        for (int j = G->a_nout - 1; j >= 0 && !found; j--) {
+            if (cf_seg_find(G->S, G->a_outer_cls[j]) == c)
+                found = true;
+            else
+                st *= G->a_outer_sz[j];
+        }
+        a->st[i] = found ? st : 0;
+    }
+    G->lacc[slot] = G->na++;
+    return CF_OK;
+}
+
+static cf_status gen_apply(gen_t *G, cf_kernel_launch *L, cf_sbuf *body, int stats_kernel)
+{
+    cf_status st;
+    const cf_program *p = G->p;
+    cf_seg *g = G->g;
+    /* what the statistics kernel left out: its stores over the reduced
+     * domain after the reductions (read off its accesses, still in G->a) */
+    int stores[MAXACC], nst = 0;
+    for (int k = 0; k < G->na; k++)
+        if (G->a[k].kind == K_STORE && G->a[k].full && in_level(G, G->a[k].slot) >= 1)
+            stores[nst++] = G->a[k].slot;
+    G->apply = true;
+    G->stats_only = false;
+    G->na = 0;
+    G->nw = 0;
+    G->V = 1;
+    G->persist = false;
+    for (int x = 0; x < G->S->ns; x++)
+        G->lacc[x] = -1;
+    memset(G->need, 0, 2 * (size_t)p->ninstrs + MAXACC);
+    if ((st = build_domain(G)))
+        return st;
+    for (int k = 0; k < nst; k++) {
+        int r = G->S->root[stores[k]];
+        if (G->S->prod[r] >= 0)
+            apply_mark(G, G->S->prod[r]);
+    }
+    for (int k = 0; k < g->ninstrs; k++) {
+        int i = g->instrs[k];
+        if (!G->need[i])
+            continue;
+        const cf_prog_instr *in = &p->instrs[i];
+        for (int q = 0; q < in->nin; q++) {
+            int x = in->in[q];
+            int rv = -1;
+            for (int j = 0; j < G->nrv; j++)
+                if (!is_scalar_slot(p, x) && !G->S->gview[x] && G->S->root[x] == G->rv_slot[j])
+                    rv = j;
+            if (rv >= 0)
+                st = add_stat_load(G, G->rv_slot[rv], G->rv_buf[rv]);
+            else
+                st = add_load(G, x);
+            if (st)
+                return st;
+            if (rv >= 0 && x != G->rv_slot[rv])
+                G->lacc[x] = G->lacc[G->rv_slot[rv]]; /* a view of a statistic */
+        }
+    }
+    for (int k = 0; k < nst; k++) {
+        int x = stores[k];
+        for (int j = 0; j < G->nrv; j++)
+            if (G->S->root[x] == G->rv_slot[j]) { /* a statistic, expanded */
+                if ((st = add_stat_load(G, G->rv_slot[j], G->rv_buf[j])))
+                    return st;
+                G->lacc[x] = G->lacc[G->rv_slot[j]];
+            }
+        if ((st = add_store(G, x)))
+            return st;
+    }
+    /* the whole domain in memory order, one group */
+    if (order_domain(G))
+        sort_group(G, 0, G->nd);
+    G->nout = G->nd;
+    collapse(G);
+    G->big = need_64bit(G);
+    cf_sbuf *saved = G->b;
+    G->b = body;
+    E("/* %s: apply of cfk%d's statistics, pointwise over %lld elements in memory order */\n",
+      L->name, stats_kernel, (long long)prod(G->dsz, G->nd));
+    st = gen_pointwise(G, L);
+    G->b = saved;
+    G->apply = false;
+    if (st)
+        return st;
+    if (G->nw >= MAXW)
+        return too_big();
+    L->nwords = G->nw;
+    L->words = cf_malloc((size_t)(G->nw > 0 ? G->nw : 1) * sizeof *L->words);
+    if (!L->words)
+        return cf_error_nomem("cuda");
+    memcpy(L->words, G->w, (size_t)G->nw * sizeof *L->words);
+    return CF_OK;
+}
+
 static cf_status plan_buffers(cf_segs *S, cf_cuda_plan *plan, int *bufidx)
 {
     const cf_program *p = S->p;
-    /* a slot's storage each, and a scratch buffer per kernel at most */
-    plan->buffers = cf_calloc((size_t)S->ns + (size_t)S->nsegs + 1, sizeof *plan->buffers);
+    /* a slot's storage each; per kernel a scratch buffer and the buffers of
+     * a split normalization's statistics */
+    plan->buffers = cf_calloc((size_t)S->ns + (size_t)S->nsegs * (MAXACC + 1) + 1,
+                              sizeof *plan->buffers);
     if (!plan->buffers)
         return cf_error_nomem("cuda");
     for (int x = 0; x < S->ns; x++) {
@@ -1745,7 +1974,8 @@ cf_status cf_cuda_plan_build_tier(const cf_program *p, const cf_slot_value *vals
         st = cf_error_nomem("cuda");
         goto fail;
     }
-    plan->kernels = cf_calloc((size_t)(S.nsegs > 0 ? S.nsegs : 1),
+    /* a kernel per segment, two for a split normalization */
+    plan->kernels = cf_calloc((size_t)(S.nsegs > 0 ? 2 * S.nsegs : 1),
                               sizeof *plan->kernels);
     if (!plan->kernels) {
         st = cf_error_nomem("cuda");
@@ -1771,7 +2001,11 @@ cf_status cf_cuda_plan_build_tier(const cf_program *p, const cf_slot_value *vals
         memset(L, 0, sizeof *L);
         snprintf(L->name, sizeof L->name, "cfk%d", gi);
         G->gi = gi;
+        G->pid = gi;
         G->g = &S.segs[gi];
+        G->stats_only = false;
+        G->apply = false;
+        G->nrv = 0;
         bool skip = false;
         body.len = 0;
         if (body.s)
@@ -1783,6 +2017,20 @@ cf_status cf_cuda_plan_build_tier(const cf_program *p, const cf_slot_value *vals
         cf_sb_printf(&src, "struct P%d{i64 w[%d];};\n%s", gi,
                      L->nwords > 0 ? L->nwords : 1, body.s ? body.s : "");
         plan->nkernels++;
+        if (G->stats_only) {
+            cf_kernel_launch *L2 = &plan->kernels[plan->nkernels];
+            memset(L2, 0, sizeof *L2);
+            snprintf(L2->name, sizeof L2->name, "cfk%da", gi);
+            G->pid = S.nsegs + gi;
+            body.len = 0;
+            if (body.s)
+                body.s[0] = '\0';
+            if ((st = gen_apply(G, L2, &body, gi)))
+                goto fail;
+            cf_sb_printf(&src, "struct P%d{i64 w[%d];};\n%s", G->pid,
+                         L2->nwords > 0 ? L2->nwords : 1, body.s ? body.s : "");
+            plan->nkernels++;
+        }
     }
     if (src.oom || body.oom) {
         st = cf_error_nomem("cuda");

@@ -173,3 +173,11 @@ void cf_rs_choose(const cf_rs_problem *p, const cf_cuda_device_info *info, cf_rs
     else
         choose_row(p, info, out);
 }
+
+bool cf_rs_split_normalization(const cf_rs_problem *p, const cf_rs_sched *s,
+                               const cf_cuda_device_info *info)
+{
+    const int64_t min_elems = (int64_t)1 << 21;
+    return p->later_full && s->blocks < sms_of(info) && p->nrow > 0 &&
+           p->nred >= min_elems / p->nrow;
+}

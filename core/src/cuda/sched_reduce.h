@@ -66,13 +66,21 @@ typedef struct cf_rs_sched {
     int splits;          /* outer-grid: blocks along the reduced range    */
     int unroll;          /* steps of the reduced loop unrolled            */
     int64_t blocks;      /* blocks along the outputs                      */
-    char why[200];       /* the reason, for the kernel's header comment   */
+    char why[320];       /* the reason, for the kernel's header comment   */
 } cf_rs_sched;
 
 /* Choose the schedule of p on a device of info (sm_count and
  * max_threads_per_sm are read; zeros stand for an H100's 132 and 2048). */
 void cf_rs_choose(const cf_rs_problem *p, const cf_cuda_device_info *info,
                   cf_rs_sched *out);
+
+/* Should a normalization (p->later_full) whose fused schedule is s split
+ * into a statistics kernel and a pointwise apply kernel? When the fused
+ * kernel's blocks leave SMs idle and the data is large enough (at least
+ * 2M elements) for a second pass over it to cost less than the idle SMs;
+ * small problems keep one launch. */
+bool cf_rs_split_normalization(const cf_rs_problem *p, const cf_rs_sched *s,
+                               const cf_cuda_device_info *info);
 
 /* "row-persist", "row-stream", "outer-block", "outer-grid". */
 const char *cf_rs_kind_name(cf_rs_kind k);
