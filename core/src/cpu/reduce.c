@@ -223,7 +223,7 @@ static void col_task(void *vctx, int tid, int64_t begin, int64_t end)
     }
 }
 
-/* Column sums of float values read in place: rows split into parts (by
+/* Column sums (and maxima, minima) of float values read in place: rows split into parts (by
  * shape alone, so any number of threads adds the same partial sums), each
  * part adding groups of CSUM_GROUP rows in the value type and the groups in
  * double, over strips as wide as whole rows where it can, so that a thread
@@ -279,12 +279,22 @@ static void csum_task(void *vctx, int tid, int64_t begin, int64_t end)
         const void *rows[CSUM_GROUP];
         if (n <= 0)
             continue;
-        memset(acc, 0, (size_t)n * sizeof(double));
+        if (a->op == CF_OP_SUM) {
+            memset(acc, 0, (size_t)n * sizeof(double));
+        } else {
+            double id = cf_red_identity(a->op, a->cdt, a->out[0].dtype).d;
+            for (int64_t i = 0; i < n; i++) acc[i] = id;
+        }
         for (int64_t r = r0; r < r1; r += CSUM_GROUP) {
             int g = r1 - r < CSUM_GROUP ? (int)(r1 - r) : CSUM_GROUP;
             for (int j = 0; j < g; j++)
                 rows[j] = cf_nd_addr(&c->in, (ko * c->rcount + r + j) * c->ncol + c0);
-            a->k->colsum[c->r](n, rows, g, csum_tmp(own, s->per_thread, rows[0]), acc);
+            if (a->op == CF_OP_SUM) {
+                a->k->colsum[c->r](n, rows, g, csum_tmp(own, s->per_thread, rows[0]), acc);
+            } else {
+                /* max/min: exact in any order; rows still in memory order */
+                for (int j = 0; j < g; j++) a->k->colred[c->r](a->op, n, rows[j], (cf_acc *)acc);
+            }
         }
         if (s->nparts == 1)
             csum_store(c, acc, ko * c->ncol + c0, n);
@@ -337,7 +347,11 @@ static cf_status col_sum(const red_ctx *c)
                 const double *q = s.parts + ko * s.nparts * c->ncol + c0;
                 for (int64_t i = 0; i < n; i++) buf[i] = q[i];
                 for (int64_t p = 1; p < s.nparts; p++)
-                    for (int64_t i = 0; i < n; i++) buf[i] += q[p * c->ncol + i];
+                    for (int64_t i = 0; i < n; i++) {
+                        cf_acc x = {.d = q[p * c->ncol + i]}, y = {.d = buf[i]};
+                        /* the later part first, as the rows within a part */
+                        buf[i] = c->a->op == CF_OP_SUM ? buf[i] + x.d : cf_red_combine(c->a->op, c->r, x, y).d;
+                    }
                 csum_store(c, buf, ko * c->ncol + c0, n);
             }
     }
@@ -417,7 +431,8 @@ cf_status cf_reduce_generic(const cf_red_args *a)
         c.col_in_place = a->dtype == a->cdt && cf_dtype_is_native(a->dtype) &&
                          c.in.ndim > 0 && c.in.strides[c.in.ndim - 1] == 1 &&
                          c.in.shape[c.in.ndim - 1] % c.ncol == 0;
-        if (c.col_in_place && !c.is_var && a->op == CF_OP_SUM && c.r != CF_REP_I64)
+        if (c.col_in_place && !c.is_var && c.r != CF_REP_I64 &&
+            (a->op == CF_OP_SUM || a->op == CF_OP_MAX || a->op == CF_OP_MIN))
             return col_sum(&c);
         items = (c.kcount / c.ncol) * ((c.ncol + BLK - 1) / BLK);
     } else {
