@@ -264,6 +264,45 @@ static void *csum_tmp(char *own, size_t per_thread, const void *row)
     return base + ((want - have) & 4095);
 }
 
+/* acc = max(x, acc) / min(x, acc) element-wise in the value type (exact),
+ * NaN-propagating with x first on ties, as the kernels' colred, over the g
+ * rows in order; four rows a pass so that acc is loaded and stored once per
+ * four rows. Loops the compiler vectorises (branches outside them). */
+#define CMX(x, y) (((x) != (x) || (x) >= (y)) ? (x) : (y))
+#define CMN(x, y) (((x) != (x) || (x) <= (y)) ? (x) : (y))
+#define COLMAX_FN(name, T)                                                                     \
+    static void name(int64_t n, const void *const *rows, int g, T *restrict acc, int mx)                \
+    {                                                                                          \
+        int j = 0;                                                                             \
+        for (; j + 4 <= g; j += 4) {                                                           \
+            const T *restrict x0 = rows[j], *restrict x1 = rows[j + 1];                         \
+            const T *restrict x2 = rows[j + 2], *restrict x3 = rows[j + 3];                   \
+            if (mx)                                                                            \
+                for (int64_t i = 0; i < n; i++) {                                             \
+                    T v = CMX(x0[i], acc[i]);                                                   \
+                    v = CMX(x1[i], v);                                                          \
+                    v = CMX(x2[i], v);                                                          \
+                    acc[i] = CMX(x3[i], v);                                                     \
+                }                                                                              \
+            else                                                                               \
+                for (int64_t i = 0; i < n; i++) {                                             \
+                    T v = CMN(x0[i], acc[i]);                                                   \
+                    v = CMN(x1[i], v);                                                          \
+                    v = CMN(x2[i], v);                                                          \
+                    acc[i] = CMN(x3[i], v);                                                     \
+                }                                                                              \
+        }                                                                                      \
+        for (; j < g; j++) {                                                                   \
+            const T *restrict x = rows[j];                                                     \
+            if (mx)                                                                            \
+                for (int64_t i = 0; i < n; i++) acc[i] = CMX(x[i], acc[i]);                    \
+            else                                                                               \
+                for (int64_t i = 0; i < n; i++) acc[i] = CMN(x[i], acc[i]);                    \
+        }                                                                                      \
+    }
+COLMAX_FN(colmax_f32, float)
+COLMAX_FN(colmax_f64, double)
+
 static void csum_task(void *vctx, int tid, int64_t begin, int64_t end)
 {
     const csum_ctx *s = vctx;
@@ -291,9 +330,17 @@ static void csum_task(void *vctx, int tid, int64_t begin, int64_t end)
                 rows[j] = cf_nd_addr(&c->in, (ko * c->rcount + r + j) * c->ncol + c0);
             if (a->op == CF_OP_SUM) {
                 a->k->colsum[c->r](n, rows, g, csum_tmp(own, s->per_thread, rows[0]), acc);
+            } else if (c->r == CF_REP_F64) {
+                colmax_f64(n, rows, g, acc, a->op == CF_OP_MAX);
             } else {
-                /* max/min: exact in any order; rows still in memory order */
-                for (int j = 0; j < g; j++) a->k->colred[c->r](a->op, n, rows[j], (cf_acc *)acc);
+                /* max/min of floats: exact in float, kept in the thread's
+                 * value-type strip and widened once at the end */
+                float *f = (float *)(void *)(own + (s->per_thread - 4096) / 2);
+                if (r == r0)
+                    for (int64_t i = 0; i < n; i++) f[i] = (float)acc[i];
+                colmax_f32(n, rows, g, f, a->op == CF_OP_MAX);
+                if (r + g >= r1)
+                    for (int64_t i = 0; i < n; i++) acc[i] = (double)f[i];
             }
         }
         if (s->nparts == 1)
