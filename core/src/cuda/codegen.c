@@ -1119,22 +1119,25 @@ static bool load_used(gen_t *G, int k)
     return false;
 }
 
+/* Reductions whose accumulator is a Welford state (count, mean, M2):
+ * var and var_mean; a welford op joins here. */
+static bool is_welford(cf_opcode op)
+{
+    return op == CF_OP_VAR || op == CF_OP_VAR_MEAN;
+}
+
 static void emit_reduce_update(gen_t *G, int i)
 {
     const cf_prog_instr *in = &G->p->instrs[i];
     char x[200];
     vexpr(G, in->in[0], x, sizeof x);
     const char *T = cf_cg_regty(in->cdtype);
-    if (in->op == CF_OP_VAR || in->op == CF_OP_VAR_MEAN)
+    if (is_welford(in->op))
         E(" if(ev)wpush(a%d,(%s)%s);\n", i, T, x);
     else
         E(" if(ev)a%d=%s()(a%d,(%s)%s);\n", i, red_functor(in->op), i, T, x);
 }
 
-static bool is_welford(cf_opcode op)
-{
-    return op == CF_OP_VAR || op == CF_OP_VAR_MEAN;
-}
 
 /* Combine the threads of a row (or column) group: a<i> (w<i> for Welford
  * states) holds the group's result in every thread. */
@@ -1438,7 +1441,7 @@ static cf_status emit_phase(gen_t *G, int ph)
             continue;
         char id[200];
         red_identity(id, sizeof id, p->instrs[i].op, p->instrs[i].cdtype);
-        if (p->instrs[i].op == CF_OP_VAR || p->instrs[i].op == CF_OP_VAR_MEAN)
+        if (is_welford(p->instrs[i].op))
             E(" Sh<%s> a%d=%s;\n", cf_cg_regty(p->instrs[i].cdtype), i, id);
         else
             E(" %s a%d=%s;\n", cf_cg_regty(p->instrs[i].cdtype), i, id);
