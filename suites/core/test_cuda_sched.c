@@ -1,8 +1,12 @@
 /* test_cuda_sched.c - the reduction schedule heuristic (cuda/sched_reduce.c)
- * with an H100's properties: a pure function, so it runs on any machine. */
+ * with an H100's properties: a pure function, so it runs on any machine;
+ * then the schedules code generation picks for layouts (plans are built
+ * on the host: no NVRTC, no device). */
 #include <criterion/criterion.h>
 #include <string.h>
 
+#include "test_cpu_util.h"
+#include "cuda/cuda_host.h"
 #include "cuda/sched_reduce.h"
 
 static cf_cuda_device_info h100(void)
@@ -160,4 +164,109 @@ Test(cuda_sched, normalization_split_off_only_when_large_and_idle)
     bn.later_full = false; /* a plain reduction has nothing to split off */
     cf_rs_choose(&bn, &d, &s);
     cr_assert(!cf_rs_split_normalization(&bn, &s, &d));
+}
+
+/* --- the choice as code generation makes it (no NVRTC, no device) ------- */
+
+static cf_cuda_plan *plan_of(tprog *t)
+{
+    cf_cuda_device_info d = h100();
+    cf_cuda_plan *plan = NULL;
+    cr_assert_eq(cf_cuda_plan_build(&t->p, t->vals, &d, &plan), CF_OK, "%s", cf_error_last()->message);
+    return plan;
+}
+
+static void set_order(tprog *t, int s, const int *order)
+{
+    int64_t st = 1;
+    for (int k = t->slots[s].ndim - 1; k >= 0; k--) {
+        t->vals[s].strides[order[k]] = st;
+        st *= t->vals[s].shape[order[k]];
+    }
+}
+
+/* var_mean over N, H, W then the normalization, bf16 in, float compute. */
+static void batchnorm(tprog *t, const int *order)
+{
+    int64_t sh[4] = {128, 128, 28, 28}, rsh[4] = {1, 128, 1, 1};
+    cf_dtype F = CF_DTYPE_FLOAT, B = CF_DTYPE_BFLOAT16;
+    int x = tp_in(t, B, 4, sh);
+    set_order(t, x, order);
+    int xf = tp_tmp(t, F, 4, sh), var = tp_tmp(t, F, 4, rsh), mean = tp_tmp(t, F, 4, rsh);
+    int d = tp_tmp(t, F, 4, sh), y = tp_tmp(t, F, 4, sh), o = tp_out(t, B, 4, sh);
+    set_order(t, o, order);
+    tp_op1(t, CF_OP_CAST, F, x, xf);
+    cf_prog_instr *vm = tp_reduce(t, CF_OP_VAR_MEAN, F, xf, 0xd, var);
+    vm->nout = 2;
+    vm->out[1] = mean;
+    tp_op2(t, CF_OP_SUB, F, xf, mean, d);
+    tp_op2(t, CF_OP_MUL, F, d, var, y);
+    tp_op1(t, CF_OP_CAST, B, y, o);
+}
+
+Test(cuda_sched, channels_last_batchnorm_is_outer_statistics_then_apply)
+{
+    static const int nhwc[4] = {0, 2, 3, 1}, nchw[4] = {0, 1, 2, 3};
+    tprog t;
+    tp_init(&t);
+    batchnorm(&t, nhwc);
+    cf_cuda_plan *plan = plan_of(&t);
+    cr_assert_eq(plan->nkernels, 2);
+    cr_assert(strstr(plan->source, "cfk0: outer-grid"), "%.400s", strstr(plan->source, "/* cfk0"));
+    cr_assert(strstr(plan->source, "statistics only"));
+    cr_assert(strstr(plan->source, "cfk0a: apply"));
+    cr_assert_gt(plan->kernels[0].grid[1], 1);
+    cr_assert_geq(plan->kernels[1].grid[0], 132);
+    cf_cuda_plan_free(plan);
+    tp_free(&t);
+    tp_init(&t);
+    batchnorm(&t, nchw);
+    plan = plan_of(&t);
+    cr_assert_eq(plan->nkernels, 2);
+    cr_assert(strstr(plan->source, "cfk0: row-stream"), "%.400s", strstr(plan->source, "/* cfk0"));
+    cf_cuda_plan_free(plan);
+    tp_free(&t);
+}
+
+Test(cuda_sched, sum_over_dim0_splits_and_transposed_rows_become_outer)
+{
+    tprog t;
+    tp_init(&t);
+    int64_t sh[2] = {16384, 4096}, osh[2] = {1, 4096};
+    int x = tp_in(&t, CF_DTYPE_BFLOAT16, 2, sh), o = tp_out(&t, CF_DTYPE_BFLOAT16, 2, osh);
+    tp_reduce(&t, CF_OP_SUM, CF_DTYPE_FLOAT, x, 1, o);
+    cf_cuda_plan *plan = plan_of(&t);
+    cr_assert_eq(plan->nkernels, 1);
+    cr_assert(strstr(plan->source, "cfk0: outer-grid 32x8 splits="), "%.300s", strstr(plan->source, "/* cfk0"));
+    cr_assert_gt(plan->kernels[0].grid[1], 1);
+    cf_cuda_plan_free(plan);
+    tp_free(&t);
+    /* a row sum of a transposed matrix reads along its columns */
+    tp_init(&t);
+    int64_t sh2[2] = {4096, 1024}, rsh[2] = {4096, 1};
+    static const int tr[2] = {1, 0};
+    x = tp_in(&t, CF_DTYPE_FLOAT, 2, sh2);
+    set_order(&t, x, tr);
+    o = tp_out(&t, CF_DTYPE_FLOAT, 2, rsh);
+    tp_reduce(&t, CF_OP_SUM, CF_DTYPE_FLOAT, x, 2, o);
+    plan = plan_of(&t);
+    cr_assert(strstr(plan->source, "cfk0: outer-"), "%.300s", strstr(plan->source, "/* cfk0"));
+    cf_cuda_plan_free(plan);
+    tp_free(&t);
+}
+
+Test(cuda_sched, small_normalization_stays_one_kernel)
+{
+    tprog t;
+    tp_init(&t);
+    int64_t sh[2] = {16, 768}, rsh[2] = {16, 1};
+    int x = tp_in(&t, CF_DTYPE_FLOAT, 2, sh), m = tp_tmp(&t, CF_DTYPE_FLOAT, 2, rsh);
+    int o = tp_out(&t, CF_DTYPE_FLOAT, 2, sh);
+    tp_reduce(&t, CF_OP_MAX, CF_DTYPE_FLOAT, x, 2, m);
+    tp_op2(&t, CF_OP_SUB, CF_DTYPE_FLOAT, x, m, o);
+    cf_cuda_plan *plan = plan_of(&t);
+    cr_assert_eq(plan->nkernels, 1);
+    cr_assert(strstr(plan->source, "cfk0: row-persist"), "%.300s", strstr(plan->source, "/* cfk0"));
+    cf_cuda_plan_free(plan);
+    tp_free(&t);
 }
