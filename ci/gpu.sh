@@ -6,8 +6,10 @@
 #
 # Optional: CFUSER_GPU_DEPS=dir holding lib/ and include/ of libraries the
 # machine lacks (SLEEF, which the CPU executor, our reference, links).
-# CFUSER_GPU_STAGES: which of "test probe sanitize cbench pytest pybench"
-# run (default all; the builds always do). CFUSER_GPU_TRIALS: settings to
+# CFUSER_GPU_STAGES: which of "test probe sanitize cbench pytest pybench
+# sweep" run (default all but sweep; the builds always do). sweep: the
+# reduction/normalization shape sweep (gpu_bench --sweep; CFUSER_GPU_SWEEP
+# =quick|full, default quick, about 5 minutes), sweep.json and sweep.svg. CFUSER_GPU_TRIALS: settings to
 # compare, separated by '|', each one VAR=VALUE (CFUSER_CUDA_TUNE=...,
 # CFUSER_NVRTC_OPTIONS=...), each measured with `gpu_bench --cfuser-only`
 # before the main benchmark (kernel GB/s and first-compile time).
@@ -169,6 +171,12 @@ if [ -n "$PYSUITES" ]; then
     done
     say "benchmarks (Python, against torch eager, torch.compile and a device copy)"
     (cd "$ROOT" && "$PYBIN" -m perf.gpu_bench --out "$RES/gpu_bench.json" ${CFUSER_GPU_BENCH_ARGS:-}) 2>>"$RES/gpu_bench_err.txt"
+    PY_RC=$(( PY_RC | $? ))
+  fi
+  if want sweep; then
+    say "reduction/normalization sweep (${CFUSER_GPU_SWEEP:-quick})"
+    (cd "$ROOT" && "$PYBIN" -m perf.gpu_bench --sweep "${CFUSER_GPU_SWEEP:-quick}" --sweep-out "$RES" \
+      --out "$RES/gpu_sweep.json") 2>>"$RES/gpu_sweep_err.txt" | tee "$RES/gpu_sweep.txt"
     PY_RC=$(( PY_RC | $? ))
   fi
 fi

@@ -1,6 +1,7 @@
 """GPU benchmarks of issue 5, all ratios from one run on one device.
 
     python3 -m perf.gpu_bench [--out results.json] [--quick]
+    python3 -m perf.gpu_bench --sweep [quick|full] [--sweep-out DIR] [--compile-static]
 
 For each fusion: cfuser GB/s (bytes read + written), torch eager, torch.compile
 and a device-to-device copy of the same bytes, timed with CUDA events (median
@@ -8,6 +9,12 @@ of repeats, inputs rotated so caches do not flatter anyone). Then host time of
 a cached execute() on 1k-element tensors beside eager and torch.compile, the
 first compile of a new fusion and a disk-cache hit in a fresh process. The
 table is printed last.
+
+cfuser is timed on its full kernels: after the first execute (which runs the
+quick tier while the full kernels compile in the background) each case waits
+for FusionExecutorCache.wait_for_kernels(), and the tier timed is in every
+row. --sweep runs the reduction/normalization shape sweep of perf/gpu_sweep.py
+instead (quick: about 5 minutes on an H100; full: every batch x hidden).
 """
 from __future__ import annotations
 
@@ -139,7 +146,8 @@ def bench_case(name, fd, eager, inputs_sets, nbytes, compiled_cache, refs=True):
         return inputs_sets[k[0]]
     ref = eager(*inputs_sets[0])
     got = fec.execute(list(inputs_sets[0]))[0]
-    cfuser._C._testing.cuda_wait_background()  # time the full kernels, not the quick tier
+    # time the full kernels, not the quick tier the first execute ran
+    tier = "full" if fec.wait_for_kernels(timeout=120.0) and fec.kernels_final() else "quick"
     err = (got.float() - ref.float()).norm() / max(ref.float().norm().item(), 1e-30)
     t_cf = cuda_time(lambda: fec.execute(list(nxt())))
     t_eager = t_comp = float("nan")
@@ -155,7 +163,7 @@ def bench_case(name, fd, eager, inputs_sets, nbytes, compiled_cache, refs=True):
     t_copy = cuda_time(lambda: dst.copy_(src))
     gb = lambda t: nbytes / t / 1e9  # noqa: E731
     return {"fusion": name, "cfuser_gbs": gb(t_cf), "eager_gbs": gb(t_eager), "compile_gbs": gb(t_comp),
-            "copy_gbs": gb(t_copy), "rel_error": float(err)}
+            "copy_gbs": gb(t_copy), "rel_error": float(err), "tier": tier}
 
 
 def host_time():
@@ -271,7 +279,21 @@ def main(argv=None):
     p.add_argument("--quick", action="store_true", help="smaller sizes (a smoke run)")
     p.add_argument("--cfuser-only", action="store_true",
                    help="cfuser and the copy only, then the compile probe (to compare NVRTC options)")
+    p.add_argument("--sweep", nargs="?", const="quick", choices=("quick", "full"),
+                   help="run the reduction/normalization shape sweep (perf/gpu_sweep.py) instead")
+    p.add_argument("--sweep-out", default="reports/out/gpu_sweep",
+                   help="where the sweep writes sweep.json and sweep.svg")
+    p.add_argument("--compile-static", action="store_true",
+                   help="sweep: torch.compile each shape (dynamic=False) instead of once per case kind")
     args = p.parse_args(argv)
+    if args.sweep:
+        from . import gpu_sweep
+        doc = gpu_sweep.run(torch, args.sweep, args.sweep_out, args.compile_static,
+                            progress=lambda m: print(m, file=sys.stderr), cuda_time=cuda_time)
+        if args.out:
+            with open(args.out, "w") as f:
+                json.dump(doc, f, indent=1)
+        return 0
     refs = not args.cfuser_only
     dev = torch.cuda.get_device_name()
     g = torch.Generator(device="cuda").manual_seed(7)
@@ -319,11 +341,12 @@ def main(argv=None):
     knobs = [f"{k}={os.environ[k]}" for k in ("CFUSER_CUDA_TUNE", "CFUSER_NVRTC_OPTIONS") if os.environ.get(k)]
     print(f"\nGPU benchmarks on {dev} (torch {torch.__version__}); GB/s = bytes read + written"
           + (f"; {', '.join(knobs)}" if knobs else ""))
-    print(f"{'fusion':30} {'cfuser':>8} {'eager':>8} {'compile':>8} {'copy':>8} {'cf/copy':>8} {'cf/comp':>8} {'cf/eager':>8} {'relerr':>9}")
+    print(f"{'fusion':30} {'cfuser':>8} {'eager':>8} {'compile':>8} {'copy':>8} {'cf/copy':>8} {'cf/comp':>8} "
+          f"{'cf/eager':>8} {'relerr':>9}  tier timed")
     for r in rows:
         print(f"{r['fusion']:30} {r['cfuser_gbs']:8.0f} {r['eager_gbs']:8.0f} {r['compile_gbs']:8.0f} {r['copy_gbs']:8.0f} "
               f"{r['cfuser_gbs'] / r['copy_gbs']:8.2f} {r['cfuser_gbs'] / r['compile_gbs']:8.2f} "
-              f"{r['cfuser_gbs'] / r['eager_gbs']:8.2f} {r['rel_error']:9.1e}")
+              f"{r['cfuser_gbs'] / r['eager_gbs']:8.2f} {r['rel_error']:9.1e}  {r['tier']}")
     if host:
         print("host time per call, back-to-back (us): " + ", ".join(f"{k} {v:.1f}" for k, v in host.items()))
     print(f"first compile of a new fusion: {comp['first_compile_ms']:.1f} ms "

@@ -42,6 +42,14 @@ CPU_TARGETS = {
     ("row_sum", "numpy"): target(">=", 1.0, "row sum >= numpy"),
     ("index_select_pointwise", "torch_eager"): target(">=", 1.0, "index_select + pointwise >= torch eager"),
     ("embedding", "torch_eager"): target(">=", 1.0, "embedding lookup >= torch eager"),
+    ("col_sum", "numpy"): target(">=", 1.0, "sum over the outer dim >= numpy"),
+    ("sum_nchw", "numpy"): target(">=", 1.0, "sum over N, H, W of NCHW >= numpy"),
+    ("sum_nhwc", "numpy"): target(">=", 1.0, "sum over N, H, W of NHWC >= numpy"),
+    ("bn_stats_nchw", "numpy"): target(">=", 1.0, "NCHW batch statistics >= numpy"),
+    ("bn_stats_nhwc", "numpy"): target(">=", 1.0, "NHWC batch statistics >= numpy"),
+    ("batchnorm_nchw", "numpy"): target(">=", 1.0, "NCHW batchnorm >= numpy"),
+    ("batchnorm_nhwc", "numpy"): target(">=", 1.0, "NHWC batchnorm >= numpy"),
+    ("softmax_dim0", "numpy"): target(">=", 1.0, "softmax over dim 0 >= numpy"),
 }
 GPU_TARGETS = {
     ("pointwise_chain", "memcpy"): target(">=", 0.9, "chain >= 90% of device copy"),

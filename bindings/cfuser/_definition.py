@@ -152,6 +152,16 @@ class FusionDefinition:
         ``device`` is None (the inputs' device), an int (CUDA device index),
         ``'cpu'``, ``'cuda'``, ``'cuda:k'`` or a ``torch.device``.
         ``profile=True`` is not supported (cfuser has no profiler yet).
+
+        Tiers: on a CUDA device the first execute of a new fusion (or input
+        signature) runs quick kernels (compiled without unrolling, in about a
+        third less time) while a background thread compiles the full ones and
+        swaps them in, usually a few hundred milliseconds later; the results
+        are the same, the speed is not. Benchmarks should call
+        :meth:`wait_for_kernels` after the first execute and time afterwards;
+        :meth:`kernels_final` says whether that point is reached.
+        ``CFUSER_CUDA_TIERED=0`` compiles the full kernels before the first
+        call returns. On the CPU there is one tier.
         """
         fec = self._fec
         if fec is None:
@@ -167,6 +177,18 @@ class FusionDefinition:
                                _disable_options=list(_disable_options), stream=stream)
         # the common call, kept short: execute's per-call cost is benchmarked
         return fec.execute(inputs, device=device, stream=stream)
+
+    def kernels_final(self) -> bool:
+        """True when no full CUDA kernels are still compiling in the background
+        (this fusion's included), so calls run the final kernels; always True
+        on the CPU. See :meth:`execute` on tiers."""
+        return self.fec.kernels_final()
+
+    def wait_for_kernels(self, timeout: Optional[float] = None) -> bool:
+        """Wait until the full CUDA kernels of every fusion executed so far are
+        in; at most ``timeout`` seconds when given. True when they are (at
+        once on the CPU), False on time-out."""
+        return self.fec.wait_for_kernels(timeout)
 
     def validate(
         self,

@@ -350,7 +350,20 @@ static PyMethodDef cache_methods[] = {
      "_enable_options, _disable_options : list of str\n    nvFuser's debug options; accepted for compatibility "
      "and checked to be lists of str, cfuser has none of them.\n"
      "stream : int or torch.cuda.Stream, optional\n    CUDA stream for device inputs; by default torch's current stream.\n\n"
-     "Returns\n-------\nlist\n    The outputs, in the framework of the inputs (torch if any input is torch, else numpy).\n"},
+     "Returns\n-------\nlist\n    The outputs, in the framework of the inputs (torch if any input is torch, else numpy).\n\n"
+     "Notes\n-----\nOn a CUDA device the first execute of a new fusion (or input signature) compiles quick kernels "
+     "(no unrolling, NVRTC's fast-compile option) and runs them, while a background thread compiles the full "
+     "kernels and swaps them in, typically a few hundred milliseconds later; results are the same. A full module "
+     "in the disk cache is used at once. Calls in between run the quick tier, which can be markedly slower: "
+     "time a fusion only after wait_for_kernels() returns True (or kernels_final() is True). "
+     "CFUSER_CUDA_TIERED=0 compiles the full kernels before the first call returns. On the CPU there is one tier.\n"},
+    {"kernels_final", (PyCFunction)cfb_cache_kernels_final, METH_NOARGS,
+     "kernels_final($self, /)\n--\n\nTrue when no full CUDA kernels are still compiling in the background, so every "
+     "fusion executed so far (this one included) runs its final kernels; always True on the CPU."},
+    {"wait_for_kernels", (PyCFunction)(void (*)(void))cfb_cache_wait_for_kernels, METH_FASTCALL | METH_KEYWORDS,
+     "wait_for_kernels($self, /, timeout=None)\n--\n\nWait (without the GIL) until the background compiler has "
+     "installed every pending full CUDA kernel, this fusion's included; at most timeout seconds when given. "
+     "Returns True when they are all in (at once on the CPU), False on time-out."},
     {"fusion", (PyCFunction)cache_fusion, METH_NOARGS, "fusion($self, /)\n--\n\nThe Fusion this cache executes."},
     {"get_cuda_kernel", (PyCFunction)(void (*)(void))cfb_cache_get_cuda_kernel, METH_FASTCALL | METH_KEYWORDS,
      "get_cuda_kernel($self, inputs, intrinsic_code=False, device=0)\n--\n\n"

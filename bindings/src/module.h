@@ -67,6 +67,11 @@ PyObject *cfb_raise(cfb_state *st, cf_status s);
 /* Raise a cfuser error of kind s with a formatted message. */
 PyObject *cfb_raise_fmt(cfb_state *st, cf_status s, const char *fmt, ...);
 
+/* FusionExecutorCache.kernels_final / wait_for_kernels (tiers.c). */
+PyObject *cfb_cache_kernels_final(PyObject *self, PyObject *unused);
+PyObject *cfb_cache_wait_for_kernels(PyObject *self, PyObject *const *args, Py_ssize_t nargs,
+                                     PyObject *kwnames);
+
 /* Argument parsing for METH_FASTCALL|METH_KEYWORDS: fills out[0..nnames)
  * (NULL for absent optional ones). names[i] are the parameter names; the
  * first npos may be given by position; the first nreq are required. */

@@ -582,3 +582,77 @@ def test_cuda_size_arithmetic_as_shapes(gen):
     flat, full = fd.execute([x])
     torch.testing.assert_close(flat, x.reshape(-1))
     assert full.shape == (3, 3) and full.is_cuda and bool((full == 2.0).all())
+# --- layouts: outer, multi-axis and split reductions; the tier API ----------------------
+
+def test_wait_for_kernels_reaches_the_full_tier(gen):
+    """After a new fusion's first execute the full kernels may still be
+    compiling; wait_for_kernels() returns once they are in."""
+    x = rand((257, 1031), "float32", gen)
+    with FusionDefinition() as fd:
+        t = fd.from_pytorch(x)
+        fd.add_output(fd.ops.sum(fd.ops.mul(t, t), dims=[0], keepdim=False))
+    (first,) = fd.execute([x])
+    assert fd.wait_for_kernels(timeout=300.0) is True
+    assert fd.kernels_final() is True and fd.fec.kernels_final() is True
+    (again,) = fd.execute([x])
+    close(first, (x * x).sum(0), "float32")
+    close(again, (x * x).sum(0), "float32")
+    assert fd.wait_for_kernels(0) is True
+
+
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16", "float16"])
+@pytest.mark.parametrize("fmt", ["nchw", "nhwc"])
+@pytest.mark.parametrize("shape", [(3, 5, 7, 9), (16, 64, 45, 47)])
+def test_batchnorm_both_memory_formats(dtype, fmt, shape, gen):
+    """var_mean over N, H, W and the normalization, channels-first and
+    channels-last (the larger shape takes the statistics + apply split)."""
+    x = rand(shape, dtype, gen)
+    if fmt == "nhwc":
+        x = x.contiguous(memory_format=torch.channels_last)
+    w, b = rand((shape[1],), dtype, gen), rand((shape[1],), dtype, gen)
+    with FusionDefinition() as fd:
+        t, tw, tb = fd.from_pytorch(x), fd.from_pytorch(w), fd.from_pytorch(b)
+        xf = fd.ops.cast(t, DataType.Float)
+        var, mean = fd.ops.var_mean(xf, dims=[0, 2, 3], correction=0, keepdim=False)
+        bc = lambda v: fd.ops.broadcast_in_dim(v, shape=xf.shape(), broadcast_dims=[1])  # noqa: E731
+        y = fd.ops.mul(fd.ops.sub(xf, bc(mean)), bc(fd.ops.rsqrt(fd.ops.add(var, 1e-5))))
+        y = fd.ops.add(fd.ops.mul(y, bc(fd.ops.cast(tw, DataType.Float))), bc(fd.ops.cast(tb, DataType.Float)))
+        fd.add_output(fd.ops.cast(y, DT[dtype]))
+        fd.add_output(mean)
+        fd.add_output(var)
+    for tier in ("first", "full"):
+        y_o, mean_o, var_o = fd.execute([x, w, b])
+        ref = torch.nn.functional.batch_norm(x.float(), None, None, w.float(), b.float(), training=True, eps=1e-5)
+        close(y_o, ref.to(x.dtype), dtype)
+        v, m = torch.var_mean(x.float(), dim=(0, 2, 3), correction=0)
+        torch.testing.assert_close(mean_o, m, rtol=1e-4, atol=1e-4)
+        torch.testing.assert_close(var_o, v, rtol=1e-4, atol=1e-4)
+        fd.wait_for_kernels()
+
+
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
+@pytest.mark.parametrize("shape", [(1, 1), (7, 5), (16385, 33), (4099, 257), (3, 200003)])
+@pytest.mark.parametrize("dim", [0, 1])
+def test_tall_and_wide_sums(dtype, shape, dim, gen):
+    """Outer reductions split over blocks (tall), rows split over blocks
+    (few long rows)."""
+    x = rand(shape, dtype, gen)
+    for _ in range(2):
+        (out,) = run1(lambda fd: fd.ops.sum(fd.ops.cast(fd.from_pytorch(x), DataType.Float), dims=[dim],
+                                            keepdim=False), x)
+        torch.testing.assert_close(out, x.float().sum(dim), rtol=1e-4, atol=1e-3 * max(1, shape[dim]) ** 0.5)
+        cfuser._C._testing.cuda_wait_background()
+
+
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
+@pytest.mark.parametrize("shape", [(7, 7), (4097, 33), (2048, 4096)])
+def test_softmax_dim0(dtype, shape, gen):
+    x = rand(shape, dtype, gen, -4, 4)
+
+    def build(fd):
+        t = fd.ops.cast(fd.from_pytorch(x), DataType.Float)
+        m = fd.ops.max(t, dims=[0], keepdim=True)
+        e = fd.ops.exp(fd.ops.sub(t, m))
+        return fd.ops.cast(fd.ops.div(e, fd.ops.sum(e, dims=[0], keepdim=True)), DT[dtype])
+    (out,) = run1(build, x)
+    close(out, torch.softmax(x.float(), 0).to(x.dtype), dtype)

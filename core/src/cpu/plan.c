@@ -8,6 +8,7 @@
  * plancache.c keeps it for later calls, which only rebind memory.
  */
 #include <string.h>
+#include <sys/mman.h>
 
 #include "cfuser/alloc.h"
 #include "cpu/engine.h"
@@ -652,6 +653,22 @@ static cf_status lay_out(cf_cpu_plan *pl)
     return CF_OK;
 }
 
+/* Large temporaries are fresh pages every call (the allocator maps them):
+ * asking for huge pages cuts the page faults of their first touch, which
+ * cost an outer normalization (softmax over dim 0) a third of its time. */
+static void advise_huge(void *p, size_t n)
+{
+#ifdef MADV_HUGEPAGE
+    const uintptr_t huge = (uintptr_t)2 << 20;
+    uintptr_t lo = ((uintptr_t)p + huge - 1) & ~(huge - 1), hi = ((uintptr_t)p + n) & ~(huge - 1);
+    if (n >= 4 * huge && hi > lo)
+        (void)madvise((void *)lo, hi - lo, MADV_HUGEPAGE);
+#else
+    (void)p;
+    (void)n;
+#endif
+}
+
 /* Give the plan this call's memory: temporaries, and the data pointers and
  * scalars of every slot and operand. Everything else in a plan depends only
  * on shapes and strides, so a cached plan is rebound by this alone. */
@@ -663,6 +680,7 @@ cf_status cf_cpu_plan_bind(cf_cpu_plan *pl)
         pl->temps = cf_malloc_aligned(pl->temps_size);
         if (!pl->temps)
             return cf_error_nomem("cpu_execute");
+        advise_huge(pl->temps, pl->temps_size);
     }
     for (int s = 0; s < p->nslots; s++) {
         int role = p->slots[s].role;

@@ -108,6 +108,7 @@ typedef struct cf_plan_buffer {
     int32_t slot;      /* slot whose data it is (-1: scratch)              */
     bool temp;         /* allocate per run                                */
     int64_t bytes;     /* for temps                                       */
+    int64_t zero_bytes;/* scratch: leading bytes cleared before each run  */
 } cf_plan_buffer;
 
 typedef struct cf_cuda_plan {

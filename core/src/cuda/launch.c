@@ -333,6 +333,11 @@ cf_status cf_cuda_execute(const cf_program *p, cf_slot_value *vals,
         if ((st = cf_cu_check(r, "cuda", "allocating an intermediate")))
             goto out;
         nalloc = b + 1;
+        /* a split reduction's counters start at zero */
+        if (pb->zero_bytes > 0 &&
+            (st = cf_cu_check(cu->cuMemsetD8Async(ptr[b], 0, (size_t)pb->zero_bytes, s), "cuda",
+                              "clearing a reduction's counters")))
+            goto out;
     }
     if (plan->index_flag >= 0 &&
         (st = cf_cu_check(cu->cuMemsetD8Async(ptr[plan->index_flag], 0, 16, s), "cuda", "cuMemsetD8Async")))
@@ -371,7 +376,7 @@ cf_status cf_cuda_execute(const cf_program *p, cf_slot_value *vals,
     }
 out:
     for (int b = 0; b < nalloc; b++) {
-        if (!plan->buffers[b].temp ||
+        if (!plan->buffers[b].temp || ptr[b] == 0 ||
             (plan->buffers[b].slot >= 0 &&
              ptr[b] == (CUdeviceptr)(uintptr_t)vals[plan->buffers[b].slot].data))
             continue;
