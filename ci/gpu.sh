@@ -9,8 +9,9 @@
 # CFUSER_GPU_STAGES: which of "test probe sanitize cbench pytest pybench
 # sweep" run (default all but sweep; the builds always do). sweep: the
 # reduction/normalization shape sweep (gpu_bench --sweep; CFUSER_GPU_SWEEP
-# =quick|full, default quick, about 5 minutes), sweep.json and sweep.svg. CFUSER_GPU_TRIALS: settings to
-# compare, separated by '|', each one VAR=VALUE (CFUSER_CUDA_TUNE=...,
+# =quick|full, default quick, about 5 minutes), sweep.json and sweep.svg.
+# CFUSER_GPU_PYSUITES: the suites/ folders the pytest stage runs (default
+# "gpu python"). CFUSER_GPU_TRIALS: settings to compare, separated by '|', each one VAR=VALUE (CFUSER_CUDA_TUNE=...,
 # CFUSER_NVRTC_OPTIONS=...), each measured with `gpu_bench --cfuser-only`
 # before the main benchmark (kernel GB/s and first-compile time).
 set -u -o pipefail
@@ -151,7 +152,8 @@ if [ -n "$PYSUITES" ]; then
     say "Python API tests on CUDA tensors (suites/gpu) and the CPU suites (suites/python)"
     ign=()
     "$PYBIN" -c "import mypy" 2>/dev/null || { ign=(--ignore="$PYSUITES/python/test_stubs.py" --ignore="$PYSUITES/python/test_typing.py"); say "mypy is not installed here: the stub checks run on the CPU machines only"; }
-    (cd "$PYSUITES" && "$PYBIN" -m pytest -q -p no:cacheprovider "${ign[@]}" gpu python \
+    # shellcheck disable=SC2086
+    (cd "$PYSUITES" && "$PYBIN" -m pytest -q -p no:cacheprovider "${ign[@]}" ${CFUSER_GPU_PYSUITES:-gpu python} \
       --junitxml="$RES/pytest_gpu.xml") >"$RES/pytest_gpu.txt" 2>&1
     PY_RC=$?
     grep -E '^(FAILED|ERROR)' "$RES/pytest_gpu.txt" | head -40
