@@ -133,8 +133,9 @@ install_wheel() {
     || { say "wheel: installing $whl failed"; return 1; }
   say "wheel: $(basename "$whl") installed: $(cd / && "$VENV/bin/python" -c 'import cfuser; print(cfuser.__version__, cfuser.__file__)')"
 }
-say "the cfuser wheel (built here from the tree, or \$CFUSER_WHEEL)"
-if install_wheel; then
+if ! want pytest && ! want pybench && ! want sweep; then
+  PYSUITES=  # no Python stage: no wheel
+elif say "the cfuser wheel (built here from the tree, or \$CFUSER_WHEEL)"; install_wheel; then
   PYBIN=$VENV/bin/python
   unset PYTHONPATH
   PYSUITES=$BUILD/installed-suites  # copies: nothing imports from the tree
