@@ -213,6 +213,8 @@ class _Printer:
                 text = "[" + ", ".join(items) + "]"
             elif source == "int" and ints:
                 text = str(ints[0])
+            elif source == "default" and default is not None:
+                text = default  # not kept in the IR: it does not change the result
             elif source == "keepdim":
                 text = "True" if keepdim else "False"
             elif source == "correction":

@@ -213,6 +213,24 @@ def test_the_printed_definition_runs_and_gives_the_same_results():
     np.testing.assert_array_equal(fd.execute([x])[0], again.execute([x])[0])
 
 
+def test_embedding_training_arguments_and_max_norm_round_trip():
+    """embedding_fwd's training-only arguments do not change the forward
+    result and are not kept in its node; max_norm is made of ops of its own,
+    which print as such. Both rebuild the same fusion and the same values."""
+    ids = np.array([2, 0, 2, 1], dtype=np.int64)
+    weight = (np.arange(15, dtype=np.float32).reshape(5, 3) - 6) / 2
+    with FusionDefinition() as fd:
+        i0 = fd.define_tensor(shape=[-1], dtype=DataType.Int)
+        w0 = fd.define_tensor(shape=[-1, -1], dtype=DataType.Float)
+        fd.add_output(fd.ops.embedding_fwd(i0, w0, padding_idx=0, scale_grad_by_freq=True, sparse=False))
+        fd.add_output(fd.ops.embedding_fwd(i0, w0, max_norm=1.5, norm_type=2.0))
+    text = assert_round_trip(fd)
+    assert "padding_idx" not in text and "max_norm" not in text, text
+    again = rebuild(text)
+    for a, b in zip(fd.execute([ids, weight]), again.execute([ids, weight])):
+        np.testing.assert_array_equal(a, b)
+
+
 @pytest.mark.parametrize("value, text", [
     (3.0, "3.00000"), (0.5, "0.500000"), (1e-5, "1.00000e-05"), (-0.0, "-0.00000"),
     (1 / 3, repr(1 / 3)), (1e300, "1.00000e+300"), (123456789.0, "123456789.0"),
