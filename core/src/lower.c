@@ -187,7 +187,7 @@ static cf_status lower_reduction(lower_ctx *c, cf_id e)
     const cf_fusion *f = c->f;
     const cf_expr_node *x = &f->exprs[e];
     cf_prog_instr ins, view;
-    int32_t in, keep[2];
+    int32_t in, keep[3];
     uint32_t mask = 0;
     int r, k, d, j;
     cf_status st;
@@ -269,6 +269,22 @@ static void view_map(const cf_fusion *f, const cf_expr_node *x, int in_rank, int
     (void)f;
 }
 
+/* Scans and sorts: `axes` holds the dim, `correction` the sort order; every
+ * output is computed (topk has two). */
+static cf_status lower_scan(lower_ctx *c, const cf_expr_node *x, cf_prog_instr *ins)
+{
+    cf_status st;
+    int k;
+    ins->axes = 1u << x->attrs.ints[0];
+    if ((x->op == CF_OP_ARGSORT || x->op == CF_OP_TOPK) && x->attrs.ints[1])
+        ins->correction = CF_SORT_DESCENDING;
+    ins->nout = (int8_t)x->nout;
+    for (k = 0; k < x->nout; k++)
+        if ((st = result_slot(c, x->out[k], true, &ins->out[k])))
+            return st;
+    return emit(c, ins);
+}
+
 static cf_status lower_expr(lower_ctx *c, cf_id e)
 {
     const cf_fusion *f = c->f;
@@ -277,7 +293,7 @@ static cf_status lower_expr(lower_ctx *c, cf_id e)
     int32_t out;
     cf_status st;
     int i;
-    if (cf_op_is_reduction(x->op))
+    if (cf_op_is_reduction(x->op) || x->op == CF_OP_WELFORD)
         return lower_reduction(c, e);
     instr_init(&ins, x->op, x->attrs.dtype);
     ins.nin = x->nin;
@@ -302,6 +318,9 @@ static cf_status lower_expr(lower_ctx *c, cf_id e)
             c->plan->syms[s].instr = c->p->ninstrs;
         }
         break;
+    case CF_OP_CUMSUM: case CF_OP_CUMPROD: case CF_OP_CUMMIN: case CF_OP_CUMMAX: case CF_OP_ARGSORT:
+    case CF_OP_TOPK:
+        return lower_scan(c, x, &ins);
     case CF_OP_FULL:
     case CF_OP_IOTA:
         if ((st = result_slot(c, x->out[0], true, &out)))
@@ -346,10 +365,15 @@ static cf_status finish_outputs(lower_ctx *c)
                 pl->out_squeeze[i] = 0;
                 {
                     int k;
-                    for (k = 0; k < p->ninstrs; k++)
-                        if (cf_op_is_reduction(p->instrs[k].op) &&
-                            (p->instrs[k].out[0] == s || (p->instrs[k].nout > 1 && p->instrs[k].out[1] == s)))
-                            pl->out_squeeze[i] = p->instrs[k].axes;
+                    for (k = 0; k < p->ninstrs; k++) {
+                        const cf_prog_instr *ri = &p->instrs[k];
+                        if (cf_op_is_reduction(ri->op) || ri->op == CF_OP_WELFORD) {
+                            int j;
+                            for (j = 0; j < ri->nout; j++)
+                                if (ri->out[j] == s)
+                                    pl->out_squeeze[i] = ri->axes;
+                        }
+                    }
                 }
                 break;
             }

@@ -14,7 +14,8 @@
  *          reductions accumulating as the pieces are produced (softmax:
  *          max | exp(x - max) and its sum | division);
  *   REDUCE a reduction that fits neither (outer, middle or long axes);
- *   COPY, IOTA  data movement.
+ *   COPY, IOTA  data movement;
+ *   SCAN   a scan, sort or welford (scan.c), alone.
  * A temporary lives only in scratch ("virtual") unless some later segment,
  * or a use that is not a plain elementwise read, needs it: then it is
  * materialised in a buffer of its own (contiguous, in its storage dtype).
@@ -36,7 +37,7 @@
  * same partial sums whether it is fused or not. */
 #define CF_CPU_ROW_CHUNK 1024
 
-enum { SEG_PW, SEG_ROW, SEG_REDUCE, SEG_COPY, SEG_IOTA };
+enum { SEG_PW, SEG_ROW, SEG_REDUCE, SEG_COPY, SEG_IOTA, SEG_SCAN };
 enum { OPND_SCALAR, OPND_MEM, OPND_VFULL, OPND_VROW };
 
 typedef struct cf_opnd {
@@ -145,6 +146,8 @@ cf_status cf_cpu_check_data(const cf_cpu_plan *pl);
 void cf_cpu_plan_release(cf_cpu_plan *pl);
 /* A plan from the program's cache, or built and added to it. */
 cf_status cf_cpu_plan_get(cf_cpu_plan *pl);
+/* Run a SEG_SCAN segment (scan.c). */
+cf_status cf_cpu_run_scan(const cf_cpu_plan *pl, const cf_seg *sg);
 /* Run one fused segment (PW or ROW) with the given scratch. */
 void cf_cpu_seg_run(const cf_cpu_plan *pl, const cf_seg *sg, char *scratch);
 
