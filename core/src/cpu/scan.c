@@ -29,6 +29,7 @@ typedef struct scan_ctx {
     int flt;                 /* accumulate in double (else int64)          */
     cf_dtype adt;            /* CF_DTYPE_DOUBLE or CF_DTYPE_INT            */
     int desc;                /* sorts: largest first                       */
+    int direct;              /* scans: rows dense, native dtype in and out */
     cf_acc init;
     cf_ndview in, out[3];
     int64_t len;             /* elements per row (scanned/sorted axis)     */
@@ -112,10 +113,73 @@ static void comb_i64(cf_opcode op, int64_t *acc, const int64_t *x, int64_t n)
     }
 }
 
+/* A row of n elements read and written in place (native dtypes, dense
+ * rows): no conversion buffer. Float accumulates in double, as torch does
+ * on the CPU. */
+#define SCAN_LOOP(T, A, STEP)                                                 \
+    do {                                                                      \
+        const T *x_ = (const T *)xp;                                          \
+        T *y_ = (T *)yp;                                                      \
+        A a_ = (A)acc->F;                                                     \
+        for (int64_t i = 0; i < n; i++) {                                     \
+            A v_ = (A)x_[i];                                                  \
+            STEP;                                                             \
+            y_[i] = (T)a_;                                                    \
+        }                                                                     \
+        acc->F = a_;                                                          \
+    } while (0)
+
+static void scan_direct(cf_opcode op, cf_dtype t, const char *xp, char *yp, int64_t n, cf_acc *acc)
+{
+    if (t == CF_DTYPE_INT) {
+#define F i
+        switch (op) {
+        case CF_OP_CUMSUM: SCAN_LOOP(int64_t, uint64_t, a_ += v_); break;
+        case CF_OP_CUMPROD: SCAN_LOOP(int64_t, uint64_t, a_ *= v_); break;
+        case CF_OP_CUMMAX: SCAN_LOOP(int64_t, int64_t, a_ = a_ >= v_ ? a_ : v_); break;
+        default: SCAN_LOOP(int64_t, int64_t, a_ = a_ <= v_ ? a_ : v_); break;
+        }
+#undef F
+        return;
+    }
+#define F d
+    if (t == CF_DTYPE_FLOAT) {
+        switch (op) {
+        case CF_OP_CUMSUM: SCAN_LOOP(float, double, a_ += v_); break;
+        case CF_OP_CUMPROD: SCAN_LOOP(float, double, a_ *= v_); break;
+        case CF_OP_CUMMAX: SCAN_LOOP(float, double, a_ = (a_ != a_ || a_ >= v_) ? a_ : v_); break;
+        default: SCAN_LOOP(float, double, a_ = (a_ != a_ || a_ <= v_) ? a_ : v_); break;
+        }
+        return;
+    }
+    switch (op) {
+    case CF_OP_CUMSUM: SCAN_LOOP(double, double, a_ += v_); break;
+    case CF_OP_CUMPROD: SCAN_LOOP(double, double, a_ *= v_); break;
+    case CF_OP_CUMMAX: SCAN_LOOP(double, double, a_ = (a_ != a_ || a_ >= v_) ? a_ : v_); break;
+    default: SCAN_LOOP(double, double, a_ = (a_ != a_ || a_ <= v_) ? a_ : v_); break;
+    }
+#undef F
+}
+
+/* Does every row of v (rows of len elements, row-major) lie in one dense
+ * run of its innermost axis? */
+static int rows_dense(const cf_ndview *v, int64_t len)
+{
+    return v->ndim > 0 && v->strides[v->ndim - 1] == 1 && v->shape[v->ndim - 1] % len == 0;
+}
+
 static void scan_rows(void *vc, int tid, int64_t b, int64_t e)
 {
     const scan_ctx *c = vc;
     char *buf = c->scratch + (size_t)tid * c->per_thread;
+    if (c->direct) {
+        for (int64_t r = b; r < e; r++) {
+            cf_acc acc = c->init;
+            scan_direct(c->op, c->in.dtype, cf_nd_addr(&c->in, r * c->len), cf_nd_addr(&c->out[0], r * c->len),
+                        c->len, &acc);
+        }
+        return;
+    }
     for (int64_t r = b; r < e; r++) {
         cf_acc acc = c->init;
         for (int64_t off = 0; off < c->len; off += BLK) {
@@ -248,15 +312,30 @@ static void wel_range(const scan_ctx *c, double *buf, int64_t o, int64_t lo, int
         int64_t n = hi - at < BLK ? hi - at : BLK;
         wstate bw;
         double s = 0, q = 0;
+        double acc[8] = {0}, sq[8] = {0};
+        int64_t i = 0;
         cf_nd_gather(&c->in, o * c->rcount + at, n, CF_DTYPE_DOUBLE, buf);
-        for (int64_t i = 0; i < n; i++)
-            s += buf[i];
+        /* eight partial sums: no chain of dependent adds (vectorised) */
+        for (; i + 8 <= n; i += 8)
+            for (int j = 0; j < 8; j++)
+                acc[j] += buf[i + j];
+        for (; i < n; i++)
+            acc[i & 7] += buf[i];
+        for (int j = 0; j < 8; j++)
+            s += acc[j];
         bw.n = (double)n;
         bw.mean = s / (double)n;
-        for (int64_t i = 0; i < n; i++) {
+        for (i = 0; i + 8 <= n; i += 8)
+            for (int j = 0; j < 8; j++) {
+                double d = buf[i + j] - bw.mean;
+                sq[j] += d * d;
+            }
+        for (; i < n; i++) {
             double d = buf[i] - bw.mean;
-            q += d * d;
+            sq[i & 7] += d * d;
         }
+        for (int j = 0; j < 8; j++)
+            q += sq[j];
         bw.m2 = q;
         wmerge(w, &bw);
     }
@@ -470,6 +549,8 @@ cf_status cf_cpu_run_scan(const cf_cpu_plan *pl, const cf_seg *sg)
     } else {
         perm_view(pl, s, nd, perm, &c.in);
         perm_view(pl, ins->out[0], nd, perm, &c.out[0]);
+        c.direct = cf_dtype_is_native(t) && c.out[0].dtype == t && c.op == ins->op && rows_dense(&c.in, c.len) &&
+                   rows_dense(&c.out[0], c.len);
         nt = cf_cpu_pick_threads(sg->nthreads, rows, rows * c.len);
         c.per_thread = BLK * 8;
         c.scratch = cf_malloc_aligned(c.per_thread * (size_t)nt);
