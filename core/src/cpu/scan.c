@@ -129,7 +129,7 @@ static void comb_i64(cf_opcode op, int64_t *acc, const int64_t *x, int64_t n)
         acc->F = a_;                                                          \
     } while (0)
 
-static void scan_direct(cf_opcode op, cf_dtype t, const char *xp, char *yp, int64_t n, cf_acc *acc)
+static void scan_direct(cf_opcode op, cf_dtype t, const void *xp, void *yp, int64_t n, cf_acc *acc)
 {
     if (t == CF_DTYPE_INT) {
 #define F i
@@ -171,7 +171,7 @@ static int rows_dense(const cf_ndview *v, int64_t len)
 static void scan_rows(void *vc, int tid, int64_t b, int64_t e)
 {
     const scan_ctx *c = vc;
-    char *buf = c->scratch + (size_t)tid * c->per_thread;
+    void *buf = c->scratch + (size_t)tid * c->per_thread;
     if (c->direct) {
         for (int64_t r = b; r < e; r++) {
             cf_acc acc = c->init;
@@ -198,7 +198,7 @@ static void scan_rows(void *vc, int tid, int64_t b, int64_t e)
 static void scan_cols(void *vc, int tid, int64_t b, int64_t e)
 {
     const scan_ctx *c = vc;
-    char *acc = c->scratch + (size_t)tid * c->per_thread, *x = acc + BLK * 8;
+    void *acc = c->scratch + (size_t)tid * c->per_thread, *x = c->scratch + (size_t)tid * c->per_thread + BLK * 8;
     int64_t nb = (c->inner + BLK - 1) / BLK;
     for (int64_t it = b; it < e; it++) {
         int64_t o = it / nb, i0 = (it % nb) * BLK;
@@ -341,10 +341,10 @@ static void wel_range(const scan_ctx *c, double *buf, int64_t o, int64_t lo, int
     }
 }
 
-static void wel_write(const scan_ctx *c, int64_t o0, int64_t n, const wstate *w, char *tmp)
+static void wel_write(const scan_ctx *c, int64_t o0, int64_t n, const wstate *w, void *tmp)
 {
-    double *f = (double *)tmp;
-    int64_t *cnt = (int64_t *)tmp;
+    double *f = tmp;
+    int64_t *cnt = tmp;
     for (int64_t i = 0; i < n; i++)
         f[i] = w[i].n > 0 ? w[i].mean : NAN;
     cf_nd_scatter(&c->out[0], o0, n, CF_DTYPE_DOUBLE, f);
@@ -363,9 +363,9 @@ static void wel_outputs(void *vc, int tid, int64_t b, int64_t e)
 {
     const scan_ctx *c = vc;
     char *base = c->scratch + (size_t)tid * c->per_thread;
-    double *buf = (double *)base;
-    wstate *ws = (wstate *)(base + BLK * 8);
-    char *tmp = base + BLK * 8 + WGROUP * sizeof(wstate);
+    double *buf = (void *)base;
+    wstate *ws = (void *)(base + BLK * 8);
+    void *tmp = base + BLK * 8 + WGROUP * sizeof(wstate);
     for (int64_t o0 = b; o0 < e; o0 += WGROUP) {
         int64_t n = e - o0 < WGROUP ? e - o0 : WGROUP;
         for (int64_t i = 0; i < n; i++)
@@ -378,7 +378,7 @@ static void wel_outputs(void *vc, int tid, int64_t b, int64_t e)
 static void wel_parts(void *vc, int tid, int64_t b, int64_t e)
 {
     const scan_ctx *c = vc;
-    double *buf = (double *)(c->scratch + (size_t)tid * c->per_thread);
+    double *buf = (void *)(c->scratch + (size_t)tid * c->per_thread);
     for (int64_t it = b; it < e; it++) {
         int64_t o = it / c->nparts, j = it % c->nparts;
         int64_t lo = c->rcount * j / c->nparts, hi = c->rcount * (j + 1) / c->nparts;
@@ -443,7 +443,7 @@ static cf_status run_welford(const cf_cpu_plan *pl, const cf_prog_instr *ins, co
     if (c->nparts == 1) {
         cf_parallel(nt, kcount, wel_outputs, c);
     } else {
-        wstate *ws = (wstate *)(c->scratch + BLK * 8);
+        wstate *ws = (void *)(c->scratch + BLK * 8);
         cf_parallel(nt, items, wel_parts, c);
         for (int64_t o0 = 0; o0 < kcount; o0 += WGROUP) {
             int64_t m = kcount - o0 < WGROUP ? kcount - o0 : WGROUP;

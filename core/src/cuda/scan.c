@@ -364,7 +364,7 @@ static cf_status gen_sort(sgen *g, const cf_prog_instr *in, const char *kname, i
 static cf_status gen_welford(sgen *g, const cf_prog_instr *in, const char *kname, int gi, cf_kernel_launch *L)
 {
     int x = in->in[0], nd = g->p->slots[x].ndim;
-    int kd[CF_MAX_DIMS], rd[CF_MAX_DIMS], nk = 0, nr = 0;
+    int kd[CF_MAX_DIMS] = {0}, rd[CF_MAX_DIMS] = {0}, nk = 0, nr = 0;
     int64_t xst[CF_MAX_DIMS], ost[3][CF_MAX_DIMS], nout = 1, R = 1;
     cf_dtype t = g->p->slots[x].dtype, at = g->p->slots[in->out[0]].dtype;
     const char *T = in->cdtype == CF_DTYPE_DOUBLE ? "double" : "float";
