@@ -29,7 +29,7 @@ typedef struct scan_ctx {
     int flt;                 /* accumulate in double (else int64)          */
     cf_dtype adt;            /* CF_DTYPE_DOUBLE or CF_DTYPE_INT            */
     int desc;                /* sorts: largest first                       */
-    int direct;              /* scans: rows dense, native dtype in and out */
+    int direct;              /* rows dense, native dtypes: read in place   */
     cf_acc init;
     cf_ndview in, out[3];
     int64_t len;             /* elements per row (scanned/sorted axis)     */
@@ -113,53 +113,64 @@ static void comb_i64(cf_opcode op, int64_t *acc, const int64_t *x, int64_t n)
     }
 }
 
-/* A row of n elements read and written in place (native dtypes, dense
- * rows): no conversion buffer. Float accumulates in double, as torch does
- * on the CPU. */
-#define SCAN_LOOP(T, A, STEP)                                                 \
+/* Rows of n elements read and written in place (native dtypes, dense
+ * rows), R rows at once: R independent chains of dependent adds keep the
+ * core busy where one would wait on each add's latency, and each row still
+ * adds in order (torch's results). Float accumulates in double, as torch
+ * does on the CPU. */
+#define SCAN_LOOP(R, T, A, F, STEP)                                           \
     do {                                                                      \
-        const T *x_ = (const T *)xp;                                          \
-        T *y_ = (T *)yp;                                                      \
-        A a_ = (A)acc->F;                                                     \
-        for (int64_t i = 0; i < n; i++) {                                     \
-            A v_ = (A)x_[i];                                                  \
-            STEP;                                                             \
-            y_[i] = (T)a_;                                                    \
+        const T *x_[R];                                                       \
+        T *y_[R];                                                             \
+        A a_[R];                                                              \
+        for (int k = 0; k < R; k++) {                                         \
+            x_[k] = xp[k];                                                    \
+            y_[k] = yp[k];                                                    \
+            a_[k] = (A)acc[k].F;                                              \
         }                                                                     \
-        acc->F = a_;                                                          \
+        for (int64_t i = 0; i < n; i++)                                       \
+            for (int k = 0; k < R; k++) {                                     \
+                A v_ = (A)x_[k][i];                                           \
+                STEP;                                                         \
+                y_[k][i] = (T)a_[k];                                          \
+            }                                                                 \
+        for (int k = 0; k < R; k++)                                           \
+            acc[k].F = (__typeof__(acc[k].F))a_[k];                           \
     } while (0)
 
-static void scan_direct(cf_opcode op, cf_dtype t, const void *xp, void *yp, int64_t n, cf_acc *acc)
-{
-    if (t == CF_DTYPE_INT) {
-#define F i
-        switch (op) {
-        case CF_OP_CUMSUM: SCAN_LOOP(int64_t, uint64_t, a_ += v_); break;
-        case CF_OP_CUMPROD: SCAN_LOOP(int64_t, uint64_t, a_ *= v_); break;
-        case CF_OP_CUMMAX: SCAN_LOOP(int64_t, int64_t, a_ = a_ >= v_ ? a_ : v_); break;
-        default: SCAN_LOOP(int64_t, int64_t, a_ = a_ <= v_ ? a_ : v_); break;
-        }
-#undef F
-        return;
+#define FMAXS(a, v) a = (a != a || a >= v) ? a : v
+#define FMINS(a, v) a = (a != a || a <= v) ? a : v
+
+#define DEF_DIRECT(NAME, R)                                                                        \
+    static void NAME(cf_opcode op, cf_dtype t, const void *const *xp, void *const *yp, int64_t n,  \
+                     cf_acc *acc)                                                                  \
+    {                                                                                              \
+        if (t == CF_DTYPE_INT) {                                                                   \
+            switch (op) {                                                                          \
+            case CF_OP_CUMSUM: SCAN_LOOP(R, int64_t, uint64_t, i, a_[k] += v_); break;             \
+            case CF_OP_CUMPROD: SCAN_LOOP(R, int64_t, uint64_t, i, a_[k] *= v_); break;            \
+            case CF_OP_CUMMAX: SCAN_LOOP(R, int64_t, int64_t, i, a_[k] = a_[k] >= v_ ? a_[k] : v_); break; \
+            default: SCAN_LOOP(R, int64_t, int64_t, i, a_[k] = a_[k] <= v_ ? a_[k] : v_); break;   \
+            }                                                                                      \
+        } else if (t == CF_DTYPE_FLOAT) {                                                          \
+            switch (op) {                                                                          \
+            case CF_OP_CUMSUM: SCAN_LOOP(R, float, double, d, a_[k] += v_); break;                 \
+            case CF_OP_CUMPROD: SCAN_LOOP(R, float, double, d, a_[k] *= v_); break;                \
+            case CF_OP_CUMMAX: SCAN_LOOP(R, float, double, d, FMAXS(a_[k], v_)); break;            \
+            default: SCAN_LOOP(R, float, double, d, FMINS(a_[k], v_)); break;                      \
+            }                                                                                      \
+        } else {                                                                                   \
+            switch (op) {                                                                          \
+            case CF_OP_CUMSUM: SCAN_LOOP(R, double, double, d, a_[k] += v_); break;                \
+            case CF_OP_CUMPROD: SCAN_LOOP(R, double, double, d, a_[k] *= v_); break;               \
+            case CF_OP_CUMMAX: SCAN_LOOP(R, double, double, d, FMAXS(a_[k], v_)); break;           \
+            default: SCAN_LOOP(R, double, double, d, FMINS(a_[k], v_)); break;                     \
+            }                                                                                      \
+        }                                                                                          \
     }
-#define F d
-    if (t == CF_DTYPE_FLOAT) {
-        switch (op) {
-        case CF_OP_CUMSUM: SCAN_LOOP(float, double, a_ += v_); break;
-        case CF_OP_CUMPROD: SCAN_LOOP(float, double, a_ *= v_); break;
-        case CF_OP_CUMMAX: SCAN_LOOP(float, double, a_ = (a_ != a_ || a_ >= v_) ? a_ : v_); break;
-        default: SCAN_LOOP(float, double, a_ = (a_ != a_ || a_ <= v_) ? a_ : v_); break;
-        }
-        return;
-    }
-    switch (op) {
-    case CF_OP_CUMSUM: SCAN_LOOP(double, double, a_ += v_); break;
-    case CF_OP_CUMPROD: SCAN_LOOP(double, double, a_ *= v_); break;
-    case CF_OP_CUMMAX: SCAN_LOOP(double, double, a_ = (a_ != a_ || a_ >= v_) ? a_ : v_); break;
-    default: SCAN_LOOP(double, double, a_ = (a_ != a_ || a_ <= v_) ? a_ : v_); break;
-    }
-#undef F
-}
+
+DEF_DIRECT(scan_direct1, 1)
+DEF_DIRECT(scan_direct4, 4)
 
 /* Does every row of v (rows of len elements, row-major) lie in one dense
  * run of its innermost axis? */
@@ -173,10 +184,21 @@ static void scan_rows(void *vc, int tid, int64_t b, int64_t e)
     const scan_ctx *c = vc;
     void *buf = c->scratch + (size_t)tid * c->per_thread;
     if (c->direct) {
-        for (int64_t r = b; r < e; r++) {
-            cf_acc acc = c->init;
-            scan_direct(c->op, c->in.dtype, cf_nd_addr(&c->in, r * c->len), cf_nd_addr(&c->out[0], r * c->len),
-                        c->len, &acc);
+        for (int64_t r = b; r < e;) {
+            const void *xp[4];
+            void *yp[4];
+            cf_acc acc[4];
+            int R = e - r >= 4 ? 4 : 1;
+            for (int k = 0; k < R; k++) {
+                xp[k] = cf_nd_addr(&c->in, (r + k) * c->len);
+                yp[k] = cf_nd_addr(&c->out[0], (r + k) * c->len);
+                acc[k] = c->init;
+            }
+            if (R == 4)
+                scan_direct4(c->op, c->in.dtype, xp, yp, c->len, acc);
+            else
+                scan_direct1(c->op, c->in.dtype, xp, yp, c->len, acc);
+            r += R;
         }
         return;
     }
@@ -304,39 +326,58 @@ static void wmerge(wstate *a, const wstate *b)
     a->n = n;
 }
 
-/* Elements [lo, hi) of output o into w, block by block. */
+/* One block's (n, mean, M2) from n values: the mean, then the squared
+ * deviations from it, each with eight partial sums (no chain of dependent
+ * adds; vectorised). */
+#define WBLOCK(T)                                                             \
+    static void wblock_##T(const T *x, int64_t n, wstate *bw)                 \
+    {                                                                         \
+        double acc[8] = {0}, sq[8] = {0}, s = 0, q = 0, mean;                 \
+        int64_t i = 0;                                                        \
+        for (; i + 8 <= n; i += 8)                                            \
+            for (int j = 0; j < 8; j++)                                       \
+                acc[j] += (double)x[i + j];                                   \
+        for (; i < n; i++)                                                    \
+            acc[i & 7] += (double)x[i];                                       \
+        for (int j = 0; j < 8; j++)                                           \
+            s += acc[j];                                                      \
+        mean = s / (double)n;                                                 \
+        for (i = 0; i + 8 <= n; i += 8)                                       \
+            for (int j = 0; j < 8; j++) {                                     \
+                double d = (double)x[i + j] - mean;                           \
+                sq[j] += d * d;                                               \
+            }                                                                 \
+        for (; i < n; i++) {                                                  \
+            double d = (double)x[i] - mean;                                   \
+            sq[i & 7] += d * d;                                               \
+        }                                                                     \
+        for (int j = 0; j < 8; j++)                                           \
+            q += sq[j];                                                       \
+        bw->n = (double)n;                                                    \
+        bw->mean = mean;                                                      \
+        bw->m2 = q;                                                           \
+    }
+WBLOCK(float)
+WBLOCK(double)
+
+/* Elements [lo, hi) of output o into w, block by block: read in place
+ * when the output's elements are one dense run of Float or Double, else
+ * gathered into buf as double. */
 static void wel_range(const scan_ctx *c, double *buf, int64_t o, int64_t lo, int64_t hi, wstate *w)
 {
+    const char *row = c->direct ? cf_nd_addr(&c->in, o * c->rcount) : NULL;
     w->n = w->mean = w->m2 = 0;
     for (int64_t at = lo; at < hi; at += BLK) {
         int64_t n = hi - at < BLK ? hi - at : BLK;
         wstate bw;
-        double s = 0, q = 0;
-        double acc[8] = {0}, sq[8] = {0};
-        int64_t i = 0;
-        cf_nd_gather(&c->in, o * c->rcount + at, n, CF_DTYPE_DOUBLE, buf);
-        /* eight partial sums: no chain of dependent adds (vectorised) */
-        for (; i + 8 <= n; i += 8)
-            for (int j = 0; j < 8; j++)
-                acc[j] += buf[i + j];
-        for (; i < n; i++)
-            acc[i & 7] += buf[i];
-        for (int j = 0; j < 8; j++)
-            s += acc[j];
-        bw.n = (double)n;
-        bw.mean = s / (double)n;
-        for (i = 0; i + 8 <= n; i += 8)
-            for (int j = 0; j < 8; j++) {
-                double d = buf[i + j] - bw.mean;
-                sq[j] += d * d;
-            }
-        for (; i < n; i++) {
-            double d = buf[i] - bw.mean;
-            sq[i & 7] += d * d;
+        if (row && c->in.dtype == CF_DTYPE_FLOAT) {
+            wblock_float((const float *)(const void *)row + at, n, &bw);
+        } else if (row) {
+            wblock_double((const double *)(const void *)row + at, n, &bw);
+        } else {
+            cf_nd_gather(&c->in, o * c->rcount + at, n, CF_DTYPE_DOUBLE, buf);
+            wblock_double(buf, n, &bw);
         }
-        for (int j = 0; j < 8; j++)
-            q += sq[j];
-        bw.m2 = q;
         wmerge(w, &bw);
     }
 }
@@ -422,6 +463,8 @@ static cf_status run_welford(const cf_cpu_plan *pl, const cf_prog_instr *ins, co
         perm_view(pl, ins->out[j], nd, perm, &c->out[j]);
     if (kcount == 0)
         return CF_OK;
+    c->direct = (c->in.dtype == CF_DTYPE_FLOAT || c->in.dtype == CF_DTYPE_DOUBLE) && c->rcount > 0 &&
+                rows_dense(&c->in, c->rcount);
     nt = cf_cpu_pick_threads(sg->nthreads, kcount * (c->rcount / BLK + 1), kcount * c->rcount);
     c->nparts = 1;
     if (kcount < nt && c->rcount >= 2 * BLK) {
