@@ -512,3 +512,58 @@ def test_signatures_follow_nvfuser():
     assert list(sig.parameters) == ["arg", "k", "dim", "largest", "sorted"]
     assert sig.parameters["dim"].default == -1 and sig.parameters["largest"].default is True
     assert list(inspect.signature(cfuser.ops.welford).parameters) == ["arg", "dims"]
+
+
+def test_sorts_and_welford_of_broadcast_inputs():
+    v = sort_data("Float", (7,), gen(30))
+
+    def build(fd, t):
+        b = fd.ops.broadcast_in_dim(t, shape=[4, 7], broadcast_dims=[1])
+        vals, idx = fd.ops.topk(b, 3, 1)
+        avg, vs, n = fd.ops.welford(b, [0])
+        return fd.ops.argsort(b, 0, stable=True), fd.ops.argsort(b, 1, stable=True), vals, idx, avg, vs
+
+    a0, a1, vals, idx, avg, vs = run(build, v)
+    x = v.expand(4, 7)
+    assert torch.equal(a0, torch.argsort(x, dim=0, stable=True))
+    assert torch.equal(a1, torch.argsort(x, dim=1, stable=True))
+    check_topk(x, vals, idx, 3, 1, True)
+    torch.testing.assert_close(avg, v)
+    torch.testing.assert_close(vs, torch.zeros(7))
+
+
+def test_attributes_take_part_in_structural_identity():
+    """Fusions that differ only in a scan's or sort's attributes are not
+    equal (an LRU cache must not mix them up)."""
+    def make_fd(build):
+        with FD() as fd:
+            t = fd.define_tensor(shape=[-1, -1], dtype=dt("Float"))
+            fd.add_output(build(fd, t))
+        return fd
+
+    variants = [
+        lambda fd, t: fd.ops.argsort(t, 1),
+        lambda fd, t: fd.ops.argsort(t, 1, descending=True),
+        lambda fd, t: fd.ops.argsort(t, 0),
+        lambda fd, t: fd.ops.cumsum(t, 1),
+        lambda fd, t: fd.ops.cumsum(t, 0),
+        lambda fd, t: fd.ops.cummax(t, 1),
+        lambda fd, t: fd.ops.topk(t, 2, 1)[0],
+        lambda fd, t: fd.ops.topk(t, 2, 1, largest=False)[0],
+    ]
+    fusions = [make_fd(b).fusion for b in variants]
+    for i, a in enumerate(fusions):
+        for j, b in enumerate(fusions):
+            assert a.structurally_equal(b) == (i == j), (i, j)
+    again = make_fd(variants[1]).fusion
+    assert again.structurally_equal(fusions[1]) and again.structural_hash() == fusions[1].structural_hash()
+
+
+def test_print_math_shows_the_ops():
+    with FD() as fd:
+        t = fd.define_tensor(shape=[-1, -1], dtype=dt("Float"))
+        fd.add_output(fd.ops.cumsum(t, 1))
+        a, v, n = fd.ops.welford(t, [0])
+        fd.add_output(n)
+    text = fd.fusion.print_math()
+    assert "cumsum(" in text and "welford(" in text and "dims = {0}" in text
