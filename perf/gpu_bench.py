@@ -86,10 +86,11 @@ def fusion_rows(kind, dt, n):
         elif kind == "welford":
             avg, var_sum, cnt = o.welford(x, [1])
             y = o.div(var_sum, cnt)
-            fd.add_output(o.cast(avg, DT[dt]))  # second output: the mean
         else:  # row sum
             y = o.sum(x, dims=[1])
         fd.add_output(o.cast(y, DT[dt]))
+        if kind == "welford":
+            fd.add_output(o.cast(avg, DT[dt]))  # the second output: the mean
     return fd
 
 
