@@ -567,3 +567,46 @@ def test_print_math_shows_the_ops():
         fd.add_output(n)
     text = fd.fusion.print_math()
     assert "cumsum(" in text and "welford(" in text and "dims = {0}" in text
+
+
+@pytest.mark.parametrize("src,mid", [("BFloat16", "Float"), ("Half", "Float"), ("Half", "Double"), ("Float", "Double"),
+                                     ("Int32", "Int"), ("Bool", "Int"), ("Bool", "Int32")])
+@pytest.mark.parametrize("op", SCANS)
+def test_scan_of_a_widening_cast(op, src, mid):
+    """cast -> scan -> cast (the scan loads the narrow values itself and,
+    for Float, stores the narrow result): the same values as each step
+    apart, and as torch."""
+    x = make(src, (5, 33), gen(40), op)
+
+    def build(fd, t):
+        s = getattr(fd.ops, op)(fd.ops.cast(t, dtype=dt(mid)), 1)
+        return fd.ops.cast(s, dtype=dt(src)) if mid == "Float" else s
+
+    (out,) = run(build, x)
+    wide = x.to(TD[mid])
+    ref = scan_ref(op, wide, 1, mid)
+    if mid == "Float":
+        assert out.dtype == x.dtype
+        want = ref.to(torch.float32).to(x.dtype)
+        torch.testing.assert_close(out.double(), want.double(), rtol=EPS[src] * 4, atol=EPS[src] * 4 * 33)
+    else:
+        assert out.dtype == TD[mid]
+        check_scan(op, out, wide, 1, mid)
+
+
+def test_casts_next_to_a_scan_with_other_uses_stay():
+    """A cast whose value is also an output, or is read again, is not folded."""
+    x = make("BFloat16", (4, 17), gen(41))
+
+    def build(fd, t):
+        f = fd.ops.cast(t, dtype=dt("Float"))
+        s = fd.ops.cumsum(f, 1)
+        d = fd.ops.cast(s, dtype=dt("BFloat16"))
+        return f, s, d, fd.ops.add(fd.ops.cumsum(fd.ops.cast(t, dtype=dt("Float")), 0), 1.0)
+
+    f, s, d, e = run(build, x)
+    w = x.double()
+    assert f.dtype == torch.float32 and s.dtype == torch.float32 and d.dtype == torch.bfloat16
+    torch.testing.assert_close(s.double(), torch.cumsum(w, 1), rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(d, s.to(torch.bfloat16))
+    torch.testing.assert_close(e.double(), torch.cumsum(w, 0) + 1, rtol=1e-5, atol=1e-5)

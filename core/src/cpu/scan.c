@@ -529,16 +529,21 @@ cf_status cf_cpu_run_scan(const cf_cpu_plan *pl, const cf_seg *sg)
     const cf_program *p = pl->p;
     int s = ins->in[0], nd = p->slots[s].ndim, ax, perm[CF_MAX_DIMS], n = 0, nt;
     cf_dtype t = p->slots[s].dtype;
+    /* scans compute in cdtype (the input may be narrower: a cast folded
+     * into the scan); sorts compare the input's values */
+    int is_scan = ins->op == CF_OP_CUMSUM || ins->op == CF_OP_CUMPROD || ins->op == CF_OP_CUMMIN ||
+                  ins->op == CF_OP_CUMMAX;
+    cf_dtype ct = is_scan && ins->cdtype != CF_DTYPE_NULL ? ins->cdtype : t;
     int64_t rows = 1, items;
     scan_ctx c;
     cf_status rc = CF_OK;
     memset(&c, 0, sizeof c);
     c.op = ins->op;
-    c.flt = cf_dtype_is_float(t);
+    c.flt = cf_dtype_is_float(ct);
     c.adt = c.flt ? CF_DTYPE_DOUBLE : CF_DTYPE_INT;
     if (ins->op == CF_OP_WELFORD)
         return run_welford(pl, ins, sg, &c);
-    if (t == CF_DTYPE_BOOL) /* Bool: sum is or, product is and */
+    if (ct == CF_DTYPE_BOOL) /* Bool: sum is or, product is and */
         c.op = c.op == CF_OP_CUMSUM ? CF_OP_CUMMAX : c.op == CF_OP_CUMPROD ? CF_OP_CUMMIN : c.op;
     c.desc = (ins->correction & CF_SORT_DESCENDING) != 0;
     ax = __builtin_ctz(ins->axes);
@@ -566,7 +571,7 @@ cf_status cf_cpu_run_scan(const cf_cpu_plan *pl, const cf_seg *sg)
         cf_free_aligned(c.scratch);
         return CF_OK;
     }
-    c.init = init_of(pl, ins, &c, t);
+    c.init = init_of(pl, ins, &c, ct);
     /* Scanned axis with wide axes inside it: carry a vector of sums down
      * the axis (memory order). */
     c.inner = 1;
@@ -592,7 +597,7 @@ cf_status cf_cpu_run_scan(const cf_cpu_plan *pl, const cf_seg *sg)
     } else {
         perm_view(pl, s, nd, perm, &c.in);
         perm_view(pl, ins->out[0], nd, perm, &c.out[0]);
-        c.direct = cf_dtype_is_native(t) && c.out[0].dtype == t && c.op == ins->op && rows_dense(&c.in, c.len) &&
+        c.direct = cf_dtype_is_native(t) && ct == t && c.out[0].dtype == t && c.op == ins->op && rows_dense(&c.in, c.len) &&
                    rows_dense(&c.out[0], c.len);
         nt = cf_cpu_pick_threads(sg->nthreads, rows, rows * c.len);
         c.per_thread = BLK * 8;

@@ -225,7 +225,9 @@ static cf_status gen_scan(sgen *g, const cf_prog_instr *in, const char *kname, i
     int x = in->in[0], o = in->out[0], nd = g->p->slots[x].ndim, ax = __builtin_ctz(in->axes);
     int od[CF_MAX_DIMS], no = 0;
     int64_t xst[CF_MAX_DIMS], ost[CF_MAX_DIMS], rows = 1;
-    cf_dtype t = g->p->slots[x].dtype, ot = g->p->slots[o].dtype;
+    /* computes in cdtype; the input may be narrower (a folded cast) */
+    cf_dtype xt = g->p->slots[x].dtype, ot = g->p->slots[o].dtype;
+    cf_dtype t = in->cdtype != CF_DTYPE_NULL ? in->cdtype : xt;
     const char *T = ctype(t);
     char op[128], init[160], ident[96], ld[200], sv[96];
     int xb = storage_of(g, x, xst), ob = storage_of(g, o, ost);
@@ -239,7 +241,7 @@ static cf_status gen_scan(sgen *g, const cf_prog_instr *in, const char *kname, i
     scan_init(g, in, t, init, sizeof init);
     E("__device__ __forceinline__ %s sop%d(%s a,%s b){return %s;}\n", T, gi, T, T, op);
     E("extern \"C\" __global__ void __launch_bounds__(%d) %s(const P%d p){\n", SCAN_T, kname, gi);
-    emit_ptr(g, "X", xb, t, false);
+    emit_ptr(g, "X", xb, xt, false);
     emit_ptr(g, "Y", ob, ot, true);
     int wr = size_word(g, rows), wl = size_word(g, g->v[x].shape[ax]);
     int wxs = size_word(g, xst[ax]), wos = size_word(g, ost[ax]);
@@ -252,9 +254,9 @@ static cf_status gen_scan(sgen *g, const cf_prog_instr *in, const char *kname, i
     E("  %s carry=%s;\n", T, init);
     E("  for(i64 t0=0;t0<L;t0+=%d){\n", SCAN_T * SCAN_ITEMS);
     E("   %s v[%d];%s tot=%s;\n", T, SCAN_ITEMS, T, ident);
-    load_expr(ld, sizeof ld, t, "X[xo+i*xs]");
-    E("   #pragma unroll\n   for(int j=0;j<%d;j++){i64 i=t0+(i64)tid*%d+j;v[j]=i<L?%s:(%s)(%s);tot=sop%d(tot,v[j]);}\n",
-      SCAN_ITEMS, SCAN_ITEMS, ld, T, ident, gi);
+    load_expr(ld, sizeof ld, xt, "X[xo+i*xs]");
+    E("   #pragma unroll\n   for(int j=0;j<%d;j++){i64 i=t0+(i64)tid*%d+j;v[j]=i<L?(%s)%s:(%s)(%s);tot=sop%d(tot,v[j]);}\n",
+      SCAN_ITEMS, SCAN_ITEMS, T, ld, T, ident, gi);
     /* inclusive scan of the thread totals within the warp */
     E("   %s inc=tot;\n   #pragma unroll\n   for(int o=1;o<32;o<<=1){%s u=__shfl_up_sync(0xffffffffu,inc,o);if(lane>=o)inc=sop%d(u,inc);}\n",
       T, T, gi);
