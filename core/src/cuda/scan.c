@@ -220,6 +220,31 @@ static void scan_init(sgen *g, const cf_prog_instr *in, cf_dtype t, char *o, siz
         snprintf(o, cap, "(i64)(%s)", e);
 }
 
+static cf_status gen_scan_threads(sgen *g, const cf_prog_instr *in, const char *kname, int gi, cf_kernel_launch *L,
+                                 const char *T, const char *init, cf_dtype xt, cf_dtype ot, int xb, int ob,
+                                 const int64_t *xst, const int64_t *ost, const int *od, int no, int64_t rows, int ax)
+{
+    char ld[200], sv[96];
+    int x = in->in[0];
+    E("extern \"C\" __global__ void __launch_bounds__(%d) %s(const P%d p){\n", SCAN_T, kname, gi);
+    emit_ptr(g, "X", xb, xt, false);
+    emit_ptr(g, "Y", ob, ot, true);
+    int wr = size_word(g, rows), wl = size_word(g, g->v[x].shape[ax]);
+    int wxs = size_word(g, xst[ax]), wos = size_word(g, ost[ax]);
+    E(" const i64 R=p.w[%d],L=p.w[%d],xs=p.w[%d],ys=p.w[%d];\n", wr, wl, wxs, wos);
+    E(" for(i64 r=(i64)blockIdx.x*%d+threadIdx.x;r<R;r+=(i64)gridDim.x*%d){\n", SCAN_T, SCAN_T);
+    emit_unravel(g, "r", no, od, g->v[x].shape);
+    emit_offset(g, "xo", no, od, xst);
+    emit_offset(g, "yo", no, od, ost);
+    load_expr(ld, sizeof ld, xt, "X[xo+i*xs]");
+    store_expr(sv, sizeof sv, ot, "acc");
+    E("  %s acc=%s;\n  for(i64 i=0;i<L;i++){acc=sop%d(acc,(%s)%s);Y[yo+i*ys]=%s;}\n }\n}\n", T, init, gi, T, ld, sv);
+    int64_t blocks = (rows + SCAN_T - 1) / SCAN_T, cap = 16 * 132;
+    L->grid[0] = (unsigned)(blocks < cap ? blocks : cap);
+    L->block[0] = SCAN_T;
+    return CF_OK;
+}
+
 static cf_status gen_scan(sgen *g, const cf_prog_instr *in, const char *kname, int gi, cf_kernel_launch *L)
 {
     int x = in->in[0], o = in->out[0], nd = g->p->slots[x].ndim, ax = __builtin_ctz(in->axes);
@@ -240,6 +265,12 @@ static cf_status gen_scan(sgen *g, const cf_prog_instr *in, const char *kname, i
     scan_identity(ident, sizeof ident, in->op, t);
     scan_init(g, in, t, init, sizeof init);
     E("__device__ __forceinline__ %s sop%d(%s a,%s b){return %s;}\n", T, gi, T, T, op);
+    int64_t len = g->v[x].shape[ax];
+    /* A thread per row, down the axis: short rows, or an axis that is not
+     * the contiguous one (a scan over an outer axis: consecutive threads
+     * read consecutive inner elements) with rows enough for the device. */
+    if (len <= 16 || (xst[ax] != 1 && rows >= 2048))
+        return gen_scan_threads(g, in, kname, gi, L, T, init, xt, ot, xb, ob, xst, ost, od, no, rows, ax);
     E("extern \"C\" __global__ void __launch_bounds__(%d) %s(const P%d p){\n", SCAN_T, kname, gi);
     emit_ptr(g, "X", xb, xt, false);
     emit_ptr(g, "Y", ob, ot, true);
