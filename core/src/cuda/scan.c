@@ -18,6 +18,9 @@
  *           by its first one (no division per element), turns that into
  *           (n, mean, M2), and the block merges the threads' states with
  *           Chan's formula in a tree in shared memory.
+ * Short rows, and scans or welford over an outer axis with many rows, take
+ * a thread per row instead (consecutive threads on consecutive inner
+ * elements: coalesced).
  * Sizes and strides are parameter words: a new shape with the same rank
  * and dtypes reuses the module.
  */
@@ -414,15 +417,23 @@ static cf_status gen_welford(sgen *g, const cf_prog_instr *in, const char *kname
             nout *= g->v[x].shape[d];
         }
     }
+    /* A thread per output, down its elements: few elements each, or
+     * reduced axes that are not the contiguous one (a reduction over an
+     * outer axis: consecutive threads read consecutive inner elements)
+     * with outputs enough for the device. Otherwise a block per output. */
+    bool thr = R <= 16 || (nr > 0 && xst[rd[nr - 1]] != 1 && nout >= 2048);
     E("extern \"C\" __global__ void __launch_bounds__(%d) %s(const P%d p){\n typedef %s T;\n", WEL_T, kname, gi, T);
     emit_ptr(g, "X", xb, t, false);
     emit_ptr(g, "A", ob[0], at, true);
     emit_ptr(g, "V", ob[1], g->p->slots[in->out[1]].dtype, true);
     emit_ptr(g, "C", ob[2], CF_DTYPE_INT, true);
     int wn = size_word(g, nout), wr = size_word(g, R);
-    E(" const i64 NO=p.w[%d],R=p.w[%d];\n __shared__ T sn[%d],sm[%d],sq[%d];\n const int tid=threadIdx.x;\n",
-      wn, wr, WEL_T, WEL_T, WEL_T);
-    E(" for(i64 o=blockIdx.x;o<NO;o+=gridDim.x){\n  i64 xo,ao,vo,co;\n  {\n");
+    E(" const i64 NO=p.w[%d],R=p.w[%d];\n const int tid=threadIdx.x;\n", wn, wr);
+    if (thr)
+        E(" for(i64 o=(i64)blockIdx.x*%d+tid;o<NO;o+=(i64)gridDim.x*%d){\n  i64 xo,ao,vo,co;\n  {\n", WEL_T, WEL_T);
+    else
+        E(" __shared__ T sn[%d],sm[%d],sq[%d];\n for(i64 o=blockIdx.x;o<NO;o+=gridDim.x){\n  i64 xo,ao,vo,co;\n  {\n",
+          WEL_T, WEL_T, WEL_T);
     emit_unravel(g, "o", nk, kd, g->v[x].shape);
     emit_offset(g, "xo_", nk, kd, xst);
     emit_offset(g, "ao_", nk, kd, ost[0]);
@@ -430,7 +441,10 @@ static cf_status gen_welford(sgen *g, const cf_prog_instr *in, const char *kname
     emit_offset(g, "co_", nk, kd, ost[2]);
     E("  xo=xo_;ao=ao_;vo=vo_;co=co_;\n  }\n");
     /* per thread: sums of x - k, k its first value */
-    E("  T k=0,n=0,s1=0,s2=0;\n  for(i64 r=tid;r<R;r+=%d){\n", WEL_T);
+    if (thr)
+        E("  T k=0,n=0,s1=0,s2=0;\n  for(i64 r=0;r<R;r++){\n");
+    else
+        E("  T k=0,n=0,s1=0,s2=0;\n  for(i64 r=tid;r<R;r+=%d){\n", WEL_T);
     if (nr == 1 && xst[rd[0]] == 1) {
         E("   const i64 ro=r;\n");
     } else {
@@ -440,6 +454,15 @@ static cf_status gen_welford(sgen *g, const cf_prog_instr *in, const char *kname
     load_expr(ld, sizeof ld, t, "X[xo+ro]");
     E("   T v=(T)(%s);if(n==(T)0)k=v;T d=v-k;n+=(T)1;s1+=d;s2+=d*d;\n  }\n", ld);
     E("  T mean=n>(T)0?k+s1/n:(T)0,q=n>(T)0?s2-s1*(s1/n):(T)0;if(q<(T)0)q=(T)0;\n");
+    if (thr) {
+        store_expr(s0, sizeof s0, at, "R>0?mean:(T)__longlong_as_double(0x7ff8000000000000LL)");
+        store_expr(s1, sizeof s1, g->p->slots[in->out[1]].dtype, "q");
+        E("  A[ao]=%s;V[vo]=%s;C[co]=R;\n }\n}\n", s0, s1);
+        int64_t blocks = (nout + WEL_T - 1) / WEL_T, cap = 16 * 132;
+        L->grid[0] = (unsigned)(blocks < cap ? blocks : cap);
+        L->block[0] = WEL_T;
+        return CF_OK;
+    }
     E("  sn[tid]=n;sm[tid]=mean;sq[tid]=q;\n  __syncthreads();\n");
     E("  for(int s=%d;s>0;s>>=1){if(tid<s){T na=sn[tid],nb=sn[tid+s];if(nb>(T)0){if(na==(T)0){sn[tid]=nb;sm[tid]=sm[tid+s];sq[tid]=sq[tid+s];}else{T nn=na+nb,d=sm[tid+s]-sm[tid],f=nb/nn;sm[tid]+=d*f;sq[tid]+=sq[tid+s]+d*d*na*f;sn[tid]=nn;}}}__syncthreads();}\n",
       WEL_T / 2);
