@@ -143,6 +143,8 @@ def test_sort_rows_too_long_is_a_clear_error():
 @pytest.mark.parametrize("dtype", ["float32", "float16", "bfloat16", "float64", "int32"])
 def test_welford(dtype, shape, dims):
     x = data(shape, dtype, 7)
+    if dtype == "float16":  # var_sum is a Half (nvFuser's dtype): keep it below 65504
+        x = x * 0.1
 
     def build(fd, t):
         avg, vs, n = fd.ops.welford(t, dims)
