@@ -9,9 +9,9 @@
  *           Accumulation in Float (Half, BFloat16, Float), Double, or
  *           wrapping int64; Bool sums as or, multiplies as and; cummax and
  *           cummin propagate NaN.
- *  sort     argsort and topk: one block per row, the row in shared memory
- *           padded to a power of two and sorted by a bitonic network on
- *           (key, index) pairs. Ordering ties by index makes the network's
+ *  sort     argsort and topk: a row in shared memory padded to a power of
+ *           two (short rows several to a block) and sorted by a bitonic
+ *           network on (key, index) pairs. Ordering ties by index makes the network's
  *           result the stable order (NaN is the largest key, as in torch).
  *           Rows longer than CF_CG_SORT_MAX elements are refused.
  *  welford  one block per output: each thread sums its elements shifted
@@ -332,7 +332,13 @@ static cf_status gen_sort(sgen *g, const cf_prog_instr *in, const char *kname, i
         return cf_error_set(CF_ERR_UNSUPPORTED, cf_op_name(in->op),
                             "%s(): the CUDA executor sorts rows of at most %d elements; dim %d has %lld "
                             "(run this fusion on CPU tensors)", cf_op_name(in->op), CF_CG_SORT_MAX, ax, (long long)len);
-    int N = next_pow2(len > 1 ? len : 2), TH = N / 2 < 1024 ? N / 2 : 1024;
+    /* PT threads per row (a pair each per step of the network), RPB rows
+     * a block: short rows share a block (their keys fill shared memory
+     * side by side) */
+    int N = next_pow2(len > 1 ? len : 2), PT = N / 2 < 1024 ? N / 2 : 1024;
+    int RPB = 1024 / PT < CF_CG_SORT_MAX / N ? 1024 / PT : CF_CG_SORT_MAX / N;
+    if (RPB < 1)
+        RPB = 1;
     int xb = storage_of(g, x, xst), b0 = storage_of(g, in->out[0], st0), b1 = -1;
     if (nout > 1)
         b1 = storage_of(g, in->out[1], st1);
@@ -357,19 +363,22 @@ static cf_status gen_sort(sgen *g, const cf_prog_instr *in, const char *kname, i
     int wr = size_word(g, rows), wl = size_word(g, len), wxs = size_word(g, xst[ax]);
     int wk = size_word(g, nout > 1 ? g->v[in->out[0]].shape[ax] : len);
     int ws0 = size_word(g, st0[ax]), ws1 = size_word(g, nout > 1 ? st1[ax] : 0);
-    int wN = size_word(g, N);
-    E(" const i64 R=p.w[%d],L=p.w[%d],xs=p.w[%d],K=p.w[%d],s0=p.w[%d],s1=p.w[%d];\n const int N=(int)p.w[%d],TH=blockDim.x;\n",
-      wr, wl, wxs, wk, ws0, ws1, wN);
-    /* keys, then their indices, in dynamic shared memory (N of each) */
-    E(" (void)s1;\n extern __shared__ unsigned char smraw[];\n %s*sk=(%s*)smraw;\n int*si=(int*)(sk+N);\n const int tid=threadIdx.x;\n", K, K);
-    E(" for(i64 r=blockIdx.x;r<R;r+=gridDim.x){\n");
+    int wN = size_word(g, N), wpt = size_word(g, PT), wrpb = size_word(g, RPB);
+    E(" const i64 R=p.w[%d],L=p.w[%d],xs=p.w[%d],K=p.w[%d],s0=p.w[%d],s1=p.w[%d];\n"
+      " const int N=(int)p.w[%d],TH=(int)p.w[%d],RPB=(int)p.w[%d];\n",
+      wr, wl, wxs, wk, ws0, ws1, wN, wpt, wrpb);
+    /* keys of the RPB rows, then their indices, in dynamic shared memory */
+    E(" (void)s1;\n extern __shared__ unsigned char smraw[];\n const int sb=threadIdx.x/TH,tid=threadIdx.x%%TH;\n"
+      " %s*sk=(%s*)smraw+sb*N;\n int*si=(int*)((%s*)smraw+RPB*N)+sb*N;\n", K, K, K);
+    E(" for(i64 rb=(i64)blockIdx.x*RPB;rb<R;rb+=(i64)gridDim.x*RPB){\n  const i64 r=rb+sb;const bool act=r<R;\n");
     emit_unravel(g, "r", no, od, g->v[x].shape);
     emit_offset(g, "xo", no, od, xst);
     emit_offset(g, "o0", no, od, st0);
     if (nout > 1)
         emit_offset(g, "o1", no, od, st1);
     load_expr(ld, sizeof ld, t, "X[xo+i*xs]");
-    E("  for(int i=tid;i<N;i+=TH){sk[i]=i<L?%s:(%s)0;si[i]=i;}\n  __syncthreads();\n", ld, K);
+    /* every thread takes part in every step (rows past R sort padding) */
+    E("  for(int i=tid;i<N;i+=TH){sk[i]=act&&i<L?%s:(%s)0;si[i]=i;}\n  __syncthreads();\n", ld, K);
     /* a (key, index) pair is less than another in the order wanted: the
      * padding (index >= L) last, ties by index */
     E("  for(int k=2;k<=N;k<<=1){\n   for(int j=k>>1;j>0;j>>=1){\n");
@@ -382,16 +391,16 @@ static cf_status gen_sort(sgen *g, const cf_prog_instr *in, const char *kname, i
     E("     bool up=(i&k)==0;if(lt==up){sk[i]=kb;sk[l]=ka;si[i]=ib;si[l]=ia;}}}\n");
     E("    __syncthreads();\n   }\n  }\n");
     if (in->op == CF_OP_ARGSORT) {
-        E("  for(int i=tid;i<L;i+=TH)I[o0+i*s0]=(i64)si[i];\n");
+        E("  if(act)for(int i=tid;i<L;i+=TH)I[o0+i*s0]=(i64)si[i];\n");
     } else {
         store_expr(sv, sizeof sv, g->p->slots[in->out[0]].dtype, "sk[i]");
-        E("  for(int i=tid;i<K;i+=TH){Y[o0+i*s0]=%s;I[o1+i*s1]=(i64)si[i];}\n", sv);
+        E("  if(act)for(int i=tid;i<K;i+=TH){Y[o0+i*s0]=%s;I[o1+i*s1]=(i64)si[i];}\n", sv);
     }
     E("  __syncthreads();\n }\n}\n");
-    int64_t cap = 16 * 132;
-    L->grid[0] = (unsigned)(rows < cap ? rows : cap);
-    L->block[0] = (unsigned)TH;
-    L->smem = (unsigned)((size_t)N * (strcmp(K, "float") == 0 ? 8 : 12));
+    int64_t blocks = (rows + RPB - 1) / RPB, cap = 16 * 132;
+    L->grid[0] = (unsigned)(blocks < cap ? blocks : cap);
+    L->block[0] = (unsigned)(PT * RPB);
+    L->smem = (unsigned)((size_t)RPB * (size_t)N * (strcmp(K, "float") == 0 ? 8 : 12));
     return CF_OK;
 }
 
