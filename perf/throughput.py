@@ -40,6 +40,8 @@ CPU_TARGETS = {
     ("softmax", "numpy"): target(">=", 3.0, "row softmax >= 3x numpy"),
     ("softmax", "torch_eager"): target(">=", 1.0, "row softmax >= torch eager"),
     ("row_sum", "numpy"): target(">=", 1.0, "row sum >= numpy"),
+    ("cumsum", "torch_eager"): target(">=", 1.0, "row cumsum >= torch eager"),
+    ("welford", "torch_eager"): target(">=", 1.0, "welford (var_sum / n, mean) >= torch eager var_mean"),
 }
 GPU_TARGETS = {
     ("pointwise_chain", "memcpy"): target(">=", 0.9, "chain >= 90% of device copy"),
