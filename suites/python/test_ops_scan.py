@@ -610,3 +610,44 @@ def test_casts_next_to_a_scan_with_other_uses_stay():
     torch.testing.assert_close(s.double(), torch.cumsum(w, 1), rtol=1e-5, atol=1e-5)
     torch.testing.assert_close(d, s.to(torch.bfloat16))
     torch.testing.assert_close(e.double(), torch.cumsum(w, 0) + 1, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("seed", range(150))
+def test_random_layouts(seed):
+    """Random ranks (1-4), sizes, dims, dtypes and layouts (slices, permutes,
+    expanded dims) through every op: the schedules (rows, columns, dense
+    rows read in place) and view collapsing against torch."""
+    g = np.random.default_rng(seed)
+    nd = int(g.integers(1, 5))
+    shape = [int(g.choice([1, 2, 3, 5, 7, 17, 33])) for _ in range(nd)]
+    dtype = str(g.choice(ALL))
+    op = str(g.choice(SCANS + ["argsort", "topk", "welford"]))
+    base = make(dtype, [s * 2 for s in shape], gen(seed), op if op in SCANS else None)
+    x = base[tuple(slice(0, 2 * s, 2) if g.random() < 0.5 else slice(s, 2 * s) for s in shape)]
+    if nd > 1 and g.random() < 0.5:
+        perm = [int(p) for p in g.permutation(nd)]
+        x = x.permute(perm)
+    if g.random() < 0.3:
+        d = int(g.integers(0, nd))
+        x = x.narrow(d, 0, 1).expand(*[x.shape[k] if k != d else 4 for k in range(nd)])
+    dim = int(g.integers(-nd, nd))
+    if op in SCANS:
+        (out,) = run(lambda fd, t: getattr(fd.ops, op)(t, dim), x)
+        check_scan(op, out, x, dim, dtype)
+    elif op == "argsort":
+        desc = bool(g.random() < 0.5)
+        (idx,) = run(lambda fd, t: fd.ops.argsort(t, dim, descending=desc, stable=True), x)
+        assert torch.equal(idx, torch.argsort(torch_key(x), dim=dim, descending=desc, stable=True))
+    elif op == "topk":
+        k = int(g.integers(0, x.shape[dim] + 1))
+        largest = bool(g.random() < 0.5)
+        vals, idx = run(lambda fd, t: fd.ops.topk(t, k, dim, largest=largest), x)
+        check_topk(x, vals, idx, k, dim, largest)
+    else:
+        dims = sorted({int(d) for d in g.integers(0, nd, size=int(g.integers(1, nd + 1)))})
+        avg, vs, n = run(lambda fd, t: fd.ops.welford(t, dims), x)
+        v, m = torch.var_mean(x.double(), dims, correction=0)
+        tol = {"Half": 2e-3, "BFloat16": 1.6e-2}.get(dtype, 1e-5)
+        torch.testing.assert_close(avg.double(), m, rtol=tol, atol=tol, equal_nan=True)
+        count = int(np.prod([x.shape[d] for d in dims]))
+        torch.testing.assert_close(vs.double(), v * count, rtol=tol, atol=tol * max(count, 1), equal_nan=True)
