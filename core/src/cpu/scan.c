@@ -5,9 +5,13 @@
  *   scans   rows along the scanned axis, or, when the axes inside it are
  *           wide (a scan over an outer axis), blocks of those inner axes
  *           carried down the scanned axis as a vector of accumulators (the
- *           memory order). Floating values accumulate in double, integers
- *           in wrapping int64 (Int32 wraps on store), Bool as or / and;
- *           cummax/cummin propagate NaN as torch does.
+ *           memory order). Dense rows of Float, Double or Int are read and
+ *           written in place, four rows at a time (independent chains);
+ *           others go through a block buffer. Floating values accumulate
+ *           in double, integers in wrapping int64 (Int32 wraps on store),
+ *           Bool as or / and; cummax/cummin propagate NaN as torch does.
+ *           The compute type is the instruction's (a widening cast folded
+ *           into the scan leaves narrower input storage).
  *   sorts   each row gathered as keys and sorted by a stable merge sort of
  *           its indices; NaN is the largest value (torch's order).
  *   welford each output's elements in blocks: a block's mean and squared
