@@ -274,38 +274,45 @@ static cf_status gen_scan(sgen *g, const cf_prog_instr *in, const char *kname, i
      * read consecutive inner elements) with rows enough for the device. */
     if (len <= 16 || (xst[ax] != 1 && rows >= 2048))
         return gen_scan_threads(g, in, kname, gi, L, T, init, xt, ot, xb, ob, xst, ost, od, no, rows, ax);
-    E("extern \"C\" __global__ void __launch_bounds__(%d) %s(const P%d p){\n", SCAN_T, kname, gi);
+    /* A block per row; few long rows take wider blocks and more elements a
+     * thread (fewer tiles, so fewer block-wide steps on each row). */
+    int NT = SCAN_T, IT = SCAN_ITEMS;
+    if (rows < 2 * 132 && len > 8 * SCAN_T * SCAN_ITEMS) {
+        NT = 1024;
+        IT = 8;
+    }
+    E("extern \"C\" __global__ void __launch_bounds__(%d) %s(const P%d p){\n", NT, kname, gi);
     emit_ptr(g, "X", xb, xt, false);
     emit_ptr(g, "Y", ob, ot, true);
     int wr = size_word(g, rows), wl = size_word(g, g->v[x].shape[ax]);
     int wxs = size_word(g, xst[ax]), wos = size_word(g, ost[ax]);
     E(" const i64 R=p.w[%d],L=p.w[%d],xs=p.w[%d],ys=p.w[%d];\n", wr, wl, wxs, wos);
-    E(" __shared__ %s sm[%d];\n const int tid=threadIdx.x,lane=tid&31,wp=tid>>5;\n", T, SCAN_T / 32 + 1);
+    E(" __shared__ %s sm[%d];\n const int tid=threadIdx.x,lane=tid&31,wp=tid>>5;\n", T, NT / 32 + 1);
     E(" for(i64 r=blockIdx.x;r<R;r+=gridDim.x){\n");
     emit_unravel(g, "r", no, od, g->v[x].shape);
     emit_offset(g, "xo", no, od, xst);
     emit_offset(g, "yo", no, od, ost);
     E("  %s carry=%s;\n", T, init);
-    E("  for(i64 t0=0;t0<L;t0+=%d){\n", SCAN_T * SCAN_ITEMS);
-    E("   %s v[%d];%s tot=%s;\n", T, SCAN_ITEMS, T, ident);
+    E("  for(i64 t0=0;t0<L;t0+=%d){\n", NT * IT);
+    E("   %s v[%d];%s tot=%s;\n", T, IT, T, ident);
     load_expr(ld, sizeof ld, xt, "X[xo+i*xs]");
     E("   #pragma unroll\n   for(int j=0;j<%d;j++){i64 i=t0+(i64)tid*%d+j;v[j]=i<L?(%s)%s:(%s)(%s);tot=sop%d(tot,v[j]);}\n",
-      SCAN_ITEMS, SCAN_ITEMS, T, ld, T, ident, gi);
+      IT, IT, T, ld, T, ident, gi);
     /* inclusive scan of the thread totals within the warp */
     E("   %s inc=tot;\n   #pragma unroll\n   for(int o=1;o<32;o<<=1){%s u=__shfl_up_sync(0xffffffffu,inc,o);if(lane>=o)inc=sop%d(u,inc);}\n",
       T, T, gi);
     E("   if(lane==31)sm[wp]=inc;\n   __syncthreads();\n");
     E("   if(wp==0){%s w=lane<%d?sm[lane]:(%s)(%s);\n    #pragma unroll\n    for(int o=1;o<32;o<<=1){%s u=__shfl_up_sync(0xffffffffu,w,o);if(lane>=o)w=sop%d(u,w);}\n    if(lane<%d)sm[lane]=w;}\n   __syncthreads();\n",
-      T, SCAN_T / 32, T, ident, T, gi, SCAN_T / 32);
+      T, NT / 32, T, ident, T, gi, NT / 32);
     E("   %s ex=__shfl_up_sync(0xffffffffu,inc,1);if(lane==0)ex=(%s)(%s);\n", T, T, ident);
     E("   %s acc=sop%d(carry,wp>0?sop%d(sm[wp-1],ex):ex);\n", T, gi, gi);
     store_expr(sv, sizeof sv, ot, "acc");
     E("   #pragma unroll\n   for(int j=0;j<%d;j++){i64 i=t0+(i64)tid*%d+j;acc=sop%d(acc,v[j]);if(i<L)Y[yo+i*ys]=%s;}\n",
-      SCAN_ITEMS, SCAN_ITEMS, gi, sv);
-    E("   carry=sop%d(carry,sm[%d]);\n   __syncthreads();\n  }\n }\n}\n", gi, SCAN_T / 32 - 1);
+      IT, IT, gi, sv);
+    E("   carry=sop%d(carry,sm[%d]);\n   __syncthreads();\n  }\n }\n}\n", gi, NT / 32 - 1);
     int64_t cap = 32 * 132;
     L->grid[0] = (unsigned)(rows < cap ? rows : cap);
-    L->block[0] = SCAN_T;
+    L->block[0] = NT;
     return CF_OK;
 }
 
