@@ -231,6 +231,18 @@ def def_var_mean(fd, cf, low, cols):
     fd.add_output(_down(fd, cf, mean, low))
 
 
+def def_cumsum(fd, cf, low, cols):
+    x = _up(fd, cf, _tensor(fd, cf, 2, low), low)
+    fd.add_output(_down(fd, cf, fd.ops.cumsum(x, dim=1), low))
+
+
+def def_welford(fd, cf, low, cols):
+    x = _up(fd, cf, _tensor(fd, cf, 2, low), low)
+    avg, var_sum, n = fd.ops.welford(x, dims=[1])
+    fd.add_output(_down(fd, cf, fd.ops.div(var_sum, n), low))
+    fd.add_output(_down(fd, cf, avg, low))
+
+
 # --- numpy --------------------------------------------------------------------
 
 def np_chain(np, a, b):
@@ -334,6 +346,12 @@ FUSIONS = (
            lambda np, ids, w: (w[ids],), None,
            lambda torch, ids, w: (torch.nn.functional.embedding(ids, w),),
            "embedding lookup: rows of weight[r, c] at r random ids"),
+    Fusion("cumsum", _mat, lambda r, c, n: [r * c], def_cumsum,
+           lambda np, x: (np.cumsum(x, axis=1),), None,
+           lambda torch, x: (torch.cumsum(x, dim=1),), "cumulative sum along rows"),
+    Fusion("welford", _mat, lambda r, c, n: [r, r], def_welford,
+           lambda np, x: (x.var(axis=1), x.mean(axis=1)), None, t_var_mean,
+           "welford over rows: var_sum / n and mean (var_mean's reference)"),
 )
 # Layouts beyond rows: outer reductions, several non-adjacent axes, dim 0.
 LAYOUT_FUSIONS = (

@@ -88,9 +88,16 @@ def fusion_rows(kind, dt, n):
         elif kind == "rmsnorm":
             ms = o.div(o.sum(o.mul(x, x), dims=[1], keepdim=True), float(n))
             y = o.mul(x, o.rsqrt(o.add(ms, 1e-6)))
+        elif kind == "cumsum":
+            y = o.cumsum(x, 1)
+        elif kind == "welford":
+            avg, var_sum, cnt = o.welford(x, [1])
+            y = o.div(var_sum, cnt)
         else:  # row sum
             y = o.sum(x, dims=[1])
         fd.add_output(o.cast(y, DT[dt]))
+        if kind == "welford":
+            fd.add_output(o.cast(avg, DT[dt]))  # the second output: the mean
     return fd
 
 
@@ -103,6 +110,11 @@ def eager_rows(kind):
             y = torch.nn.functional.layer_norm(x, (x.shape[1],), eps=1e-5)
         elif kind == "rmsnorm":
             y = x * torch.rsqrt(x.pow(2).mean(1, keepdim=True) + 1e-6)
+        elif kind == "cumsum":
+            y = torch.cumsum(x, 1)
+        elif kind == "welford":
+            var, mean = torch.var_mean(x, 1, correction=0)
+            return var.to(t.dtype), mean.to(t.dtype)
         else:
             y = x.sum(1)
         return y.to(t.dtype)
@@ -145,6 +157,7 @@ def bench_case(name, fd, eager, inputs_sets, nbytes, compiled_cache, refs=True):
         k[0] = (k[0] + 1) % len(inputs_sets)
         return inputs_sets[k[0]]
     ref = eager(*inputs_sets[0])
+    ref = ref[0] if isinstance(ref, tuple) else ref  # var_mean's var: the first output
     got = fec.execute(list(inputs_sets[0]))[0]
     # time the full kernels, not the quick tier the first execute ran
     tier = "full" if fec.wait_for_kernels(timeout=120.0) and fec.kernels_final() else "quick"
@@ -308,10 +321,10 @@ def main(argv=None):
                                compiled, refs))
         del sets
     shapes = [(1024, 4096)] if args.quick else [(16384, 4096), (4096, 16384)]
-    for kind in ("softmax", "layernorm", "rmsnorm", "rowsum"):
+    for kind in ("softmax", "layernorm", "rmsnorm", "rowsum", "cumsum", "welford"):
         for (m, k) in shapes:
             sets = [(torch.randn(m, k, device="cuda", generator=g).to(torch.bfloat16),) for _ in range(2)]
-            out_elems = m if kind == "rowsum" else m * k
+            out_elems = m if kind == "rowsum" else 2 * m if kind == "welford" else m * k
             nbytes = (m * k + out_elems) * 2
             rows.append(bench_case(f"{kind} bf16 {m}x{k}", fusion_rows(kind, torch.bfloat16, k), eager_rows(kind),
                                    sets, nbytes, compiled, refs))

@@ -50,6 +50,8 @@ CPU_TARGETS = {
     ("batchnorm_nchw", "numpy"): target(">=", 1.0, "NCHW batchnorm >= numpy"),
     ("batchnorm_nhwc", "numpy"): target(">=", 1.0, "NHWC batchnorm >= numpy"),
     ("softmax_dim0", "numpy"): target(">=", 1.0, "softmax over dim 0 >= numpy"),
+    ("cumsum", "torch_eager"): target(">=", 1.0, "row cumsum >= torch eager"),
+    ("welford", "torch_eager"): target(">=", 1.0, "welford (var_sum / n, mean) >= torch eager var_mean"),
 }
 GPU_TARGETS = {
     ("pointwise_chain", "memcpy"): target(">=", 0.9, "chain >= 90% of device copy"),

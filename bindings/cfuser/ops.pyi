@@ -27,6 +27,7 @@ __all__ = [
     "acosh",
     "add",
     "addcmul",
+    "argsort",
     "asin",
     "asinh",
     "atan",
@@ -45,6 +46,10 @@ __all__ = [
     "clamp",
     "cos",
     "cosh",
+    "cummax",
+    "cummin",
+    "cumprod",
+    "cumsum",
     "div",
     "embedding_fwd",
     "eq",
@@ -122,11 +127,13 @@ __all__ = [
     "tan",
     "tanh",
     "threshold",
+    "topk",
     "triu",
     "truediv",
     "trunc",
     "var",
     "var_mean",
+    "welford",
     "where",
 ]
 
@@ -160,6 +167,9 @@ def addcmul(x: _Operand, tensor1: _Operand, tensor2: _Operand, value: TensorView
 def addcmul(
     x: _ScalarOperand, tensor1: _ScalarOperand, tensor2: _ScalarOperand, value: _ScalarOperand
 ) -> Scalar: ...
+def argsort(
+    arg: TensorView, dim: int, descending: bool = False, stable: bool = False
+) -> TensorView: ...
 @overload
 def asin(x: TensorView) -> TensorView: ...
 @overload
@@ -244,6 +254,18 @@ def cos(x: Scalar) -> Scalar: ...
 def cosh(x: TensorView) -> TensorView: ...
 @overload
 def cosh(x: Scalar) -> Scalar: ...
+def cummax(
+    arg: TensorView, dim: int, init: Scalar | float | int | bool | None = None
+) -> TensorView: ...
+def cummin(
+    arg: TensorView, dim: int, init: Scalar | float | int | bool | None = None
+) -> TensorView: ...
+def cumprod(
+    arg: TensorView, dim: int, init: Scalar | float | int | bool | None = None
+) -> TensorView: ...
+def cumsum(
+    arg: TensorView, dim: int, init: Scalar | float | int | bool | None = None
+) -> TensorView: ...
 @overload
 def div(lhs: TensorView, rhs: _Operand) -> TensorView: ...
 @overload
@@ -568,6 +590,9 @@ def threshold(x: _TensorOperand, threshold: TensorView, value: _Operand) -> Tens
 def threshold(x: _TensorOperand, threshold: _Operand, value: TensorView) -> TensorView: ...
 @overload
 def threshold(x: Scalar, threshold: _ScalarOperand, value: _ScalarOperand) -> Scalar: ...
+def topk(
+    arg: TensorView, k: int | Scalar, dim: int = -1, largest: bool = True, sorted: bool = False
+) -> tuple[TensorView, TensorView]: ...
 def triu(input: TensorView, diagonal: int | Scalar = 0) -> TensorView: ...
 @overload
 def truediv(lhs: TensorView, rhs: _Operand) -> TensorView: ...
@@ -585,6 +610,7 @@ def var(
 def var_mean(
     arg: TensorView, dims: Sequence[int], correction: int = 1, keepdim: bool = False
 ) -> tuple[TensorView, TensorView]: ...
+def welford(arg: TensorView, dims: Sequence[int]) -> tuple[TensorView, TensorView, TensorView]: ...
 @overload
 def where(pred: TensorView, x: _Operand, y: _Operand) -> TensorView: ...
 @overload

@@ -6,6 +6,7 @@
 #include "module.h"
 #include "ops_args.h"
 #include "ops_indexing.h"
+#include "ops_scan.h"
 
 /* Finish an op: roll back on error, else wrap the new value. */
 /* out is read through a pointer: the op call that fills it is an argument
@@ -455,6 +456,16 @@ static PyObject *op_shape(PyObject *mod, PyObject *const *args, Py_ssize_t nargs
         PyList_SET_ITEM(list, k, w);
     }
     return list;
+}
+
+int cfb_op_tensor_arg(cfb_state *st, const char *fname, PyObject *o, FusionObject **fo, cf_id *id)
+{
+    return tensor_arg(st, fname, o, fo, id);
+}
+
+int cfb_op_int_list(cfb_state *st, PyObject *o, const char *fname, const char *argname, int64_t *buf, int *n)
+{
+    return int_list(st, o, fname, argname, buf, n);
 }
 
 /* The generated entries (elementwise ops, reductions) and the method table

@@ -25,7 +25,7 @@ import sys
 import tomllib
 from dataclasses import dataclass, field
 
-SECTIONS = ("unary", "binary", "ternary", "reduction", "convert", "shape", "creation", "program")
+SECTIONS = ("unary", "binary", "ternary", "reduction", "convert", "shape", "creation", "scan", "program")
 RULES = ("same", "float", "pred", "intbool", "intonly", "floatonly", "other")
 FLAGS = ("elementwise", "reduction", "shape", "indexing", "own_segment", "random", "internal")
 FIELDS = {
@@ -60,6 +60,7 @@ SECTION_FLAGS = {
     "convert": ["elementwise"],
     "shape": ["shape"],
     "creation": [],
+    "scan": [],
     "program": ["internal"],
 }
 # numpydoc types of elementwise operands

@@ -151,6 +151,17 @@ static cf_status check_view(const cf_program *p, const cf_prog_instr *ins, const
     return CF_OK;
 }
 
+/* topk's k (its outputs' extent along the dim) against the input's size. */
+static cf_status check_topk(const cf_program *p, const cf_prog_instr *ins, const cf_slot_value *vals)
+{
+    int d = __builtin_ctz(ins->axes);
+    int64_t k = vals[ins->out[0]].shape[d], n = vals[ins->in[0]].shape[d];
+    (void)p;
+    if (k < 0 || k > n)
+        return cf_error_set(CF_ERR_VALUE, "topk", "execute(): topk: k is %" PRId64 " but dim %d has %" PRId64 " elements (expected 0 <= k <= %" PRId64 ")", k, d, n, n);
+    return CF_OK;
+}
+
 static void fill_shape(const cf_plan *pl, int32_t s, const int64_t *symv, cf_slot_value *vals)
 {
     int d;
@@ -195,6 +206,8 @@ static cf_status bind_instrs(const cf_plan *pl, int64_t *symv, cf_slot_value *va
             st = check_view(p, ins, vals);
         else if (ins->op == CF_OP_GATHER || ins->op == CF_OP_SCATTER)
             st = cf_bind_check_indexing(p, ins, vals);
+        else if (ins->op == CF_OP_TOPK)
+            st = check_topk(p, ins, vals);
         else
             st = CF_OK;
         if (st)

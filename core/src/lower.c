@@ -216,7 +216,7 @@ static cf_status lower_reduction(lower_ctx *c, cf_id e)
     const cf_fusion *f = c->f;
     const cf_expr_node *x = &f->exprs[e];
     cf_prog_instr ins, view;
-    int32_t in, keep[2];
+    int32_t in, keep[3];
     uint32_t mask = 0;
     int r, k, d, j;
     cf_status st;
@@ -349,6 +349,73 @@ static cf_status lower_gather(lower_ctx *c, cf_id e)
     return emit(c, &ins);
 }
 
+static bool is_scan_op(cf_opcode op)
+{
+    return op == CF_OP_CUMSUM || op == CF_OP_CUMPROD || op == CF_OP_CUMMIN || op == CF_OP_CUMMAX;
+}
+
+/* The expr that is v's only use, when v is not an output; else NULL. */
+static const cf_expr_node *only_use(const cf_fusion *f, cf_id v)
+{
+    if (is_output(f, v) || cf_val_num_uses(f, v) != 1)
+        return NULL;
+    return &f->exprs[cf_val_use(f, v, 0)];
+}
+
+/* A cast feeding only a scan, exact (widening), runs inside the scan: the
+ * scan loads the narrower values and computes in its own type (what
+ * nvFuser's scan kernel does with its pointwise producer). */
+static bool cast_folds_into_scan(const cf_fusion *f, const cf_expr_node *x)
+{
+    const cf_expr_node *u = only_use(f, x->out[0]);
+    cf_dtype from = cf_val_dtype(f, x->in[0]), to = cf_val_dtype(f, x->out[0]);
+    if (!u || !is_scan_op(u->op) || u->in[0] != x->out[0] || cf_val_kind_of(f, x->in[0]) != CF_VAL_TENSOR)
+        return false;
+    if (to == CF_DTYPE_FLOAT)
+        return from == CF_DTYPE_HALF || from == CF_DTYPE_BFLOAT16;
+    if (to == CF_DTYPE_DOUBLE)
+        return from == CF_DTYPE_HALF || from == CF_DTYPE_BFLOAT16 || from == CF_DTYPE_FLOAT;
+    if (to == CF_DTYPE_INT)
+        return from == CF_DTYPE_INT32 || from == CF_DTYPE_BOOL;
+    return to == CF_DTYPE_INT32 && from == CF_DTYPE_BOOL;
+}
+
+/* A Float scan whose only use casts it to Half or BFloat16 stores the
+ * narrow values itself (the same rounding as the cast): that cast. */
+static const cf_expr_node *scan_store_cast(const cf_fusion *f, const cf_expr_node *x)
+{
+    const cf_expr_node *u = only_use(f, x->out[0]);
+    cf_dtype to;
+    if (!u || u->op != CF_OP_CAST || cf_val_dtype(f, x->out[0]) != CF_DTYPE_FLOAT)
+        return NULL;
+    to = cf_val_dtype(f, u->out[0]);
+    return to == CF_DTYPE_HALF || to == CF_DTYPE_BFLOAT16 ? u : NULL;
+}
+
+/* Scans and sorts: `axes` holds the dim, `correction` the sort order; every
+ * output is computed (topk has two). */
+static cf_status lower_scan(lower_ctx *c, const cf_expr_node *x, cf_prog_instr *ins)
+{
+    const cf_expr_node *cast = is_scan_op(x->op) ? scan_store_cast(c->f, x) : NULL;
+    cf_status st;
+    int k;
+    ins->axes = 1u << x->attrs.ints[0];
+    if ((x->op == CF_OP_ARGSORT || x->op == CF_OP_TOPK) && x->attrs.ints[1])
+        ins->correction = CF_SORT_DESCENDING;
+    ins->nout = (int8_t)x->nout;
+    if (cast) {
+        if ((st = result_slot(c, cast->out[0], true, &ins->out[0])))
+            return st;
+        c->val_slot[x->out[0]] = ins->out[0];
+        c->live[cast - c->f->exprs] = false; /* done here */
+        return emit(c, ins);
+    }
+    for (k = 0; k < x->nout; k++)
+        if ((st = result_slot(c, x->out[k], true, &ins->out[k])))
+            return st;
+    return emit(c, ins);
+}
+
 static cf_status lower_expr(lower_ctx *c, cf_id e)
 {
     const cf_fusion *f = c->f;
@@ -357,10 +424,12 @@ static cf_status lower_expr(lower_ctx *c, cf_id e)
     int32_t out;
     cf_status st;
     int i;
-    if (cf_op_is_reduction(x->op))
+    if (cf_op_is_reduction(x->op) || x->op == CF_OP_WELFORD)
         return lower_reduction(c, e);
     if ((cf_op_flags(x->op) & CF_OPF_INDEXING) && x->op != CF_OP_SCATTER)
         return lower_gather(c, e);
+    if (x->op == CF_OP_CAST && cast_folds_into_scan(f, x)) /* the scan reads x's input */
+        return operand_slot(c, x->in[0], &c->val_slot[x->out[0]]);
     /* stride_order only sets the layout of an output (ops_layout.c): a copy */
     instr_init(&ins, x->op == CF_OP_STRIDE_ORDER ? CF_OP_SET : x->op, x->attrs.dtype);
     ins.nin = x->nin;
@@ -385,6 +454,9 @@ static cf_status lower_expr(lower_ctx *c, cf_id e)
             c->plan->syms[s].instr = c->p->ninstrs;
         }
         break;
+    case CF_OP_CUMSUM: case CF_OP_CUMPROD: case CF_OP_CUMMIN: case CF_OP_CUMMAX: case CF_OP_ARGSORT:
+    case CF_OP_TOPK:
+        return lower_scan(c, x, &ins);
     case CF_OP_FULL:
     case CF_OP_IOTA:
         if ((st = result_slot(c, x->out[0], true, &out)))
@@ -436,10 +508,15 @@ static cf_status finish_outputs(lower_ctx *c)
                 pl->out_squeeze[i] = 0;
                 {
                     int k;
-                    for (k = 0; k < p->ninstrs; k++)
-                        if (cf_op_is_reduction(p->instrs[k].op) &&
-                            (p->instrs[k].out[0] == s || (p->instrs[k].nout > 1 && p->instrs[k].out[1] == s)))
-                            pl->out_squeeze[i] = p->instrs[k].axes;
+                    for (k = 0; k < p->ninstrs; k++) {
+                        const cf_prog_instr *ri = &p->instrs[k];
+                        if (cf_op_is_reduction(ri->op) || ri->op == CF_OP_WELFORD) {
+                            int j;
+                            for (j = 0; j < ri->nout; j++)
+                                if (ri->out[j] == s)
+                                    pl->out_squeeze[i] = ri->axes;
+                        }
+                    }
                 }
                 break;
             }

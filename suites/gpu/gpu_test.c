@@ -1182,6 +1182,8 @@ static int dump(int which, int64_t rows, int64_t cols)
     return 0;
 }
 
+#include "scan_cases.inc"
+
 int main(int argc, char **argv)
 {
     if (argc > 2 && strcmp(argv[1], "--dump") == 0)
@@ -1213,6 +1215,7 @@ int main(int argc, char **argv)
     structure_cases();
     indexing_cases();
     layout_cases();
+    scan_cases();
     printf("gpu_test%s: %d cases, %d failed (%.1f s)\n", compile_only ? " --compile-only" : "",
            checks, failures, now_s() - t0);
     if (compile_only)

@@ -53,6 +53,7 @@ typedef enum cf_op_kind {
     CF_KIND_CONVERT,   /* cast, set */
     CF_KIND_SHAPE,
     CF_KIND_CREATION,
+    CF_KIND_SCAN,      /* scans, sorts, welford: a segment of their own */
     CF_KIND_PROGRAM    /* program-only ops (see program.h); never in a fusion's IR */
 } cf_op_kind;
 
@@ -157,6 +158,32 @@ cf_status cf_op_scatter(cf_fusion *f, cf_id arg, cf_id index, cf_id src,
 cf_status cf_op_embedding_fwd(cf_fusion *f, cf_id input, cf_id weight,
                               cf_id padding_idx, cf_id max_norm,
                               cf_id norm_type, cf_id *out);
+/* Scans, sorts and welford (ir/ops_scan.c). dim may be negative (counted
+ * from the end). Each runs as a segment of its own (CF_OPF_OWN_SEGMENT).
+ * cf_op_scan: op is CUMSUM, CUMPROD, CUMMIN or CUMMAX; init is a scalar
+ * value of f (converted to arg's dtype; a floating init of an integer or
+ * Bool tensor is a type error) or CF_NO_ID for the op's identity. The
+ * result has arg's shape and dtype (nvFuser does not promote: Half stays
+ * Half, Int32 wraps in 32 bits, Bool sums as a logical or). A scan along a
+ * broadcast dim without init is set(arg), as in nvFuser. */
+cf_status cf_op_scan(cf_fusion *f, cf_opcode op, cf_id arg, int64_t dim,
+                     cf_id init, cf_id *out);
+/* Int indices that sort arg along dim (stable; NaN sorts as the largest
+ * value). A 0-dim arg gives a 0-dim Int zero. */
+cf_status cf_op_argsort(cf_fusion *f, cf_id arg, int64_t dim, bool descending,
+                        bool stable, cf_id *out);
+/* The k (an Int or Int32 scalar value) largest or smallest values along
+ * dim and their Int indices, in order; 0 <= k <= the dim's size is
+ * checked when k is a constant and again when the fusion runs. */
+cf_status cf_op_topk(cf_fusion *f, cf_id arg, cf_id k, int64_t dim,
+                     bool largest, bool sorted, cf_id *values,
+                     cf_id *indices);
+/* Welford over dims (at least one): mean, sum of squared deviations
+ * (var_sum) and count n (Int). Floating args keep their dtype; integer and
+ * Bool args give Float results. */
+cf_status cf_op_welford(cf_fusion *f, cf_id arg, int ndims,
+                        const int64_t *dims, cf_id *avg, cf_id *var_sum,
+                        cf_id *n);
 
 /* Composite ops (ops_composite.c): built from the ops above. */
 /* arg (2+ dims) where column - row >= diagonal (an integer scalar) over

@@ -28,6 +28,18 @@
  *   <= 0; VAR_MEAN has two outputs: out[0] var, out[1] mean.
  *   Reducing zero elements gives the identity (0, 1, -inf/+inf or the
  *   integer limits for max/min; torch errors there, cfuser is defined).
+ * - Scans (CUMSUM, CUMPROD, CUMMIN, CUMMAX): out has the input's shape and
+ *   dtype; `axes` has the scanned axis; in[1], when nin == 2, is the scalar
+ *   the scan starts from (else the op's identity). Floating values
+ *   accumulate in Float or Double, integers wrap, Bool sums as or and
+ *   multiplies as and; MIN/MAX propagate NaN.
+ * - ARGSORT: out (Int) holds the input's indices along the axis in `axes`
+ *   in sorted order; TOPK: out[0] the first out[0]-extent values of that
+ *   order, out[1] their Int indices. Sorts are stable, NaN is the largest
+ *   value; `correction` holds CF_SORT_DESCENDING.
+ * - WELFORD: like a reduction over `axes` (keepdim outputs): out[0] mean,
+ *   out[1] sum of squared deviations, out[2] the count (Int); cdtype is the
+ *   accumulation type.
  * - FULL: in[0] is the fill scalar. IOTA: 1-D; in[0] start, in[1] step.
  * - GATHER (the lowered index_select, gather, take_along_axis and
  *   embedding_fwd): out[c] = in[0][s(c)] over the output's index space,
@@ -78,14 +90,18 @@ typedef struct cf_prog_slot {
     cf_scalar value;     /* CF_SLOT_CONST                                  */
 } cf_prog_slot;
 
+/* Flags of ARGSORT and TOPK instructions (cf_prog_instr.correction). */
+#define CF_SORT_DESCENDING 1 /* largest first (topk's largest)             */
+
 typedef struct cf_prog_instr {
     cf_opcode op;
     cf_dtype cdtype;     /* compute type; CAST: the target type            */
     int8_t nin, nout;
     int32_t in[4];
-    int32_t out[2];
-    uint32_t axes;       /* reductions: reduced input axes                 */
-    int64_t correction;  /* VAR, VAR_MEAN                                  */
+    int32_t out[3];
+    uint32_t axes;       /* reductions, WELFORD: reduced input axes; scans,
+                            sorts: the one axis scanned or sorted          */
+    int64_t correction;  /* VAR, VAR_MEAN; ARGSORT, TOPK: CF_SORT_* flags  */
     int8_t map[CF_MAX_DIMS]; /* VIEW                                       */
 } cf_prog_instr;
 

@@ -14,7 +14,8 @@
  *          reductions accumulating as the pieces are produced (softmax:
  *          max | exp(x - max) and its sum | division);
  *   REDUCE a reduction that fits neither (outer, middle or long axes);
- *   COPY, IOTA  data movement.
+ *   COPY, IOTA  data movement;
+ *   SCAN   a scan, sort or welford (scan.c), alone.
  * A temporary lives only in scratch ("virtual") unless some later segment,
  * or a use that is not a plain elementwise read, needs it: then it is
  * materialised in a buffer of its own (contiguous, in its storage dtype).
@@ -36,7 +37,7 @@
  * same partial sums whether it is fused or not. */
 #define CF_CPU_ROW_CHUNK 1024
 
-enum { SEG_PW, SEG_ROW, SEG_REDUCE, SEG_COPY, SEG_IOTA, SEG_SCATTER };
+enum { SEG_PW, SEG_ROW, SEG_REDUCE, SEG_COPY, SEG_IOTA, SEG_SCATTER, SEG_SCAN };
 enum { OPND_SCALAR, OPND_MEM, OPND_VFULL, OPND_VROW };
 
 typedef struct cf_opnd {
@@ -173,5 +174,8 @@ void cf_cpu_gather_block(const cf_step *st, int64_t start, int64_t n, const int6
 cf_status cf_cpu_gather_error(const cf_step *st, int64_t v);
 /* A SCATTER segment. */
 cf_status cf_cpu_run_scatter(const cf_cpu_plan *pl, const cf_seg *sg);
+
+/* Run a SEG_SCAN segment (scan.c). */
+cf_status cf_cpu_run_scan(const cf_cpu_plan *pl, const cf_seg *sg);
 
 #endif

@@ -143,7 +143,7 @@ static cf_status check_program(const cf_cpu_plan *pl)
                                 s, p->slots[s].ndim, (int)p->slots[s].dtype);
     for (int i = 0; i < p->ninstrs; i++) {
         const cf_prog_instr *ins = &p->instrs[i];
-        if (ins->nin < 0 || ins->nin > 4 || ins->nout < 1 || ins->nout > 2 ||
+        if (ins->nin < 0 || ins->nin > 4 || ins->nout < 1 || ins->nout > 3 ||
             ins->op <= CF_OP_NONE || ins->op >= CF_OP_COUNT)
             return cf_error_set(CF_ERR_RUNTIME, "cpu_execute",
                                 "instruction %d is malformed", i);
@@ -254,6 +254,9 @@ static void cut_segments(cf_cpu_plan *pl)
             ins->op == CF_OP_SCATTER) {
             sg = new_seg(pl, ins->op == CF_OP_IOTA ? SEG_IOTA : ins->op == CF_OP_SCATTER ? SEG_SCATTER : SEG_COPY,
                          i, ndim_of(pl, t), shape_of(pl, t));
+            cur = -1;
+        } else if (cf_op_kind_of(ins->op) == CF_KIND_SCAN) {
+            sg = new_seg(pl, SEG_SCAN, i, ndim_of(pl, s), shape_of(pl, s));
             cur = -1;
         } else if (cf_op_is_reduction(ins->op)) {
             int nd = ndim_of(pl, s);

@@ -35,6 +35,7 @@
 #include <string.h>
 
 #include "cuda/codegen.h"
+#include "cuda/scan.h"
 #include "cuda/sbuf.h"
 #include "cuda/sched_reduce.h"
 #include "cuda/segment.h"
@@ -1788,6 +1789,8 @@ static cf_status gen_segment(gen_t *G, cf_kernel_launch *L, cf_sbuf *body,
                              bool *skip)
 {
     cf_status st;
+    if (cf_cg_is_scan(G->p, G->g))
+        return cf_cg_scan(G->S, G->bufidx, G->gi, L, body, skip);
     G->na = 0;
     G->nw = 0;
     G->persist = false;

@@ -167,7 +167,9 @@ static cf_status do_view(cf_segs *s, const cf_prog_instr *in, int cur)
 {
     int out = in->out[0], src = in->in[0];
     int nd = s->p->slots[out].ndim;
-    if (!s->gview[src] && (s->solo || !view_is_monotonic(s, in))) {
+    /* A view of a scan's output (a kernel of its own) reads its storage. */
+    bool scan_src = s->prod[src] >= 0 && cf_op_kind_of(s->p->instrs[s->prod[src]].op) == CF_KIND_SCAN;
+    if (!s->gview[src] && (s->solo || scan_src || !view_is_monotonic(s, in))) {
         /* Read the computed source back from its storage. */
         s->mat[src] = 1;
         s->gview[src] = 0;
@@ -222,6 +224,16 @@ static cf_status assign_classes(cf_segs *s, const cf_prog_instr *in)
     if (in->op == CF_OP_COPY || in->op == CF_OP_IOTA ||
         in->op == CF_OP_FULL || in->op == CF_OP_SCATTER)
         return fresh(s, o);
+    if (cf_op_kind_of(in->op) == CF_KIND_SCAN) {
+        /* its own kernel: outputs are read back from storage */
+        for (int k = 0; k < in->nout; k++) {
+            cf_status st = fresh(s, in->out[k]);
+            if (st)
+                return st;
+            s->prod[in->out[k]] = (int)(in - s->p->instrs);
+        }
+        return CF_OK;
+    }
     if (cf_op_is_reduction(in->op)) {
         int x = in->in[0];
         for (int k = 0; k < in->nout; k++)

@@ -35,7 +35,7 @@ typedef struct cf_expr_node {
     cf_opcode op;
     int8_t nin, nout;
     cf_id in[4];
-    cf_id out[2];
+    cf_id out[3];             /* welford has three outputs                */
     cf_expr_attrs attrs;      /* attrs.ints owned (cf_malloc)              */
 } cf_expr_node;
 
