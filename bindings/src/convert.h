@@ -24,10 +24,15 @@
  *   TypeError     not iterable / item k is not an integer (names k and type)
  *   OverflowError item k does not fit in int64
  *   MemoryError
- * A length hint, when present, sizes the allocation once. */
+ * or -2, with no exception set, when obj has more than limit items (the
+ * most the caller accepts; PY_SSIZE_T_MAX for any): known from its length
+ * before any item is read (list, tuple, range, buffer), or once limit + 1
+ * items of an iterator were read, so an endless one ends and a huge range
+ * allocates nothing. The caller raises its own error then.
+ * A length hint, when present, sizes the allocation once (up to limit). */
 Py_ssize_t cfb_as_int64_array(PyObject *obj, const char *fname,
                               const char *argname, int64_t *buf,
-                              Py_ssize_t cap, int64_t **out);
+                              Py_ssize_t cap, Py_ssize_t limit, int64_t **out);
 void cfb_int64_array_free(int64_t *buf, int64_t *out);
 
 /* --- tensors ------------------------------------------------------------- */

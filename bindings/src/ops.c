@@ -108,14 +108,14 @@ static PyObject *op_segment_set(PyObject *m, PyObject *const *a, Py_ssize_t n, P
 static int int_list(cfb_state *st, PyObject *o, const char *fname, const char *argname, int64_t *buf, int *n)
 {
     int64_t *heap = NULL;
-    Py_ssize_t k = cfb_as_int64_array(o, fname, argname, buf, CF_MAX_DIMS, &heap);
-    if (k < 0)
-        return -1;
-    if (heap) {
-        cfb_int64_array_free(buf, heap);
-        cfb_raise_fmt(st, CF_ERR_VALUE, "%s() argument '%s' has %zd entries; at most %d dims are supported", fname, argname, k, CF_MAX_DIMS);
+    Py_ssize_t k = cfb_as_int64_array(o, fname, argname, buf, CF_MAX_DIMS, CF_MAX_DIMS, &heap);
+    if (k == -2) {
+        cfb_raise_fmt(st, CF_ERR_VALUE, "%s() argument '%s' has more than %d entries; at most %d dims are supported", fname, argname, CF_MAX_DIMS, CF_MAX_DIMS);
         return -1;
     }
+    if (k < 0)
+        return -1;
+    cfb_int64_array_free(buf, heap); /* limit == cap: never on the heap */
     *n = (int)k;
     return 0;
 }

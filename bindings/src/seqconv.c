@@ -23,11 +23,16 @@ typedef struct int64_sink {
     int64_t *stack;      /* the caller's buffer                 */
     Py_ssize_t stack_cap;
     int64_t *heap;       /* PyMem block once stack is too small */
+    Py_ssize_t limit;    /* the most items the caller accepts      */
+    bool over;           /* the object has more: stopped, no error */
     const char *fname, *argname;  /* for the MemoryError's message */
 } int64_sink;
 
-static void sink_init(int64_sink *s, int64_t *buf, Py_ssize_t cap, const char *fname, const char *argname)
+static void sink_init(int64_sink *s, int64_t *buf, Py_ssize_t cap, Py_ssize_t limit, const char *fname,
+                      const char *argname)
 {
+    s->limit = limit;
+    s->over = false;
     s->fname = fname;
     s->argname = argname;
     s->data = buf;
@@ -45,6 +50,10 @@ static int sink_reserve(int64_sink *s, Py_ssize_t n)
 
     if (n <= s->cap)
         return 0;
+    if (n > s->limit) { /* more than the caller takes: nothing to allocate */
+        s->over = true;
+        return -1;
+    }
     if ((size_t)n > (size_t)PY_SSIZE_T_MAX / sizeof(int64_t)) {
         PyErr_Format(PyExc_MemoryError, "%s() argument '%s': %zd items do not fit in memory", s->fname, s->argname, n);
         return -1;
@@ -64,10 +73,13 @@ static int sink_reserve(int64_sink *s, Py_ssize_t n)
 
 static inline int sink_push(int64_sink *s, int64_t v)
 {
+    if (s->len == s->limit) {
+        s->over = true;
+        return -1;
+    }
     if (s->len == s->cap) {
         Py_ssize_t grow = s->cap < 8 ? 8 : s->cap / 2;
-        Py_ssize_t want = s->cap > PY_SSIZE_T_MAX - grow ? PY_SSIZE_T_MAX
-                                                        : s->cap + grow;
+        Py_ssize_t want = s->cap > s->limit - grow ? s->limit : s->cap + grow;
         if (sink_reserve(s, want) < 0)
             return -1;
     }
@@ -395,7 +407,8 @@ static int convert_iterable(PyObject *obj, const char *fname,
         return -1;
     }
     hint = PyObject_LengthHint(obj, 0);
-    if (hint < 0 || sink_reserve(s, hint) < 0)
+    /* a hint is no promise: room for at most limit items, then push decides */
+    if (hint < 0 || sink_reserve(s, hint < s->limit ? hint : s->limit) < 0)
         goto done;
     while ((item = PyIter_Next(it)) != NULL) {
         int64_t v;
@@ -414,7 +427,7 @@ done:
 
 Py_ssize_t cfb_as_int64_array(PyObject *obj, const char *fname,
                               const char *argname, int64_t *buf,
-                              Py_ssize_t cap, int64_t **out)
+                              Py_ssize_t cap, Py_ssize_t limit, int64_t **out)
 {
     int64_sink s;
     int rc;
@@ -422,7 +435,7 @@ Py_ssize_t cfb_as_int64_array(PyObject *obj, const char *fname,
     fname = name_or(fname, "?");
     argname = name_or(argname, "?");
     *out = NULL;
-    sink_init(&s, buf, cap, fname, argname);
+    sink_init(&s, buf, cap, limit < 0 ? 0 : limit, fname, argname);
 
     if (PyList_Check(obj) || PyTuple_Check(obj)) {
         rc = convert_list_or_tuple(obj, fname, argname, &s);
@@ -445,6 +458,8 @@ Py_ssize_t cfb_as_int64_array(PyObject *obj, const char *fname,
     }
     if (rc < 0) {
         sink_discard(&s);
+        if (s.over && !PyErr_Occurred())
+            return -2;
         return -1;
     }
     return sink_finish(&s, out);

@@ -11,7 +11,7 @@
 static PyObject *t_as_int64_list(PyObject *mod, PyObject *obj)
 {
     int64_t buf[16], *heap = NULL;
-    Py_ssize_t n = cfb_as_int64_array(obj, "define_tensor", "shape", buf, 16, &heap), i;
+    Py_ssize_t n = cfb_as_int64_array(obj, "define_tensor", "shape", buf, 16, PY_SSIZE_T_MAX, &heap), i;
     const int64_t *src;
     PyObject *list;
     if (n < 0)
@@ -176,13 +176,12 @@ static PyObject *t_alloc_output(PyObject *mod, PyObject *args)
             spec.dtype = (cf_dtype)i;
     if (spec.dtype == CF_DTYPE_NULL)
         return PyErr_Format(PyExc_ValueError, "alloc_output(): unknown dtype '%s'", dtname);
-    n = cfb_as_int64_array(shape, "alloc_output", "shape", buf, CF_MAX_DIMS, &heap);
+    n = cfb_as_int64_array(shape, "alloc_output", "shape", buf, CF_MAX_DIMS, CF_MAX_DIMS, &heap);
+    if (n == -2)
+        return PyErr_Format(PyExc_ValueError, "alloc_output(): too many dims");
     if (n < 0)
         return NULL;
-    if (heap) {
-        cfb_int64_array_free(buf, heap);
-        return PyErr_Format(PyExc_ValueError, "alloc_output(): too many dims");
-    }
+    cfb_int64_array_free(buf, heap);
     spec.ndim = (int)n;
     spec.device = device;
     memcpy(spec.shape, buf, sizeof(int64_t) * (size_t)n);

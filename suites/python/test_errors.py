@@ -8,6 +8,7 @@ built-in base it derives from; a failed call leaves the fusion as it was
 
 from __future__ import annotations
 
+import itertools
 from types import SimpleNamespace
 from typing import Any, Callable, NamedTuple
 
@@ -492,10 +493,19 @@ def test_execute_device_mismatch(device, exc, frag):
 # --- messages found unclear by an adversarial run -------------------------------------------
 
 
-def test_huge_range_as_shape_names_the_argument():
+@pytest.mark.parametrize("make", [
+    lambda: range(10**12),        # its length is known: nothing is allocated for it
+    lambda: itertools.count(),    # endless: read no further than one past the limit
+    lambda: [1] * 9,
+], ids=["huge_range", "endless_iterator", "nine_entries"])
+def test_too_long_size_list_names_the_argument_and_allocates_nothing(make):
     with cfuser.FusionDefinition() as fd:
-        with pytest.raises(MemoryError, match=r"define_tensor\(\) argument 'shape'"):
-            fd.define_tensor(shape=range(10**12))
+        with pytest.raises(cfuser.InvalidArgumentError,
+                           match=r"define_tensor\(\) argument 'shape' has more than 8 entries; at most 8 dims"):
+            fd.define_tensor(shape=make())
+        x = fd.define_tensor(shape=[-1, -1])
+        with pytest.raises(cfuser.InvalidArgumentError, match=r"sum\(\) argument 'dims' has more than 8 entries"):
+            fd.ops.sum(x, dims=make())
 
 
 def test_axis_index_beyond_c_long_is_an_index_error():
