@@ -41,6 +41,7 @@ __all__ = [
     "broadcast",
     "broadcast_in_dim",
     "cast",
+    "cat",
     "ceil",
     "clamp",
     "cos",
@@ -90,6 +91,7 @@ __all__ = [
     "ne",
     "neg",
     "nextafter",
+    "pad",
     "permute",
     "pow",
     "prod",
@@ -100,6 +102,7 @@ __all__ = [
     "round",
     "rsqrt",
     "segment_set",
+    "select",
     "set",
     "shape",
     "sigmoid",
@@ -109,6 +112,7 @@ __all__ = [
     "sin",
     "sinh",
     "size",
+    "slice",
     "sqrt",
     "squeeze",
     "sub",
@@ -218,6 +222,9 @@ def broadcast_in_dim(
 def cast(arg: TensorView, dtype: DataType) -> TensorView: ...
 @overload
 def cast(arg: Scalar, dtype: DataType) -> Scalar: ...
+def cat(
+    tensors: Sequence[TensorView], dim: int = 0, manual_padding: bool = False
+) -> TensorView: ...
 @overload
 def ceil(x: TensorView) -> TensorView: ...
 @overload
@@ -452,6 +459,11 @@ def nextafter(lhs: TensorView, rhs: _Operand) -> TensorView: ...
 def nextafter(lhs: _Operand, rhs: TensorView) -> TensorView: ...
 @overload
 def nextafter(lhs: _ScalarOperand, rhs: _ScalarOperand) -> Scalar: ...
+def pad(
+    arg: TensorView,
+    pad_widths: Sequence[int | Scalar],
+    value: Scalar | float | int | bool | None = None,
+) -> TensorView: ...
 def permute(arg: TensorView, dims: Sequence[int]) -> TensorView: ...
 @overload
 def pow(lhs: TensorView, rhs: _Operand) -> TensorView: ...
@@ -486,6 +498,7 @@ def rsqrt(x: TensorView) -> TensorView: ...
 @overload
 def rsqrt(x: Scalar) -> Scalar: ...
 def segment_set(arg: TensorView) -> TensorView: ...
+def select(arg: TensorView, index: int | Scalar, dim: int) -> TensorView: ...
 def set(arg: TensorView) -> TensorView: ...
 def shape(arg: TensorView) -> list[Scalar]: ...
 @overload
@@ -513,6 +526,13 @@ def sinh(x: TensorView) -> TensorView: ...
 @overload
 def sinh(x: Scalar) -> Scalar: ...
 def size(arg: TensorView, dim: int) -> Scalar: ...
+def slice(
+    arg: TensorView,
+    start_indices: Sequence[int | Scalar],
+    end_indices: Sequence[int | Scalar],
+    strides: Sequence[int] | None = None,
+    manual_normalization: bool = False,
+) -> TensorView: ...
 @overload
 def sqrt(x: TensorView) -> TensorView: ...
 @overload

@@ -5,6 +5,7 @@
  * (core/ops/ops.toml): ops_args.h here, ops_defs.inc at the end. */
 #include "module.h"
 #include "ops_args.h"
+#include "ops_movement.h"
 
 /* Finish an op: roll back on error, else wrap the new value. */
 /* out is read through a pointer: the op call that fills it is an argument

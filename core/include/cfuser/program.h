@@ -29,6 +29,17 @@
  *   Reducing zero elements gives the identity (0, 1, -inf/+inf or the
  *   integer limits for max/min; torch errors there, cfuser is defined).
  * - FULL: in[0] is the fill scalar. IOTA: 1-D; in[0] start, in[1] step.
+ * - SLICE, PAD, CAT move data along axis `dim`; the output has the input's
+ *   rank and, off `dim`, its sizes (cf_move_* in move.h computes the rest):
+ *   SLICE: out[.., i, ..] = in[.., first + i * step, ..] where first is the
+ *   Int in[1] normalised like Python's slice bounds (with in[2], the end);
+ *   manual == 1: the bounds are used as given and must satisfy 0 <= start
+ *   <= end <= size; manual == 2 (select): nin == 2, one element at index
+ *   in[1] (negative from the end), which must be in range.
+ *   PAD: out[.., i, ..] = in[.., i - lo, ..] where that is inside the
+ *   input, else the scalar in[3]; lo and hi are the Ints in[1] and in[2]
+ *   (negative crops). CAT: in[0..nin) placed one after the other along
+ *   `dim` (2 to 4 inputs, equal sizes off `dim`).
  * - Integer DIV/MOD/REMAINDER/FMOD by zero give 0 (defined, no trap);
  *   integer overflow wraps (two's complement), as on torch.
  */
@@ -73,6 +84,9 @@ typedef struct cf_prog_instr {
     uint32_t axes;       /* reductions: reduced input axes                 */
     int64_t correction;  /* VAR, VAR_MEAN                                  */
     int8_t map[CF_MAX_DIMS]; /* VIEW                                       */
+    int8_t dim;          /* SLICE, PAD, CAT: the axis moved along          */
+    uint8_t manual;      /* SLICE: 0 normalise, 1 as given, 2 select       */
+    int64_t step;        /* SLICE: the stride (> 0)                        */
 } cf_prog_instr;
 
 typedef struct cf_program {
