@@ -18,6 +18,7 @@
 #include "cuda/segment.h"
 #include "cfuser/alloc.h"
 #include "cfuser/status.h"
+#include "move.h"
 
 int cf_seg_find(cf_segs *s, int c)
 {
@@ -219,7 +220,7 @@ static cf_status assign_classes(cf_segs *s, const cf_prog_instr *in)
     int o = in->out[0];
     int nd = s->p->slots[o].ndim;
     if (in->op == CF_OP_COPY || in->op == CF_OP_IOTA ||
-        in->op == CF_OP_FULL)
+        in->op == CF_OP_FULL || cf_move_op(in->op))
         return fresh(s, o);
     if (cf_op_is_reduction(in->op)) {
         int x = in->in[0];
@@ -414,6 +415,9 @@ static cf_status build_pass(cf_segs *s)
             return st;
         if (in->op == CF_OP_COPY && !s->gview[in->in[0]])
             s->mat[in->in[0]] = 1;
+        for (int k = 0; cf_move_op(in->op) && k < in->nin; k++)
+            if (!is_scalar_slot(s, in->in[k]) && !s->gview[in->in[k]])
+                s->mat[in->in[k]] = 1; /* read in place from storage */
     }
     cf_seg *g = NULL;
     for (int i = 0; i < p->ninstrs; i++) {
@@ -424,7 +428,7 @@ static cf_status build_pass(cf_segs *s)
         bool race = false;
         for (int k = 0; k < in->nin; k++) {
             int x = in->in[k];
-            if (in->op == CF_OP_COPY && !s->gview[x]) {
+            if ((in->op == CF_OP_COPY || (cf_move_op(in->op) && !is_scalar_slot(s, x))) && !s->gview[x]) {
                 /* COPY reads its source from storage */
                 s->mat[x] = 1;
                 if (s->pseg[s->root[x]] == cur)
