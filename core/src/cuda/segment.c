@@ -144,6 +144,40 @@ static bool reads_own_store(cf_segs *s, int x, int cur)
     return false;
 }
 
+int cf_seg_inline_move(const cf_segs *s, int x)
+{
+    const cf_program *p = s->p;
+    int i = s->prod[x];
+    if (s->gview[x] || p->slots[x].role != CF_SLOT_TEMP || i < 0 || !cf_move_op(p->instrs[i].op))
+        return -1;
+    for (int j = i + 1; j < p->ninstrs; j++)
+        for (int k = 0; k < p->instrs[j].nin; k++)
+            if (p->instrs[j].in[k] == x && !cf_move_op(p->instrs[j].op))
+                return -1;
+    return i;
+}
+
+/* The storage a movement instruction of segment `cur` reads, through the
+ * movement instructions it folds in: marked for storage; true when some of
+ * it is computed in `cur` itself (a race). */
+static bool move_reads(cf_segs *s, int x, int cur)
+{
+    int i;
+    if (is_scalar_slot(s, x))
+        return false;
+    if ((i = cf_seg_inline_move(s, x)) >= 0) {
+        const cf_prog_instr *in = &s->p->instrs[i];
+        bool race = false;
+        for (int k = 0; k < (in->op == CF_OP_CAT ? in->nin : 1); k++)
+            race |= move_reads(s, in->in[k], cur);
+        return race;
+    }
+    if (s->gview[x])
+        return cur >= 0 && reads_own_store(s, x, cur);
+    s->mat[x] = 1;
+    return cur >= 0 && s->pseg[s->root[x]] == cur;
+}
+
 static bool view_is_monotonic(const cf_segs *s, const cf_prog_instr *in)
 {
     int out = in->out[0], src = in->in[0];
@@ -415,20 +449,23 @@ static cf_status build_pass(cf_segs *s)
             return st;
         if (in->op == CF_OP_COPY && !s->gview[in->in[0]])
             s->mat[in->in[0]] = 1;
+        for (int k = 0; in->op != CF_OP_VIEW && k < in->nout; k++)
+            s->prod[in->out[k]] = i;
         for (int k = 0; cf_move_op(in->op) && k < in->nin; k++)
-            if (!is_scalar_slot(s, in->in[k]) && !s->gview[in->in[k]])
-                s->mat[in->in[k]] = 1; /* read in place from storage */
+            (void)move_reads(s, in->in[k], -1); /* read in place from storage */
     }
     cf_seg *g = NULL;
     for (int i = 0; i < p->ninstrs; i++) {
         const cf_prog_instr *in = &p->instrs[i];
         int cur = s->nsegs - 1;
-        if (in->op == CF_OP_VIEW)
-            continue;
+        if (in->op == CF_OP_VIEW || (cf_move_op(in->op) && cf_seg_inline_move(s, in->out[0]) >= 0))
+            continue; /* folded into the movement instructions reading it */
         bool race = false;
         for (int k = 0; k < in->nin; k++) {
             int x = in->in[k];
-            if ((in->op == CF_OP_COPY || (cf_move_op(in->op) && !is_scalar_slot(s, x))) && !s->gview[x]) {
+            if (cf_move_op(in->op)) {
+                race |= move_reads(s, x, cur);
+            } else if (in->op == CF_OP_COPY && !s->gview[x]) {
                 /* COPY reads its source from storage */
                 s->mat[x] = 1;
                 if (s->pseg[s->root[x]] == cur)

@@ -50,6 +50,9 @@ uint64_t cf_seg_mask(cf_segs *s, int slot);
 /* Storage strides of a slot that has its own storage (OUTPUT: the caller's,
  * TEMP: contiguous). */
 void cf_seg_storage_strides(const cf_segs *s, int slot, int64_t *st);
+/* The movement instruction computing x when every reader of x is a
+ * movement instruction that folds it in (reads through it), else -1. */
+int cf_seg_inline_move(const cf_segs *s, int x);
 cf_status cf_seg_build(cf_segs *s, const cf_program *p,
                        const cf_slot_value *v, bool solo);
 void cf_seg_free(cf_segs *s);
