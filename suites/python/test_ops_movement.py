@@ -438,3 +438,48 @@ def test_failed_op_leaves_the_fusion_unchanged():
         fd.add_output(fd.ops.slice(a, [1, 1], [3, 3]))
     (out,) = fd.execute([torch.ones(4, 5)])
     same(out, torch.ones(2, 2))
+
+
+# --- empty results and rounding ------------------------------------------------------------------
+
+
+def test_zero_size_inputs_and_empty_results():
+    x = rand((0, 5), "Float")
+    y = rand((3, 0), "Float")
+    z = rand((3, 4), "Float")
+    with cfuser.FusionDefinition() as fd:
+        a = fd.define_tensor(shape=[-1, -1], dtype=dt("Float"))
+        b = fd.define_tensor(shape=[-1, -1], dtype=dt("Float"))
+        c = fd.define_tensor(shape=[-1, -1], dtype=dt("Float"))
+        fd.add_output(fd.ops.pad(a, [1, 1]))
+        fd.add_output(fd.ops.cat([b, c, b], dim=1))
+        fd.add_output(fd.ops.neg(fd.ops.slice(c, [2, 0], [1, 4])))  # end before start: empty
+        fd.add_output(fd.ops.pad(b, [2, 0], 7.0))
+    o1, o2, o3, o4 = fd.execute([x, y, z])
+    same(o1, F.pad(x, [1, 1]))
+    same(o2, torch.cat([y, z, y], 1))
+    same(o3, -z[2:1])
+    same(o4, F.pad(y, [2, 0], value=7.0))
+
+
+@pytest.mark.parametrize("dtype", ["Half", "BFloat16"])
+def test_pad_fill_rounds_to_the_dtype(dtype):
+    x = rand((2, 3), dtype)
+    (out,) = run(lambda fd, a: fd.ops.add(fd.ops.pad(a, [1, 1], 0.1), 0.0), [x])
+    same(out, F.pad(x, [1, 1], value=0.1) + 0)
+    assert out[0, 0].item() == torch.tensor(0.1, dtype=TORCH_DTYPE[dtype]).item()
+
+
+def test_one_window_read_by_many_consumers_and_an_output():
+    x = rand((4, 6), "Float")
+
+    def build(fd, a):
+        p = fd.ops.pad(a, [1, 1, 1, 1], -2.0)
+        return [p, fd.ops.mul(p, p), fd.ops.sum(p, dims=[0]), fd.ops.reshape(p, [48])]
+
+    o1, o2, o3, o4 = run(build, [x])
+    p = F.pad(x, [1, 1, 1, 1], value=-2.0)
+    same(o1, p)
+    same(o2, p * p)
+    same(o3, p.sum(0))
+    same(o4, p.reshape(48))

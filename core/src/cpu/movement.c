@@ -95,12 +95,17 @@ void cf_win_plan(cf_cpu_plan *pl)
             w->np++;
         }
         pl->si[t].win = (int16_t)nw;
+        if (p->slots[t].role != CF_SLOT_TEMP) { /* an output: computed into it */
+            w->mat = 1;
+            continue;
+        }
         pl->si[t].base = t;
         pl->si[t].temp = 1;
         /* in memory (when it is computed there) it is contiguous */
-        for (int d = p->slots[t].ndim - 1, st = 1; d >= 0; d--) {
+        int64_t st = 1;
+        for (int d = p->slots[t].ndim - 1; d >= 0; d--) {
             pl->si[t].strides[d] = st;
-            st *= pl->vals[t].shape[d] > 0 ? (int)pl->vals[t].shape[d] : 1;
+            st *= pl->vals[t].shape[d] > 0 ? pl->vals[t].shape[d] : 1;
         }
     }
 }

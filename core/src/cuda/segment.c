@@ -325,7 +325,9 @@ static bool fits(cf_segs *s, cf_seg *g, const cf_prog_instr *in)
         return r == red && (xm & ~dom) == 0;
     }
     uint64_t om = cf_seg_mask(s, in->out[0]);
-    for (int k = 0; k < in->nin; k++)
+    /* a copy or a movement reads its sources from storage by its own
+     * index arithmetic, not along the kernel's loops */
+    for (int k = 0; k < in->nin && in->op != CF_OP_COPY && !cf_move_op(in->op); k++)
         if (!is_scalar_slot(s, in->in[k]))
             om |= cf_seg_mask(s, in->in[k]);
     if (has_red)
