@@ -483,3 +483,23 @@ def test_one_window_read_by_many_consumers_and_an_output():
     same(o2, p * p)
     same(o3, p.sum(0))
     same(o4, p.reshape(48))
+
+
+def test_sizes_computed_by_movement_used_as_shapes_and_checked():
+    x, y, v = rand((9, 5), "Float"), rand((9, 5), "Float", 1), rand((4,), "Float", 2)
+    with cfuser.FusionDefinition() as fd:
+        a = fd.define_tensor(shape=[-1, -1], dtype=dt("Float"))
+        b = fd.define_tensor(shape=[-1, -1], dtype=dt("Float"))
+        w = fd.define_tensor(shape=[-1], dtype=dt("Float"))
+        s = fd.define_scalar(dtype=cfuser.DataType.Int)
+        e = fd.define_scalar(dtype=cfuser.DataType.Int)
+        sa = fd.ops.slice(a, [s, 0], [e, 5])
+        fd.add_output(fd.ops.add(sa, fd.ops.slice(b, [s, 0], [e, 5])))
+        fd.add_output(fd.ops.broadcast_in_dim(w, shape=[sa.size(0), 4], broadcast_dims=[1]))
+        fd.add_output(fd.ops.sub(sa, fd.ops.slice(b, [0, 0], [s, 5])))
+    o1, o2, o3 = fd.execute([x, y, v, 3, 6])
+    same(o1, x[3:6] + y[3:6])
+    same(o2, v.expand(3, 4))
+    same(o3, x[3:6] - y[:3])
+    with pytest.raises(ValueError, match="size"):  # 4 rows against 2
+        fd.execute([x, y, v, 2, 6])
