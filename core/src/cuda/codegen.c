@@ -558,7 +558,7 @@ static int move_storage(void *vg, int x, int64_t *st)
     return word(G, CF_PW_PTR, G->bufidx[base], 0);
 }
 
-static int move_inline(void *vg, int x) { return cf_seg_inline_move(((gen_t *)vg)->S, x); }
+static int move_recompute(void *vg, int x) { return cf_seg_recompute(((gen_t *)vg)->S, x); }
 
 /* element load of access k at offset expression off into dst */
 static void emit_elem_load(gen_t *G, int k, const char *off, const char *dst)
@@ -566,7 +566,7 @@ static void emit_elem_load(gen_t *G, int k, const char *off, const char *dst)
     acc_t *a = &G->a[k];
     char e[128], c[192];
     if (a->kind == K_RESHAPE && cf_move_op(G->p->instrs[a->instr].op)) {
-        cf_cg_move_ctx mc = {G, G->p, G->v, move_ival, move_vexpr, move_storage, move_inline};
+        cf_cg_move_ctx mc = {G, G->p, G->v, move_ival, move_vexpr, move_storage, move_recompute};
         cf_cg_move_load(G->b, &mc, &G->p->instrs[a->instr], off, dst);
         return;
     }

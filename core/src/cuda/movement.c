@@ -2,10 +2,12 @@
  * kernel that uses it: the element's coordinates from its row-major index,
  * then a slice reads its source at first + i * step along the dim, a pad
  * reads `0 <= i - lo < n ? source[i - lo] : fill`, and a cat picks the
- * source whose range holds i. A source that is itself a movement result
- * read only by movement instructions is folded in (the same arithmetic one
- * level down, at the moved coordinates); the others come from storage (an
- * input, or a value an earlier kernel stored), as the segmenter arranges.
+ * source whose range holds i. A source that is itself a movement or a
+ * small pointwise result is recomputed at the moved coordinates (the same
+ * arithmetic one level down: a rotary embedding's neg of a slice inside its
+ * cat stays in one kernel, as in nvFuser); the others come from storage (an
+ * input, or a value an earlier kernel stored), as the segmenter arranges
+ * (cf_seg_recompute).
  * Bounds that are scalars of the fusion are parameter words, so new values
  * reuse the compiled kernel. Normalisation follows move.h. */
 #include <stdio.h>
@@ -13,9 +15,9 @@
 
 #include "cuda/codegen.h"
 #include "cuda/movement.h"
+#include "move.h"
 
 #define E(...) cf_sb_printf(b, __VA_ARGS__)
-#define MAXDEPTH 16
 
 typedef char coord_t[CF_MAX_DIMS][48];
 
@@ -91,13 +93,57 @@ static void move_at(cf_sbuf *b, const cf_cg_move_ctx *c, const cf_prog_instr *in
     E("}");
 }
 
+/* dst = pointwise instruction ins recomputed at coordinates q, its tensor
+ * operands read (recomputed or loaded) there, broadcast along their size-1
+ * axes. The conversions are codegen.c's emit_instr's. */
+static void pointwise_at(cf_sbuf *b, const cf_cg_move_ctx *c, const cf_prog_instr *ins, coord_t q, int depth,
+                         const char *dst)
+{
+    const cf_program *p = c->p;
+    int o = ins->out[0];
+    cf_dtype ot = p->slots[o].dtype, ct = ins->cdtype;
+    char args[4][200], conv[4][240], ex[1400], fin[1500];
+    const char *ap[4];
+    E("{");
+    for (int k = 0; k < ins->nin; k++) {
+        int y = ins->in[k];
+        if (p->slots[y].role == CF_SLOT_CONST || p->slots[y].role == CF_SLOT_SCALAR) {
+            c->vexpr(c->G, y, args[k], sizeof args[k]);
+        } else {
+            coord_t yq;
+            for (int d = 0; d < p->slots[y].ndim; d++)
+                snprintf(yq[d], sizeof yq[d], "%s", c->v[y].shape[d] == 1 && c->v[o].shape[d] != 1 ? "0" : q[d]);
+            snprintf(args[k], sizeof args[k], "a%d_%d", depth, k);
+            E("%s %s;", cf_cg_regty(p->slots[y].dtype), args[k]);
+            value_at(b, c, y, yq, depth + 1, args[k]);
+        }
+        if ((ins->op == CF_OP_WHERE && k == 0) || ins->op == CF_OP_CAST || ins->op == CF_OP_SET)
+            snprintf(conv[k], sizeof conv[k], "%.199s", args[k]);
+        else
+            snprintf(conv[k], sizeof conv[k], "((%s)%.199s)",
+                     cf_cg_regty(ct == CF_DTYPE_HALF || ct == CF_DTYPE_BFLOAT16 ? CF_DTYPE_FLOAT : ct), args[k]);
+        ap[k] = conv[k];
+    }
+    if (ins->op == CF_OP_CAST || ins->op == CF_OP_SET) {
+        cf_cg_to_slot(fin, sizeof fin, ot, ap[0]);
+        E("%s=%s;}", dst, fin);
+    } else if (cf_cg_op_text(ex, sizeof ex, ins->op, ct, ap) == 0) {
+        cf_cg_to_slot(fin, sizeof fin, ot, ex);
+        E("%s=%s;}", dst, fin);
+    } else { /* fails the compile, naming the op */
+        E("cfuser_op_%s_not_supported_on_cuda();}", cf_op_name(ins->op) ? cf_op_name(ins->op) : "unknown");
+    }
+}
+
 static void value_at(cf_sbuf *b, const cf_cg_move_ctx *c, int x, coord_t q, int depth, const char *dst)
 {
-    int i = depth < MAXDEPTH ? c->inline_move(c->G, x) : -1;
-    if (i >= 0)
+    int i = c->recompute(c->G, x);
+    if (i < 0)
+        load_from(b, c, x, q, dst);
+    else if (cf_move_op(c->p->instrs[i].op))
         move_at(b, c, &c->p->instrs[i], q, depth, dst);
     else
-        load_from(b, c, x, q, dst);
+        pointwise_at(b, c, &c->p->instrs[i], q, depth, dst);
 }
 
 void cf_cg_move_load(cf_sbuf *b, const cf_cg_move_ctx *c, const cf_prog_instr *ins, const char *off,

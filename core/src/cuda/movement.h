@@ -16,8 +16,8 @@ typedef struct cf_cg_move_ctx {
     void (*ival)(void *G, char *o, size_t cap, int64_t x);
     void (*vexpr)(void *G, int slot, char *o, size_t cap);
     int (*storage)(void *G, int slot, int64_t *strides);
-    /* the movement instruction folded in for source slot x, or -1 */
-    int (*inline_move)(void *G, int slot);
+    /* the instruction recomputed for source slot x, or -1 (storage) */
+    int (*recompute)(void *G, int slot);
 } cf_cg_move_ctx;
 
 /* Statements setting `dst` (a register of the output's dtype) to element

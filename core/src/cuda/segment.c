@@ -144,17 +144,35 @@ static bool reads_own_store(cf_segs *s, int x, int cur)
     return false;
 }
 
-int cf_seg_inline_move(const cf_segs *s, int x)
+/* Nodes of the tree that recomputes x inside a movement read (an input
+ * read from storage counts one), or more than `budget` (then stop). */
+static int recompute_size(const cf_segs *s, int x, int budget)
+{
+    const cf_program *p = s->p;
+    int i = s->prod[x], n = 1;
+    if (is_scalar_slot(s, x))
+        return 0;
+    if (s->gview[x] || p->slots[x].role != CF_SLOT_TEMP || i < 0)
+        return 1;
+    cf_opcode op = p->instrs[i].op;
+    bool pw = cf_op_is_pointwise(op) && op != CF_OP_SEGMENT_SET && !(cf_op_flags(op) & CF_OPF_RANDOM);
+    if (!pw && !cf_move_op(op))
+        return 1;
+    for (int k = 0; k < p->instrs[i].nin && n <= budget; k++)
+        n += recompute_size(s, p->instrs[i].in[k], budget - n);
+    return n;
+}
+
+int cf_seg_recompute(const cf_segs *s, int x)
 {
     const cf_program *p = s->p;
     int i = s->prod[x];
-    if (s->gview[x] || p->slots[x].role != CF_SLOT_TEMP || i < 0 || !cf_move_op(p->instrs[i].op))
+    if (is_scalar_slot(s, x) || s->gview[x] || p->slots[x].role != CF_SLOT_TEMP || i < 0)
         return -1;
-    for (int j = i + 1; j < p->ninstrs; j++)
-        for (int k = 0; k < p->instrs[j].nin; k++)
-            if (p->instrs[j].in[k] == x && !cf_move_op(p->instrs[j].op))
-                return -1;
-    return i;
+    cf_opcode op = p->instrs[i].op;
+    if (!cf_move_op(op) && !(cf_op_is_pointwise(op) && op != CF_OP_SEGMENT_SET && !(cf_op_flags(op) & CF_OPF_RANDOM)))
+        return -1;
+    return recompute_size(s, x, CF_SEG_RECOMPUTE_MAX) <= CF_SEG_RECOMPUTE_MAX ? i : -1;
 }
 
 /* The storage a movement instruction of segment `cur` reads, through the
@@ -165,10 +183,10 @@ static bool move_reads(cf_segs *s, int x, int cur)
     int i;
     if (is_scalar_slot(s, x))
         return false;
-    if ((i = cf_seg_inline_move(s, x)) >= 0) {
+    if ((i = cf_seg_recompute(s, x)) >= 0) {
         const cf_prog_instr *in = &s->p->instrs[i];
         bool race = false;
-        for (int k = 0; k < (in->op == CF_OP_CAT ? in->nin : 1); k++)
+        for (int k = 0; k < in->nin; k++)
             race |= move_reads(s, in->in[k], cur);
         return race;
     }
@@ -176,6 +194,58 @@ static bool move_reads(cf_segs *s, int x, int cur)
         return cur >= 0 && reads_own_store(s, x, cur);
     s->mat[x] = 1;
     return cur >= 0 && s->pseg[s->root[x]] == cur;
+}
+
+/* The storage a movement read of x needs (its recomputed tree's leaves). */
+static void need_leaves(const cf_segs *s, uint8_t *need, int x)
+{
+    int i = cf_seg_recompute(s, x);
+    if (i < 0) {
+        need[x] = 1;
+        return;
+    }
+    for (int k = 0; k < s->p->instrs[i].nin; k++)
+        if (!is_scalar_slot(s, s->p->instrs[i].in[k]))
+            need_leaves(s, need, s->p->instrs[i].in[k]);
+}
+
+/* Instructions some kernel must run: those computing an output or a value
+ * that an instruction run reads, other than by a movement read that
+ * recomputes it. Only programs with movement have any other. */
+static cf_status mark_live(cf_segs *s)
+{
+    const cf_program *p = s->p;
+    bool any = false;
+    for (int i = 0; i < p->ninstrs && !any; i++)
+        any = cf_move_op(p->instrs[i].op);
+    if (!any)
+        return CF_OK;
+    uint8_t *need = cf_calloc((size_t)s->ns + 1, 1);
+    s->live = cf_calloc((size_t)p->ninstrs + 1, 1);
+    if (!need || !s->live) {
+        cf_free(need);
+        return cf_error_nomem("cuda");
+    }
+    for (int x = 0; x < s->ns; x++)
+        need[x] = p->slots[x].role == CF_SLOT_OUTPUT;
+    for (int i = p->ninstrs - 1; i >= 0; i--) {
+        const cf_prog_instr *in = &p->instrs[i];
+        for (int k = 0; k < in->nout; k++)
+            s->live[i] |= need[in->out[k]];
+        if (!s->live[i])
+            continue;
+        for (int k = 0; k < in->nin; k++) {
+            int x = in->in[k];
+            if (is_scalar_slot(s, x))
+                continue;
+            if (cf_move_op(in->op))
+                need_leaves(s, need, x);
+            else
+                need[x] = 1;
+        }
+    }
+    cf_free(need);
+    return CF_OK;
 }
 
 static bool view_is_monotonic(const cf_segs *s, const cf_prog_instr *in)
@@ -417,6 +487,7 @@ void cf_seg_free(cf_segs *s)
     cf_free(s->gbase);
     cf_free(s->gst);
     cf_free(s->mat);
+    cf_free(s->live);
     memset(s, 0, sizeof *s);
 }
 
@@ -456,12 +527,14 @@ static cf_status build_pass(cf_segs *s)
         for (int k = 0; cf_move_op(in->op) && k < in->nin; k++)
             (void)move_reads(s, in->in[k], -1); /* read in place from storage */
     }
+    if ((st = mark_live(s)))
+        return st;
     cf_seg *g = NULL;
     for (int i = 0; i < p->ninstrs; i++) {
         const cf_prog_instr *in = &p->instrs[i];
         int cur = s->nsegs - 1;
-        if (in->op == CF_OP_VIEW || (cf_move_op(in->op) && cf_seg_inline_move(s, in->out[0]) >= 0))
-            continue; /* folded into the movement instructions reading it */
+        if (in->op == CF_OP_VIEW || (s->live && !s->live[i]))
+            continue; /* a view, or recomputed by the movement reads of it */
         bool race = false;
         for (int k = 0; k < in->nin; k++) {
             int x = in->in[k];
