@@ -280,6 +280,10 @@ static cf_status lower_movement(lower_ctx *c, const cf_expr_node *x, cf_prog_ins
     cf_id axes[CF_MAX_DIMS];
     int d = (int)x->attrs.ints[0], r;
     cf_status st;
+    /* bounds and fills are read when binding, before anything computes */
+    for (int k = 1; x->op != CF_OP_CAT && k < ins->nin; k++)
+        if (c->p->slots[ins->in[k]].role == CF_SLOT_TEMP)
+            return cf_error_set(CF_ERR_UNSUPPORTED, cf_op_name(x->op), "execute(): %s: a bound, index or fill computed by scalar arithmetic is not supported yet; pass a number, a scalar input or a tensor's extent", cf_op_name(x->op));
     ins->dim = (int8_t)d;
     if (x->op == CF_OP_SLICE) {
         ins->step = x->attrs.ints[1];

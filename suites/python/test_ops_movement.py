@@ -640,3 +640,21 @@ def test_random_movement_chains_match_torch(seed):
     got = fd.execute(xs)
     for g, w in zip(got, want):
         same(g, w.contiguous())
+
+
+@pytest.mark.parametrize("which", ["slice", "pad", "pad_fill", "select"])
+def test_bounds_computed_by_scalar_arithmetic_are_refused(which):
+    x = rand((9, 5), "Float")
+    with cfuser.FusionDefinition() as fd:
+        a = fd.define_tensor(shape=[-1, -1], dtype=dt("Float"))
+        s = fd.define_scalar(dtype=cfuser.DataType.Int)
+        e = fd.ops.add(s, 3)
+        out = {
+            "slice": lambda: fd.ops.slice(a, [s, 0], [e, 5]),
+            "pad": lambda: fd.ops.pad(a, [e, 0]),
+            "pad_fill": lambda: fd.ops.pad(a, [1, 0], fd.ops.cast(e, cfuser.DataType.Double)),
+            "select": lambda: fd.ops.select(a, e, 0),
+        }[which]()
+        fd.add_output(out)
+    with pytest.raises(cfuser.UnsupportedError, match="scalar arithmetic"):
+        fd.execute([x, 2])
