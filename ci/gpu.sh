@@ -6,9 +6,12 @@
 #
 # Optional: CFUSER_GPU_DEPS=dir holding lib/ and include/ of libraries the
 # machine lacks (SLEEF, which the CPU executor, our reference, links).
-# CFUSER_GPU_STAGES: which of "test probe sanitize cbench pytest pybench"
-# run (default all; the builds always do). CFUSER_GPU_TRIALS: settings to
-# compare, separated by '|', each one VAR=VALUE (CFUSER_CUDA_TUNE=...,
+# CFUSER_GPU_STAGES: which of "test probe sanitize cbench pytest pybench
+# sweep" run (default all but sweep; the builds always do). sweep: the
+# reduction/normalization shape sweep (gpu_bench --sweep; CFUSER_GPU_SWEEP
+# =quick|full, default quick, about 5 minutes), sweep.json and sweep.svg.
+# CFUSER_GPU_PYSUITES: the suites/ folders the pytest stage runs (default
+# "gpu python"). CFUSER_GPU_TRIALS: settings to compare, separated by '|', each one VAR=VALUE (CFUSER_CUDA_TUNE=...,
 # CFUSER_NVRTC_OPTIONS=...), each measured with `gpu_bench --cfuser-only`
 # before the main benchmark (kernel GB/s and first-compile time).
 set -u -o pipefail
@@ -130,8 +133,9 @@ install_wheel() {
     || { say "wheel: installing $whl failed"; return 1; }
   say "wheel: $(basename "$whl") installed: $(cd / && "$VENV/bin/python" -c 'import cfuser; print(cfuser.__version__, cfuser.__file__)')"
 }
-say "the cfuser wheel (built here from the tree, or \$CFUSER_WHEEL)"
-if install_wheel; then
+if ! want pytest && ! want pybench && ! want sweep; then
+  PYSUITES=  # no Python stage: no wheel
+elif say "the cfuser wheel (built here from the tree, or \$CFUSER_WHEEL)"; install_wheel; then
   PYBIN=$VENV/bin/python
   unset PYTHONPATH
   PYSUITES=$BUILD/installed-suites  # copies: nothing imports from the tree
@@ -149,7 +153,8 @@ if [ -n "$PYSUITES" ]; then
     say "Python API tests on CUDA tensors (suites/gpu) and the CPU suites (suites/python)"
     ign=()
     "$PYBIN" -c "import mypy" 2>/dev/null || { ign=(--ignore="$PYSUITES/python/test_stubs.py" --ignore="$PYSUITES/python/test_typing.py"); say "mypy is not installed here: the stub checks run on the CPU machines only"; }
-    (cd "$PYSUITES" && "$PYBIN" -m pytest -q -p no:cacheprovider "${ign[@]}" gpu python \
+    # shellcheck disable=SC2086
+    (cd "$PYSUITES" && "$PYBIN" -m pytest -q -p no:cacheprovider "${ign[@]}" ${CFUSER_GPU_PYSUITES:-gpu python} \
       --junitxml="$RES/pytest_gpu.xml") >"$RES/pytest_gpu.txt" 2>&1
     PY_RC=$?
     grep -E '^(FAILED|ERROR)' "$RES/pytest_gpu.txt" | head -40
@@ -169,6 +174,12 @@ if [ -n "$PYSUITES" ]; then
     done
     say "benchmarks (Python, against torch eager, torch.compile and a device copy)"
     (cd "$ROOT" && "$PYBIN" -m perf.gpu_bench --out "$RES/gpu_bench.json" ${CFUSER_GPU_BENCH_ARGS:-}) 2>>"$RES/gpu_bench_err.txt"
+    PY_RC=$(( PY_RC | $? ))
+  fi
+  if want sweep; then
+    say "reduction/normalization sweep (${CFUSER_GPU_SWEEP:-quick})"
+    (cd "$ROOT" && "$PYBIN" -m perf.gpu_bench --sweep "${CFUSER_GPU_SWEEP:-quick}" --sweep-out "$RES" \
+      --out "$RES/gpu_sweep.json") 2>>"$RES/gpu_sweep_err.txt" | tee "$RES/gpu_sweep.txt"
     PY_RC=$(( PY_RC | $? ))
   fi
 fi

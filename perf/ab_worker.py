@@ -48,7 +48,8 @@ class Worker:
     def prepare(self, bench: str) -> dict:
         f, elems = parse_bench(bench)
         rng = self.np.random.default_rng(1234)
-        xs = [rng.standard_normal(shape, dtype=self.np.float32) for _, shape in f.inputs(elems)]
+        xs = [rng.standard_normal(s[1], dtype=self.np.float32) if len(s) == 2
+              else rng.integers(0, s[2], s[1], dtype=self.np.int64) for s in f.inputs(elems)]
         with self.cfuser.FusionDefinition() as fd:
             f.define(fd, self.cfuser, self.cfuser.DataType.Float, F.matrix(elems)[1])
         call = lambda: fd.execute(xs)  # noqa: E731

@@ -2,9 +2,13 @@
 ways: as a cfuser FusionDefinition, in numpy, in numexpr (where one
 expression can say it), and in torch (used eager and under torch.compile).
 
-Inputs are a 1-D vector (pointwise chain) or a rows x cols matrix with
-cols = min(4096, n) and 1-D weights of length cols. Bytes moved = bytes of
-all inputs read plus all outputs written, the usual roofline count.
+Inputs are a 1-D vector (pointwise chain), a rows x cols matrix with
+cols = min(4096, n) and 1-D weights of length cols, or a 4-D batch of images
+(N, C=64, 28, 28; fewer pixels at small sizes) in NCHW or NHWC for the
+batchnorm-style reductions over N, H, W; an input spec with a third entry
+(name, shape, hi) is an Int (int64) index tensor with values in [0, hi).
+Bytes moved = bytes of all inputs read plus all outputs written, the usual
+roofline count (8 bytes per index).
 """
 from __future__ import annotations
 
@@ -46,6 +50,36 @@ def _mat(n):
 def _mat_w(n):
     r, c = matrix(n)
     return [("x", (r, c)), ("w", (c,))]
+
+
+def _mat_rows(n):
+    r, c = matrix(n)
+    return [("x", (r, c)), ("idx", (r,), r)]
+
+
+def _table_ids(n):
+    r, c = matrix(n)
+    return [("ids", (r,), r), ("weight", (r, c))]
+
+
+def images(n: int) -> tuple[int, int, int, int]:
+    """(N, C, H, W) of about n elements: 64 channels of 28 x 28, as many
+    images as fit (at least one; fewer pixels when even one does not)."""
+    c = 64
+    if n >= c * 784:
+        h = w = 28
+    else:
+        h, w = 1, max(1, n // c)
+    return max(1, n // (c * h * w)), c, h, w
+
+
+def _nchw(n):
+    return [("x", images(n))]
+
+
+def _nhwc(n):
+    b, c, h, w = images(n)
+    return [("x", (b, h, w, c))]
 
 
 def _mat_wb(n):
@@ -101,6 +135,55 @@ def def_col_sum(fd, cf, low, cols):
     fd.add_output(_down(fd, cf, fd.ops.sum(x, dims=[0], keepdim=False), low))
 
 
+def def_sum_nchw(fd, cf, low, cols):
+    x = _up(fd, cf, _tensor(fd, cf, 4, low), low)
+    fd.add_output(_down(fd, cf, fd.ops.sum(x, dims=[0, 2, 3], keepdim=False), low))
+
+
+def def_sum_nhwc(fd, cf, low, cols):
+    x = _up(fd, cf, _tensor(fd, cf, 4, low), low)
+    fd.add_output(_down(fd, cf, fd.ops.sum(x, dims=[0, 1, 2], keepdim=False), low))
+
+
+def _bn_stats(fd, cf, low, dims):
+    x = _up(fd, cf, _tensor(fd, cf, 4, low), low)
+    var, mean = fd.ops.var_mean(x, dims=dims, correction=0, keepdim=False)
+    fd.add_output(_down(fd, cf, var, low))
+    fd.add_output(_down(fd, cf, mean, low))
+
+
+def def_bn_stats_nchw(fd, cf, low, cols):
+    _bn_stats(fd, cf, low, [0, 2, 3])
+
+
+def def_bn_stats_nhwc(fd, cf, low, cols):
+    _bn_stats(fd, cf, low, [0, 1, 2])
+
+
+def _batchnorm(fd, cf, low, dims, cdim):
+    x = _up(fd, cf, _tensor(fd, cf, 4, low), low)
+    var, mean = fd.ops.var_mean(x, dims=dims, correction=0, keepdim=False)
+    r = fd.ops.rsqrt(fd.ops.add(var, EPS))
+    bc = lambda v: fd.ops.broadcast_in_dim(v, shape=x.shape(), broadcast_dims=[cdim])  # noqa: E731
+    fd.add_output(_down(fd, cf, fd.ops.mul(fd.ops.sub(x, bc(mean)), bc(r)), low))
+
+
+def def_batchnorm_nchw(fd, cf, low, cols):
+    _batchnorm(fd, cf, low, [0, 2, 3], 1)
+
+
+def def_batchnorm_nhwc(fd, cf, low, cols):
+    _batchnorm(fd, cf, low, [0, 1, 2], 3)
+
+
+def def_softmax_dim0(fd, cf, low, cols):
+    x = _up(fd, cf, _tensor(fd, cf, 2, low), low)
+    m = fd.ops.max(x, dims=[0], keepdim=False)
+    e = fd.ops.exp(fd.ops.sub(x, _cols(fd, m, x)))
+    s = fd.ops.sum(e, dims=[0], keepdim=False)
+    fd.add_output(_down(fd, cf, fd.ops.div(e, _cols(fd, s, x)), low))
+
+
 def def_softmax(fd, cf, low, cols):
     x = _up(fd, cf, _tensor(fd, cf, 2, low), low)
     m = fd.ops.max(x, dims=[1], keepdim=False)
@@ -127,6 +210,18 @@ def def_rmsnorm(fd, cf, low, cols):
     r = fd.ops.rsqrt(fd.ops.add(ms, EPS))
     y = fd.ops.mul(fd.ops.mul(x, _rows(fd, r, x)), _cols(fd, w, x))
     fd.add_output(_down(fd, cf, y, low))
+
+
+def def_index_select(fd, cf, low, cols):
+    x = _tensor(fd, cf, 2, low)
+    idx = fd.define_tensor(shape=[-1], contiguity=True, dtype=cf.DataType.Int)
+    y = _up(fd, cf, fd.ops.index_select(x, idx, 0), low)
+    fd.add_output(_down(fd, cf, fd.ops.relu(fd.ops.add(fd.ops.mul(y, 0.5), 1.0)), low))
+
+
+def def_embedding(fd, cf, low, cols):
+    ids = fd.define_tensor(shape=[-1], contiguity=True, dtype=cf.DataType.Int)
+    fd.add_output(fd.ops.embedding_fwd(ids, _tensor(fd, cf, 2, low)))
 
 
 def def_var_mean(fd, cf, low, cols):
@@ -166,6 +261,17 @@ def np_chain(np, a, b):
 def np_softmax(np, x):
     e = np.exp(x - x.max(axis=1, keepdims=True))
     return (e / e.sum(axis=1, keepdims=True),)
+
+
+def np_softmax_dim0(np, x):
+    e = np.exp(x - x.max(axis=0, keepdims=True))
+    return (e / e.sum(axis=0, keepdims=True),)
+
+
+def np_batchnorm(np, x, axes):
+    mean = x.mean(axis=axes, keepdims=True)
+    var = x.var(axis=axes, keepdims=True)
+    return ((x - mean) / np.sqrt(var + EPS),)
 
 
 def np_layernorm(np, x, w, b):
@@ -209,6 +315,11 @@ def ne_col_sum(ne, x):
 
 def t_chain(torch, a, b):
     return (torch.relu(torch.tanh(a * b + 1.0) * 0.5 + a),)
+
+
+def t_batchnorm(torch, x, dims):
+    var, mean = torch.var_mean(x, dim=dims, correction=0, keepdim=True)
+    return ((x - mean) * torch.rsqrt(var + EPS),)
 
 
 def t_layernorm(torch, x, w, b):
@@ -258,14 +369,51 @@ FUSIONS = (
            "rotary embedding: x*cos + cat(-x[:, h:], x[:, :h])*sin (slice + cat)"),
     Fusion("pad_pointwise", _mat, lambda r, c, n: [r * (c + 3)], def_pad_pointwise, np_pad_pointwise,
            None, t_pad_pointwise, "relu(pad(x, (1, 2))*2 + 1) (pad read in place)"),
+    Fusion("index_select_pointwise", _mat_rows, lambda r, c, n: [r * c], def_index_select,
+           lambda np, x, idx: (np.maximum(x[idx] * 0.5 + 1.0, 0.0),), None,
+           lambda torch, x, idx: (torch.relu(torch.index_select(x, 0, idx) * 0.5 + 1.0),),
+           "relu(index_select(x, idx, 0)*0.5 + 1): rows of x in random order"),
+    Fusion("embedding", _table_ids, lambda r, c, n: [r * c], def_embedding,
+           lambda np, ids, w: (w[ids],), None,
+           lambda torch, ids, w: (torch.nn.functional.embedding(ids, w),),
+           "embedding lookup: rows of weight[r, c] at r random ids"),
 )
+# Layouts beyond rows: outer reductions, several non-adjacent axes, dim 0.
+LAYOUT_FUSIONS = (
+    Fusion("sum_nchw", _nchw, lambda r, c, n: [images(n)[1]], def_sum_nchw,
+           lambda np, x: (x.sum(axis=(0, 2, 3)),), None,
+           lambda torch, x: (x.sum(dim=(0, 2, 3)),), "sum over N, H, W of NCHW images"),
+    Fusion("sum_nhwc", _nhwc, lambda r, c, n: [images(n)[1]], def_sum_nhwc,
+           lambda np, x: (x.sum(axis=(0, 1, 2)),), None,
+           lambda torch, x: (x.sum(dim=(0, 1, 2)),), "sum over N, H, W of NHWC images"),
+    Fusion("bn_stats_nchw", _nchw, lambda r, c, n: [images(n)[1]] * 2, def_bn_stats_nchw,
+           lambda np, x: (x.var(axis=(0, 2, 3)), x.mean(axis=(0, 2, 3))), None,
+           lambda torch, x: tuple(torch.var_mean(x, dim=(0, 2, 3), correction=0)),
+           "batch statistics (var, mean) over N, H, W of NCHW images"),
+    Fusion("bn_stats_nhwc", _nhwc, lambda r, c, n: [images(n)[1]] * 2, def_bn_stats_nhwc,
+           lambda np, x: (x.var(axis=(0, 1, 2)), x.mean(axis=(0, 1, 2))), None,
+           lambda torch, x: tuple(torch.var_mean(x, dim=(0, 1, 2), correction=0)),
+           "batch statistics (var, mean) over N, H, W of NHWC images"),
+    Fusion("batchnorm_nchw", _nchw, lambda r, c, n: [_prod(images(n))], def_batchnorm_nchw,
+           lambda np, x: np_batchnorm(np, x, (0, 2, 3)), None,
+           lambda torch, x: t_batchnorm(torch, x, (0, 2, 3)),
+           "batchnorm forward (no affine) of NCHW images"),
+    Fusion("batchnorm_nhwc", _nhwc, lambda r, c, n: [_prod(images(n))], def_batchnorm_nhwc,
+           lambda np, x: np_batchnorm(np, x, (0, 1, 2)), None,
+           lambda torch, x: t_batchnorm(torch, x, (0, 1, 2)),
+           "batchnorm forward (no affine) of NHWC images"),
+    Fusion("softmax_dim0", _mat, lambda r, c, n: [r * c], def_softmax_dim0, np_softmax_dim0,
+           None, lambda torch, x: (torch.softmax(x, dim=0),), "softmax over dim 0 (columns)"),
+)
+FUSIONS = FUSIONS + LAYOUT_FUSIONS
 BY_NAME = {f.name: f for f in FUSIONS}
 
 
 def bytes_moved(f: Fusion, n: int, itemsize: int) -> int:
     r, c = matrix(n)
-    elems = sum(_prod(s) for _, s in f.inputs(n)) + sum(f.outputs(r, c, n))
-    return elems * itemsize
+    specs = f.inputs(n)
+    elems = sum(_prod(s[1]) for s in specs if len(s) == 2) + sum(f.outputs(r, c, n))
+    return elems * itemsize + 8 * sum(_prod(s[1]) for s in specs if len(s) == 3)
 
 
 def _prod(shape):

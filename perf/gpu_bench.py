@@ -1,6 +1,7 @@
 """GPU benchmarks of issue 5, all ratios from one run on one device.
 
     python3 -m perf.gpu_bench [--out results.json] [--quick]
+    python3 -m perf.gpu_bench --sweep [quick|full] [--sweep-out DIR] [--compile-static]
 
 For each fusion: cfuser GB/s (bytes read + written), torch eager, torch.compile
 and a device-to-device copy of the same bytes, timed with CUDA events (median
@@ -8,6 +9,12 @@ of repeats, inputs rotated so caches do not flatter anyone). Then host time of
 a cached execute() on 1k-element tensors beside eager and torch.compile, the
 first compile of a new fusion and a disk-cache hit in a fresh process. The
 table is printed last.
+
+cfuser is timed on its full kernels: after the first execute (which runs the
+quick tier while the full kernels compile in the background) each case waits
+for FusionExecutorCache.wait_for_kernels(), and the tier timed is in every
+row. --sweep runs the reduction/normalization shape sweep of perf/gpu_sweep.py
+instead (quick: about 5 minutes on an H100; full: every batch x hidden).
 """
 from __future__ import annotations
 
@@ -140,6 +147,34 @@ def eager_pad(x):
     return torch.relu(torch.nn.functional.pad(x.float(), (1, 2)) * 2.0 + 1.0).to(x.dtype)
 
 
+def fusion_index_select(dt):
+    """relu(index_select(x, idx, 0) * 0.5 + 1): the gather read inside the
+    pointwise kernel."""
+    with FusionDefinition() as fd:
+        x = fd.define_tensor(shape=[-1, -1], dtype=DT[dt])
+        idx = fd.define_tensor(shape=[-1], dtype=DataType.Int)
+        o = fd.ops
+        y = o.cast(o.index_select(x, idx, 0), DataType.Float)
+        fd.add_output(o.cast(o.relu(o.add(o.mul(y, 0.5), 1.0)), DT[dt]))
+    return fd
+
+
+def eager_index_select(x, idx):
+    return torch.relu(torch.index_select(x, 0, idx).float() * 0.5 + 1.0).to(x.dtype)
+
+
+def fusion_embedding(dt):
+    with FusionDefinition() as fd:
+        ids = fd.define_tensor(shape=[-1], dtype=DataType.Int)
+        w = fd.define_tensor(shape=[-1, -1], dtype=DT[dt])
+        fd.add_output(fd.ops.embedding_fwd(ids, w))
+    return fd
+
+
+def eager_embedding(ids, w):
+    return torch.nn.functional.embedding(ids, w)
+
+
 def bench_case(name, fd, eager, inputs_sets, nbytes, compiled_cache, refs=True):
     fec = cfuser.FusionExecutorCache(fd.fusion)
     k = [0]
@@ -149,7 +184,8 @@ def bench_case(name, fd, eager, inputs_sets, nbytes, compiled_cache, refs=True):
         return inputs_sets[k[0]]
     ref = eager(*inputs_sets[0])
     got = fec.execute(list(inputs_sets[0]))[0]
-    cfuser._C._testing.cuda_wait_background()  # time the full kernels, not the quick tier
+    # time the full kernels, not the quick tier the first execute ran
+    tier = "full" if fec.wait_for_kernels(timeout=120.0) and fec.kernels_final() else "quick"
     err = (got.float() - ref.float()).norm() / max(ref.float().norm().item(), 1e-30)
     t_cf = cuda_time(lambda: fec.execute(list(nxt())))
     t_eager = t_comp = float("nan")
@@ -165,7 +201,7 @@ def bench_case(name, fd, eager, inputs_sets, nbytes, compiled_cache, refs=True):
     t_copy = cuda_time(lambda: dst.copy_(src))
     gb = lambda t: nbytes / t / 1e9  # noqa: E731
     return {"fusion": name, "cfuser_gbs": gb(t_cf), "eager_gbs": gb(t_eager), "compile_gbs": gb(t_comp),
-            "copy_gbs": gb(t_copy), "rel_error": float(err)}
+            "copy_gbs": gb(t_copy), "rel_error": float(err), "tier": tier}
 
 
 def host_time():
@@ -281,7 +317,21 @@ def main(argv=None):
     p.add_argument("--quick", action="store_true", help="smaller sizes (a smoke run)")
     p.add_argument("--cfuser-only", action="store_true",
                    help="cfuser and the copy only, then the compile probe (to compare NVRTC options)")
+    p.add_argument("--sweep", nargs="?", const="quick", choices=("quick", "full"),
+                   help="run the reduction/normalization shape sweep (perf/gpu_sweep.py) instead")
+    p.add_argument("--sweep-out", default="reports/out/gpu_sweep",
+                   help="where the sweep writes sweep.json and sweep.svg")
+    p.add_argument("--compile-static", action="store_true",
+                   help="sweep: torch.compile each shape (dynamic=False) instead of once per case kind")
     args = p.parse_args(argv)
+    if args.sweep:
+        from . import gpu_sweep
+        doc = gpu_sweep.run(torch, args.sweep, args.sweep_out, args.compile_static,
+                            progress=lambda m: print(m, file=sys.stderr), cuda_time=cuda_time)
+        if args.out:
+            with open(args.out, "w") as f:
+                json.dump(doc, f, indent=1)
+        return 0
     refs = not args.cfuser_only
     dev = torch.cuda.get_device_name()
     g = torch.Generator(device="cuda").manual_seed(7)
@@ -318,6 +368,17 @@ def main(argv=None):
         rows.append(bench_case(f"pad+pointwise bf16 {m}x{k}", fusion_pad(bf), eager_pad, sets,
                                (m * k + m * (k + 3)) * 2, compiled, refs))
         del sets
+    # indexing: rows of a bf16 table in random order (the index check's
+    # flag is read after every execute, so these include that wait)
+    for (m, k) in shapes:
+        sets = [(torch.randn(m, k, device="cuda", generator=g).to(torch.bfloat16),
+                 torch.randint(0, m, (m,), device="cuda", generator=g)) for _ in range(2)]
+        rows.append(bench_case(f"index_select+pw bf16 {m}x{k}", fusion_index_select(torch.bfloat16),
+                               eager_index_select, sets, 2 * m * k * 2 + 8 * m, compiled, refs))
+        sets = [(s[1], s[0]) for s in sets]
+        rows.append(bench_case(f"embedding bf16 {m}x{k}", fusion_embedding(torch.bfloat16), eager_embedding,
+                               sets, 2 * m * k * 2 + 8 * m, compiled, refs))
+        del sets
     host = host_time() if refs else {}
     comp = compile_times()
     doc = {**env.describe_run("cuda", "quick" if args.quick else "full"),
@@ -332,11 +393,12 @@ def main(argv=None):
     knobs = [f"{k}={os.environ[k]}" for k in ("CFUSER_CUDA_TUNE", "CFUSER_NVRTC_OPTIONS") if os.environ.get(k)]
     print(f"\nGPU benchmarks on {dev} (torch {torch.__version__}); GB/s = bytes read + written"
           + (f"; {', '.join(knobs)}" if knobs else ""))
-    print(f"{'fusion':30} {'cfuser':>8} {'eager':>8} {'compile':>8} {'copy':>8} {'cf/copy':>8} {'cf/comp':>8} {'cf/eager':>8} {'relerr':>9}")
+    print(f"{'fusion':30} {'cfuser':>8} {'eager':>8} {'compile':>8} {'copy':>8} {'cf/copy':>8} {'cf/comp':>8} "
+          f"{'cf/eager':>8} {'relerr':>9}  tier timed")
     for r in rows:
         print(f"{r['fusion']:30} {r['cfuser_gbs']:8.0f} {r['eager_gbs']:8.0f} {r['compile_gbs']:8.0f} {r['copy_gbs']:8.0f} "
               f"{r['cfuser_gbs'] / r['copy_gbs']:8.2f} {r['cfuser_gbs'] / r['compile_gbs']:8.2f} "
-              f"{r['cfuser_gbs'] / r['eager_gbs']:8.2f} {r['rel_error']:9.1e}")
+              f"{r['cfuser_gbs'] / r['eager_gbs']:8.2f} {r['rel_error']:9.1e}  {r['tier']}")
     if host:
         print("host time per call, back-to-back (us): " + ", ".join(f"{k} {v:.1f}" for k, v in host.items()))
     print(f"first compile of a new fusion: {comp['first_compile_ms']:.1f} ms "

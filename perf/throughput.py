@@ -40,6 +40,16 @@ CPU_TARGETS = {
     ("softmax", "numpy"): target(">=", 3.0, "row softmax >= 3x numpy"),
     ("softmax", "torch_eager"): target(">=", 1.0, "row softmax >= torch eager"),
     ("row_sum", "numpy"): target(">=", 1.0, "row sum >= numpy"),
+    ("index_select_pointwise", "torch_eager"): target(">=", 1.0, "index_select + pointwise >= torch eager"),
+    ("embedding", "torch_eager"): target(">=", 1.0, "embedding lookup >= torch eager"),
+    ("col_sum", "numpy"): target(">=", 1.0, "sum over the outer dim >= numpy"),
+    ("sum_nchw", "numpy"): target(">=", 1.0, "sum over N, H, W of NCHW >= numpy"),
+    ("sum_nhwc", "numpy"): target(">=", 1.0, "sum over N, H, W of NHWC >= numpy"),
+    ("bn_stats_nchw", "numpy"): target(">=", 1.0, "NCHW batch statistics >= numpy"),
+    ("bn_stats_nhwc", "numpy"): target(">=", 1.0, "NHWC batch statistics >= numpy"),
+    ("batchnorm_nchw", "numpy"): target(">=", 1.0, "NCHW batchnorm >= numpy"),
+    ("batchnorm_nhwc", "numpy"): target(">=", 1.0, "NHWC batchnorm >= numpy"),
+    ("softmax_dim0", "numpy"): target(">=", 1.0, "softmax over dim 0 >= numpy"),
 }
 GPU_TARGETS = {
     ("pointwise_chain", "memcpy"): target(">=", 0.9, "chain >= 90% of device copy"),
@@ -68,6 +78,9 @@ class CpuBackend:
 
     def make(self, shape, dtype, rng):
         return rng.standard_normal(shape, dtype=self.np.float32)
+
+    def make_index(self, shape, hi, rng):
+        return rng.integers(0, hi, shape, dtype=self.np.int64)
 
     def sync(self):
         pass
@@ -105,6 +118,9 @@ class CudaBackend:
     def make(self, shape, dtype, rng):
         t = self.torch.from_numpy(rng.standard_normal(shape, dtype=self.np.float32))
         return t.to(device="cuda", dtype=getattr(self.torch, dtype))
+
+    def make_index(self, shape, hi, rng):
+        return self.torch.from_numpy(rng.integers(0, hi, shape, dtype=self.np.int64)).to("cuda")
 
     def sync(self):
         self.torch.cuda.synchronize()
@@ -221,7 +237,8 @@ def run(np, torch, ne, cfuser, cfuser_reason, device="cpu", smoke=False,
                 progress(f"throughput [{step}/{total}] {key} {label}")
                 itemsize = 4 if dtype == "float32" else 2
                 nbytes = F.bytes_moved(f, elems, itemsize)
-                xs = [be.make(shape, dtype, rng) for _, shape in f.inputs(elems)]
+                xs = [be.make(s[1], dtype, rng) if len(s) == 2 else be.make_index(s[1], s[2], rng)
+                      for s in f.inputs(elems)]
                 impls = {}
                 if cfuser is not None and "cfuser" not in dropped:
                     cols = F.matrix(elems)[1]

@@ -7,6 +7,7 @@ from typing import Any, List, Optional, Sequence, Type
 from cfuser import _C
 from cfuser import ops as _ops
 from cfuser._layout import tensor_layout
+from cfuser._printer import fusion_to_python
 from cfuser._validate import check_outputs, cpu_reference
 
 _define_tensor = _C.define_tensor
@@ -151,6 +152,16 @@ class FusionDefinition:
         ``device`` is None (the inputs' device), an int (CUDA device index),
         ``'cpu'``, ``'cuda'``, ``'cuda:k'`` or a ``torch.device``.
         ``profile=True`` is not supported (cfuser has no profiler yet).
+
+        Tiers: on a CUDA device the first execute of a new fusion (or input
+        signature) runs quick kernels (compiled without unrolling, in about a
+        third less time) while a background thread compiles the full ones and
+        swaps them in, usually a few hundred milliseconds later; the results
+        are the same, the speed is not. Benchmarks should call
+        :meth:`wait_for_kernels` after the first execute and time afterwards;
+        :meth:`kernels_final` says whether that point is reached.
+        ``CFUSER_CUDA_TIERED=0`` compiles the full kernels before the first
+        call returns. On the CPU there is one tier.
         """
         fec = self._fec
         if fec is None:
@@ -166,6 +177,18 @@ class FusionDefinition:
                                _disable_options=list(_disable_options), stream=stream)
         # the common call, kept short: execute's per-call cost is benchmarked
         return fec.execute(inputs, device=device, stream=stream)
+
+    def kernels_final(self) -> bool:
+        """True when no full CUDA kernels are still compiling in the background
+        (this fusion's included), so calls run the final kernels; always True
+        on the CPU. See :meth:`execute` on tiers."""
+        return self.fec.kernels_final()
+
+    def wait_for_kernels(self, timeout: Optional[float] = None) -> bool:
+        """Wait until the full CUDA kernels of every fusion executed so far are
+        in; at most ``timeout`` seconds when given. True when they are (at
+        once on the CPU), False on time-out."""
+        return self.fec.wait_for_kernels(timeout)
 
     def validate(
         self,
@@ -189,13 +212,47 @@ class FusionDefinition:
             reference_outputs = cpu_reference(self._fusion, inputs)
         check_outputs(outputs, reference_outputs, atol=atol, rtol=rtol)
 
+    def last_cuda_code(self, intrinsic_code: bool = False, **kwargs: Any) -> str:
+        """The CUDA C of the kernels for the last :meth:`execute`'s inputs.
+
+        Generated for their shapes and strides; on a machine without a GPU
+        (CPU inputs) for a default sm_90 device, since code generation needs
+        no GPU. ``intrinsic_code=True`` includes the prelude (types and
+        helpers) every module starts with. ``override_user_schedule`` is
+        accepted for compatibility (cfuser has no user schedules). A build
+        without the CUDA backend raises UnsupportedError; before the first
+        execute, InvalidArgumentError.
+        """
+        _check_code_kwargs("last_cuda_code", intrinsic_code, kwargs)
+        return self.fec._last_source("cuda", intrinsic_code)
+
+    def last_cpu_code(self) -> str:
+        """The program the CPU engine runs for the last :meth:`execute`'s inputs
+        (its slots and instructions: the engine's loops are compiled into
+        libcfuser, so nothing else is generated per fusion)."""
+        return self.fec._last_source("program")
+
     def print_math(self) -> str:
         """The fusion in nvFuser's textual form."""
         return self._fusion.print_math()
 
     def __repr__(self) -> str:
-        f = self._fusion
-        return f"<cfuser.FusionDefinition with {len(f.inputs())} inputs, {len(f.outputs())} outputs>"
+        """The fusion as nvFuser's Python definition (``def nvfuser_fusion(fd : ...``);
+        exec it and call ``nvfuser_fusion`` on a fresh FusionDefinition to rebuild
+        a structurally equal fusion."""
+        return fusion_to_python(self._fusion)
+
+    __str__ = __repr__
+
+
+def _check_code_kwargs(fname: str, intrinsic_code: Any, kwargs: Any) -> None:
+    if not isinstance(intrinsic_code, bool):
+        raise TypeError(f"{fname}() argument 'intrinsic_code' must be bool, not '{type(intrinsic_code).__name__}'")
+    override = kwargs.pop("override_user_schedule", False)
+    if not isinstance(override, bool):
+        raise TypeError(f"{fname}() argument 'override_user_schedule' must be bool, not '{type(override).__name__}'")
+    if kwargs:
+        raise TypeError(f"{fname}() got an unexpected keyword argument '{next(iter(kwargs))}'")
 
 
 def _check_profile(profile: Any) -> None:

@@ -47,6 +47,7 @@ __all__ = [
     "cos",
     "cosh",
     "div",
+    "embedding_fwd",
     "eq",
     "erf",
     "erfc",
@@ -60,9 +61,11 @@ __all__ = [
     "fmod",
     "frac",
     "full",
+    "gather",
     "gcd",
     "ge",
     "gt",
+    "index_select",
     "iota",
     "isfinite",
     "isinf",
@@ -101,6 +104,7 @@ __all__ = [
     "reshape",
     "round",
     "rsqrt",
+    "scatter",
     "segment_set",
     "select",
     "set",
@@ -115,8 +119,10 @@ __all__ = [
     "slice",
     "sqrt",
     "squeeze",
+    "stride_order",
     "sub",
     "sum",
+    "take_along_axis",
     "tan",
     "tanh",
     "threshold",
@@ -251,6 +257,15 @@ def div(lhs: TensorView, rhs: _Operand) -> TensorView: ...
 def div(lhs: _Operand, rhs: TensorView) -> TensorView: ...
 @overload
 def div(lhs: _ScalarOperand, rhs: _ScalarOperand) -> Scalar: ...
+def embedding_fwd(
+    input: TensorView,
+    weight: TensorView,
+    padding_idx: Scalar | int | None = None,
+    max_norm: Scalar | float | None = None,
+    norm_type: Scalar | float | None = None,
+    scale_grad_by_freq: Scalar | bool | None = None,
+    sparse: Scalar | bool | None = None,
+) -> TensorView: ...
 @overload
 def eq(lhs: TensorView, rhs: _Operand) -> TensorView: ...
 @overload
@@ -303,6 +318,7 @@ def frac(x: Scalar) -> Scalar: ...
 def full(
     shape: Sequence[int | Scalar], fill_value: Scalar | float | int | bool, dtype: DataType
 ) -> TensorView: ...
+def gather(arg: TensorView, index: TensorView, dim: int) -> TensorView: ...
 @overload
 def gcd(lhs: TensorView, rhs: _Operand) -> TensorView: ...
 @overload
@@ -321,6 +337,7 @@ def gt(lhs: TensorView, rhs: _Operand) -> TensorView: ...
 def gt(lhs: _Operand, rhs: TensorView) -> TensorView: ...
 @overload
 def gt(lhs: _ScalarOperand, rhs: _ScalarOperand) -> Scalar: ...
+def index_select(arg: TensorView, index: TensorView, dim: int) -> TensorView: ...
 def iota(
     length: int | Scalar,
     start: float | int | Scalar | None = None,
@@ -497,6 +514,12 @@ def round(x: Scalar) -> Scalar: ...
 def rsqrt(x: TensorView) -> TensorView: ...
 @overload
 def rsqrt(x: Scalar) -> Scalar: ...
+@overload
+def scatter(arg: TensorView, index: TensorView, src: TensorView, dim: int) -> TensorView: ...
+@overload
+def scatter(
+    arg: TensorView, index: TensorView, src: Scalar | float | int | bool, dim: int
+) -> TensorView: ...
 def segment_set(arg: TensorView) -> TensorView: ...
 def select(arg: TensorView, index: int | Scalar, dim: int) -> TensorView: ...
 def set(arg: TensorView) -> TensorView: ...
@@ -538,6 +561,7 @@ def sqrt(x: TensorView) -> TensorView: ...
 @overload
 def sqrt(x: Scalar) -> Scalar: ...
 def squeeze(arg: TensorView, dims: Sequence[int]) -> TensorView: ...
+def stride_order(arg: TensorView, stride_order: Sequence[int]) -> TensorView: ...
 @overload
 def sub(lhs: TensorView, rhs: _Operand) -> TensorView: ...
 @overload
@@ -547,6 +571,7 @@ def sub(lhs: _ScalarOperand, rhs: _ScalarOperand) -> Scalar: ...
 def sum(
     arg: TensorView, dims: Sequence[int], keepdim: bool = False, dtype: DataType | None = None
 ) -> TensorView: ...
+def take_along_axis(arg: TensorView, index: TensorView, dim: int) -> TensorView: ...
 @overload
 def tan(x: TensorView) -> TensorView: ...
 @overload

@@ -22,6 +22,7 @@ static PyObject *cache_new(PyTypeObject *tp, PyObject *args, PyObject *kw)
     c = (CacheObject *)tp->tp_alloc(tp, 0);
     if (!c)
         return NULL;
+    c->nlast = -1;
     if ((s = cf_cache_new(((FusionObject *)fusion)->f, &c->cache))) {
         Py_DECREF(c);
         return cfb_raise(st, s);
@@ -49,6 +50,7 @@ static void cache_dealloc(CacheObject *c)
     PyObject_GC_UnTrack(c);
     cache_clear(c);
     cf_cache_free(c->cache);
+    cfb_cache_forget(c);
     tp->tp_free((PyObject *)c);
     Py_DECREF(tp);
 }
@@ -87,7 +89,7 @@ static int has_dlpack(cfb_state *st, PyObject *o)
 }
 
 /* Convert one execute() input: a tensor (DLPack) or a Python number. */
-static int convert_input(cfb_state *st, PyObject *o, Py_ssize_t i, cf_arg *a, cfb_hold *hold, cfb_framework *fw)
+int cfb_convert_input(cfb_state *st, PyObject *o, Py_ssize_t i, cf_arg *a, cfb_hold *hold, cfb_framework *fw)
 {
     int has;
     a->is_tensor = false;
@@ -279,7 +281,7 @@ static PyObject *cache_execute(CacheObject *c, PyObject *const *args, Py_ssize_t
     }
     for (i = 0; i < n; i++) {
         cfb_framework f1 = CFB_FW_NONE;
-        if (convert_input(st, PyTuple_GET_ITEM(seq, i), i, &cargs[i], &holds[i], &f1) < 0) {
+        if (cfb_convert_input(st, PyTuple_GET_ITEM(seq, i), i, &cargs[i], &holds[i], &f1) < 0) {
             n = i + 1; /* release what was taken so far */
             goto done;
         }
@@ -300,18 +302,20 @@ static PyObject *cache_execute(CacheObject *c, PyObject *const *args, Py_ssize_t
         cfb_raise(st, s);
         goto done;
     }
+    cfb_cache_remember(c, cargs, (int)n, opt.device);
     nout = cf_run_num_outputs(run);
     if (!(outs = PyList_New(nout)))
         goto done;
     for (i = 0; i < nout; i++) {
         void *data = NULL;
-        PyObject *t = cfb_alloc_output(&st->dl, fw != CFB_FW_NONE ? fw : opt.device >= 0 ? CFB_FW_TORCH : CFB_FW_NUMPY, cf_run_output(run, (int)i), &data);
+        int64_t strides[CF_MAX_DIMS];
+        PyObject *t = cfb_alloc_laid_out(st, fw != CFB_FW_NONE ? fw : opt.device >= 0 ? CFB_FW_TORCH : CFB_FW_NUMPY, run, (int)i, &data, strides);
         if (!t) {
             Py_CLEAR(outs);
             goto done;
         }
         PyList_SET_ITEM(outs, i, t);
-        if ((s = cf_run_set_output(run, (int)i, data, NULL))) {
+        if ((s = cf_run_set_output(run, (int)i, data, strides))) {
             Py_CLEAR(outs);
             cfb_raise(st, s);
             goto done;
@@ -346,8 +350,28 @@ static PyMethodDef cache_methods[] = {
      "_enable_options, _disable_options : list of str\n    nvFuser's debug options; accepted for compatibility "
      "and checked to be lists of str, cfuser has none of them.\n"
      "stream : int or torch.cuda.Stream, optional\n    CUDA stream for device inputs; by default torch's current stream.\n\n"
-     "Returns\n-------\nlist\n    The outputs, in the framework of the inputs (torch if any input is torch, else numpy).\n"},
+     "Returns\n-------\nlist\n    The outputs, in the framework of the inputs (torch if any input is torch, else numpy).\n\n"
+     "Notes\n-----\nOn a CUDA device the first execute of a new fusion (or input signature) compiles quick kernels "
+     "(no unrolling, NVRTC's fast-compile option) and runs them, while a background thread compiles the full "
+     "kernels and swaps them in, typically a few hundred milliseconds later; results are the same. A full module "
+     "in the disk cache is used at once. Calls in between run the quick tier, which can be markedly slower: "
+     "time a fusion only after wait_for_kernels() returns True (or kernels_final() is True). "
+     "CFUSER_CUDA_TIERED=0 compiles the full kernels before the first call returns. On the CPU there is one tier.\n"},
+    {"kernels_final", (PyCFunction)cfb_cache_kernels_final, METH_NOARGS,
+     "kernels_final($self, /)\n--\n\nTrue when no full CUDA kernels are still compiling in the background, so every "
+     "fusion executed so far (this one included) runs its final kernels; always True on the CPU."},
+    {"wait_for_kernels", (PyCFunction)(void (*)(void))cfb_cache_wait_for_kernels, METH_FASTCALL | METH_KEYWORDS,
+     "wait_for_kernels($self, /, timeout=None)\n--\n\nWait (without the GIL) until the background compiler has "
+     "installed every pending full CUDA kernel, this fusion's included; at most timeout seconds when given. "
+     "Returns True when they are all in (at once on the CPU), False on time-out."},
     {"fusion", (PyCFunction)cache_fusion, METH_NOARGS, "fusion($self, /)\n--\n\nThe Fusion this cache executes."},
+    {"get_cuda_kernel", (PyCFunction)(void (*)(void))cfb_cache_get_cuda_kernel, METH_FASTCALL | METH_KEYWORDS,
+     "get_cuda_kernel($self, inputs, intrinsic_code=False, device=0)\n--\n\n"
+     "The CUDA C of the kernels for inputs (nvFuser's name), generated without running them and without a GPU "
+     "(then for a default sm_90 device); device picks the GPU whose architecture the code is for.\n"},
+    {"_last_source", (PyCFunction)(void (*)(void))cfb_cache_last_source, METH_FASTCALL | METH_KEYWORDS,
+     "_last_source($self, kind, intrinsic_code=False)\n--\n\nThe code of the last execute: kind 'cuda' or 'program' (private; "
+     "FusionDefinition.last_cuda_code and last_cpu_code call it)."},
     {"num_kernels", (PyCFunction)cache_num_kernels, METH_NOARGS,
      "num_kernels($self, /)\n--\n\nHow many compiled kernels (input signatures) the cache holds."},
     {NULL, NULL, 0, NULL},

@@ -51,6 +51,11 @@ typedef struct CacheObject {
     PyObject_HEAD
     cf_cache *cache;
     PyObject *fusion;      /* the Python Fusion it executes               */
+    cf_arg *last_args;     /* the last execute's arguments (shapes, strides,
+                              dtypes; their data is not read), for the code
+                              of the last execution (source_obj.c)        */
+    int nlast;             /* -1 before the first execute                 */
+    int last_device;
 } CacheObject;
 
 cfb_state *cfb_state_of_module(PyObject *m);
@@ -61,6 +66,11 @@ cfb_state *cfb_state_of_obj(PyObject *o);
 PyObject *cfb_raise(cfb_state *st, cf_status s);
 /* Raise a cfuser error of kind s with a formatted message. */
 PyObject *cfb_raise_fmt(cfb_state *st, cf_status s, const char *fmt, ...);
+
+/* FusionExecutorCache.kernels_final / wait_for_kernels (tiers.c). */
+PyObject *cfb_cache_kernels_final(PyObject *self, PyObject *unused);
+PyObject *cfb_cache_wait_for_kernels(PyObject *self, PyObject *const *args, Py_ssize_t nargs,
+                                     PyObject *kwnames);
 
 /* Argument parsing for METH_FASTCALL|METH_KEYWORDS: fills out[0..nnames)
  * (NULL for absent optional ones). names[i] are the parameter names; the
@@ -114,6 +124,23 @@ PyObject *cfb_type_error(cfb_state *st, const char *fname, const char *argname, 
 
 int cfb_init_types(PyObject *m, cfb_state *st);
 int cfb_init_ops(PyObject *m, cfb_state *st);
+/* out_layout.c: storage for output i of run, laid out by cf_run_output_strides
+ * (filled in strides); the framework's tensor, a permuted view when the
+ * layout is not row major. */
+PyObject *cfb_alloc_laid_out(cfb_state *st, cfb_framework fw, cf_run *run, int i, void **data,
+                             int64_t *strides);
+/* source_obj.c: remember an execute's arguments (under the GIL), forget
+ * them, and FusionExecutorCache._last_source(kind, intrinsic_code=False). */
+void cfb_cache_remember(CacheObject *c, const cf_arg *args, int n, int device);
+void cfb_cache_forget(CacheObject *c);
+PyObject *cfb_cache_last_source(CacheObject *c, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames);
+/* FusionExecutorCache.get_cuda_kernel(inputs, intrinsic_code=False, device=0). */
+PyObject *cfb_cache_get_cuda_kernel(CacheObject *c, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames);
+/* executor.c: one execute() input (tensor or number) as a cf_arg; release
+ * hold with cfb_hold_release. */
+int cfb_convert_input(cfb_state *st, PyObject *o, Py_ssize_t i, cf_arg *a, cfb_hold *hold, cfb_framework *fw);
+/* ir_dump.c: _C._ir_dump and _C._op_print_specs (called by cfb_init_ops). */
+int cfb_init_ir_dump(PyObject *m, const char *print_specs);
 int cfb_init_testing(PyObject *m, cfb_state *st);
 int cfb_init_nvrtc_paths(PyObject *m);
 int cfb_init_errors(PyObject *m, cfb_state *st);

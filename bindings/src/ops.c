@@ -6,6 +6,7 @@
 #include "module.h"
 #include "ops_args.h"
 #include "ops_movement.h"
+#include "ops_indexing.h"
 
 /* Finish an op: roll back on error, else wrap the new value. */
 /* out is read through a pointer: the op call that fills it is an argument
@@ -304,6 +305,22 @@ static PyObject *dims_op(PyObject *mod, const char *fname, dims_fn fn, PyObject 
 static PyObject *op_permute(PyObject *m, PyObject *const *a, Py_ssize_t n, PyObject *k) { return dims_op(m, "permute", cf_op_permute, a, n, k); }
 static PyObject *op_squeeze(PyObject *m, PyObject *const *a, Py_ssize_t n, PyObject *k) { return dims_op(m, "squeeze", cf_op_squeeze, a, n, k); }
 
+static PyObject *op_stride_order(PyObject *mod, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    cfb_state *st = cfb_state_of_module(mod);
+    PyObject *p[CFB_NARGS_stride_order];
+    FusionObject *fo;
+    cf_id in, out = CF_NO_ID;
+    int64_t order[CF_MAX_DIMS];
+    int nd;
+    cf_fusion_mark m;
+    if (cfb_parse("stride_order", args, nargs, kwnames, CFB_ARGS(stride_order), p) < 0 ||
+        tensor_arg(st, "stride_order", p[0], &fo, &in) < 0 || int_list(st, p[1], "stride_order", "stride_order", order, &nd) < 0)
+        return NULL;
+    m = cf_fusion_mark_take(fo->f);
+    return finish(st, fo, &m, cf_op_stride_order(fo->f, in, nd, order, &out), &out);
+}
+
 static PyObject *op_full(PyObject *mod, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
     cfb_state *st = cfb_state_of_module(mod);
@@ -465,6 +482,8 @@ int cfb_init_ops(PyObject *m, cfb_state *st)
         }
     }
     Py_DECREF(name);
+    if (cfb_init_ir_dump(m, cfb_op_print_specs) < 0)
+        goto fail_ops;
     if (PyModule_AddObject(m, "ops", ops) < 0) {
         Py_DECREF(ops);
         return -1;
@@ -472,6 +491,7 @@ int cfb_init_ops(PyObject *m, cfb_state *st)
     return 0;
 fail:
     Py_XDECREF(name);
+fail_ops:
     Py_DECREF(ops);
     return -1;
 }

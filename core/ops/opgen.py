@@ -30,8 +30,27 @@ RULES = ("same", "float", "pred", "intbool", "intonly", "floatonly", "other")
 FLAGS = ("elementwise", "reduction", "shape", "indexing", "own_segment", "random", "internal")
 FIELDS = {
     "rule", "doc", "args", "strict", "sig", "ret", "params", "returns", "ex", "impl", "flags",
-    "infix", "cpu", "cpu_int", "cuda", "cuda_int", "cuda_bool",
+    "infix", "cpu", "cpu_int", "cuda", "cuda_int", "cuda_bool", "print",
 }
+# Where the Python printer (bindings/cfuser/_printer.py) finds each argument
+# of an op's call in the fusion's IR; derived from the signature unless the
+# row's "print" field names it (see gen_print_specs).
+PRINT_SOURCES = (
+    "operand",        # the next input value of the expression
+    "ints",           # the expression's integer attribute list
+    "int",            # its first integer attribute (a dim)
+    "flags",          # the integer attribute list as booleans
+    "flag_dims",      # the dims whose flag is set in the attribute list
+    "keepdim", "dtype", "correction",  # the attribute of that name
+    "cast_dtype",     # the dtype of the cast the op made of its first operand
+                      # (none: the input's dtype when the result keeps it)
+    "extents",        # the output's extents (a shape argument)
+    "extents_infer",  # the output's extents, -1 at the dim the op inferred (ints[0])
+    "extents_keep",   # the output's extents, -1 where the input's extent is kept
+    "none",           # not in the IR: the op never appears in a fusion (size, composites)
+    "not_printed",    # in the IR in another form than its call (one node per dim moved):
+                      # repr(fd) raises UnsupportedError for now
+)
 SECTION_FLAGS = {
     "unary": ["elementwise"],
     "binary": ["elementwise"],
@@ -161,6 +180,11 @@ def load(path: str) -> list[Op]:
                         raise TableError(f"{name}: overloads must keep the argument names")
             elif "args" in e:
                 op.params = [Param(n) for n in e["args"]]
+            for arg, src in e.get("print", {}).items():
+                if arg not in [p.name for p in op.params]:
+                    raise TableError(f"{name}: print names {arg!r}, which is not an argument")
+                if src not in PRINT_SOURCES:
+                    raise TableError(f"{name}: print source {src!r} is not one of {PRINT_SOURCES}")
             for k in ("cpu", "cpu_int", "cuda", "cuda_int", "cuda_bool"):
                 if k in e and "elementwise" not in flags and section != "program":
                     raise TableError(f"{name}: {k} text belongs to elementwise ops")
@@ -409,7 +433,53 @@ def gen_ops_defs_inc(ops: list[Op]) -> str:
             out.append(f'    {{"{o.name}", (PyCFunction)(void (*)(void))op_{o.name}, METH_FASTCALL | METH_KEYWORDS,\n'
                        f"     {cstr(docstring(o), '     ')}}},\n")
     out.append("    {NULL, NULL, 0, NULL},\n};\n")
+    out.append("\n/* Where the Python printer finds each op's arguments (JSON). */\n")
+    out.append(f"static const char cfb_op_print_specs[] =\n    {cstr(gen_print_specs(ops))};\n")
     return "".join(out)
+
+
+def _print_source(op: Op, p: Param) -> str:
+    """Where the printer finds argument p of op in a fusion's IR."""
+    given = op.entry.get("print", {})
+    if p.name in given:
+        return str(given[p.name])
+    if op.elementwise_entry:
+        return "operand"
+    ann = " | ".join(dict.fromkeys(ps[[q.name for q in ps].index(p.name)].annotation for ps, _ in op.sigs))
+    if p.name in ("keepdim", "dtype", "correction"):
+        return p.name
+    if ann.startswith("Sequence[") and "Scalar" in ann:
+        return "extents"
+    if ann == "Sequence[bool]":
+        return "flags"
+    if ann == "Sequence[int]":
+        return "ints"
+    if ann == "int":
+        return "int"
+    if "TensorView" in ann or "Scalar" in ann:
+        return "operand"
+    return "none"
+
+
+def _takes_number(op: Op, i: int) -> bool:
+    """Whether argument i may be a Python number (then the printer may write
+    a constant as a literal there)."""
+    if op.elementwise_entry:
+        return not (op.section == "unary" or (i == 0 and op.entry.get("strict")))
+    anns = [ps[i].annotation for ps, _ in op.sigs]
+    return all(re.search(r"\b(int|float|bool)\b", a.split("[")[0] if a.startswith("Sequence") else a)
+               or a.startswith("Sequence[") for a in anns)
+
+
+def gen_print_specs(ops: list[Op]) -> str:
+    """JSON: {op: [[arg, source, default or null, kwonly, takes a number], ...]} for every op
+    with a Python entry; cfuser's printer reads it as _C._op_print_specs."""
+    import json
+
+    specs = {o.name: [[p.name, _print_source(o, p), p.default, p.kwonly, _takes_number(o, i)]
+                      for i, p in enumerate(o.params)]
+             for o in ops if o.python}
+    return json.dumps(specs, separators=(",", ":"), sort_keys=False)
 
 
 # --- the stub ----------------------------------------------------------------------

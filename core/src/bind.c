@@ -6,6 +6,7 @@
 #include "cfuser/alloc.h"
 #include "move.h"
 #include "plan.h"
+#include "symexpr.h"
 
 #define SYM_STACK 64
 
@@ -198,6 +199,8 @@ static cf_status bind_instrs(const cf_plan *pl, int64_t *symv, cf_slot_value *va
             st = check_pointwise(p, ins, vals);
         else if (ins->op == CF_OP_VIEW)
             st = check_view(p, ins, vals);
+        else if (ins->op == CF_OP_GATHER || ins->op == CF_OP_SCATTER)
+            st = cf_bind_check_indexing(p, ins, vals);
         else
             st = CF_OK;
         if (st)
@@ -227,7 +230,7 @@ cf_status cf_plan_bind(const cf_plan *pl, int nargs, const cf_arg *args,
     for (s = 0; s < pl->nsyms; s++)
         symv[s] = pl->syms[s].kind == CF_SYM_CONST ? scalar_as_int(&pl->syms[s].value) : 0;
     memset(vals, 0, sizeof(cf_slot_value) * (size_t)p->nslots);
-    if ((st = check_inputs(pl, nargs, args, vals, symv)))
+    if ((st = check_inputs(pl, nargs, args, vals, symv)) || (st = cf_sym_eval_all(pl, symv)))
         goto done;
     for (s = 0; s < p->nslots; s++) {
         const cf_prog_slot *sl = &p->slots[s];

@@ -322,6 +322,8 @@ fail_locked:
 }
 
 int cf_run_num_outputs(const cf_run *r) { return r->plan->prog->noutputs; }
+const cf_program *cf_run_program(const cf_run *r) { return r->plan->prog; }
+const cf_slot_value *cf_run_slot_values(const cf_run *r) { return r->vals; }
 
 const cf_tensor *cf_run_output(const cf_run *r, int i)
 {
@@ -351,6 +353,28 @@ cf_status cf_run_set_output(cf_run *r, int i, void *data, const int64_t *strides
         r->outputs[i].strides[k] = r->vals[s].strides[d];
         expect *= r->vals[s].shape[d];
         k--;
+    }
+    return CF_OK;
+}
+
+cf_status cf_run_output_strides(const cf_run *r, int i, int64_t *strides)
+{
+    const cf_tensor *t = cf_run_output(r, i);
+    int64_t expect = 1;
+    int k;
+    if (!t)
+        return cf_error_set(CF_ERR_INDEX, "execute", "output %d is out of range", i);
+    if (r->plan->out_order[i].n != t->ndim) { /* a scalar, or axes the order does not name */
+        for (k = t->ndim - 1; k >= 0; k--) {
+            strides[k] = expect;
+            expect *= t->shape[k] > 1 ? t->shape[k] : 1;
+        }
+        return CF_OK;
+    }
+    for (k = t->ndim - 1; k >= 0; k--) {
+        int d = r->plan->out_order[i].ord[k];
+        strides[d] = expect;
+        expect *= t->shape[d] > 1 ? t->shape[d] : 1;
     }
     return CF_OK;
 }

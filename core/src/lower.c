@@ -10,6 +10,7 @@
 #include "cfuser/alloc.h"
 #include "ir/ir.h"
 #include "plan.h"
+#include "symexpr.h"
 
 typedef struct lower_ctx {
     const cf_fusion *f;
@@ -48,6 +49,24 @@ static cf_status new_sym(lower_ctx *c, cf_sym_kind kind, int32_t *out)
     return CF_OK;
 }
 
+/* An integer scalar made by an op symexpr.c evaluates, on integer scalars. */
+static bool is_int_expr(const cf_fusion *f, cf_id v)
+{
+    cf_id e = cf_val_definition(f, v);
+    int i, n;
+    if (e == CF_NO_ID || cf_val_kind_of(f, v) != CF_VAL_SCALAR || !cf_dtype_is_integer(cf_val_dtype(f, v)))
+        return false;
+    n = cf_expr_num_inputs(f, e);
+    if (!cf_sym_op_supported(cf_expr_op(f, e), n))
+        return false;
+    for (i = 0; i < n; i++) {
+        cf_id in = cf_expr_input(f, e, i);
+        if (cf_val_kind_of(f, in) != CF_VAL_SCALAR || !cf_dtype_is_integer(cf_val_dtype(f, in)))
+            return false;
+    }
+    return true;
+}
+
 /* The sym of an integer scalar value used as a size or operand. */
 static cf_status sym_of(lower_ctx *c, cf_id v, int32_t *out)
 {
@@ -61,6 +80,16 @@ static cf_status sym_of(lower_ctx *c, cf_id v, int32_t *out)
         if ((st = new_sym(c, CF_SYM_CONST, out)))
             return st;
         c->plan->syms[*out].value = s;
+    } else if (is_int_expr(c->f, v)) { /* scalar arithmetic on sizes */
+        cf_id e = cf_val_definition(c->f, v);
+        int32_t a, b = -1;
+        if ((st = sym_of(c, cf_expr_input(c->f, e, 0), &a)) ||
+            (cf_expr_num_inputs(c->f, e) > 1 && (st = sym_of(c, cf_expr_input(c->f, e, 1), &b))) ||
+            (st = new_sym(c, CF_SYM_EXPR, out)))
+            return st;
+        c->plan->syms[*out].op = (uint16_t)cf_expr_op(c->f, e);
+        c->plan->syms[*out].input = a;
+        c->plan->syms[*out].axis = b;
     } else if ((st = new_sym(c, CF_SYM_UNKNOWN, out))) {
         return st;
     }
@@ -330,6 +359,57 @@ static cf_status lower_movement(lower_ctx *c, const cf_expr_node *x, cf_prog_ins
     return result_slot(c, x->out[0], false, out);
 }
 
+/* The indexing reads: one GATHER over the result's shape (program.h), the
+ * index viewed at the result's rank first. */
+static cf_status lower_gather(lower_ctx *c, cf_id e)
+{
+    const cf_fusion *f = c->f;
+    const cf_expr_node *x = &f->exprs[e];
+    bool emb = x->op == CF_OP_EMBEDDING_FWD;
+    int64_t dim = x->attrs.ints[0];
+    int32_t src, idx, out, v;
+    int8_t vmap[CF_MAX_DIMS];
+    cf_prog_instr ins, view;
+    cf_status st;
+    int r, ri, d;
+    if ((st = operand_slot(c, x->in[emb ? 1 : 0], &src)) || (st = operand_slot(c, x->in[emb ? 0 : 1], &idx)) ||
+        (st = result_slot(c, x->out[0], true, &out)))
+        return st;
+    r = c->p->slots[out].ndim;
+    ri = c->p->slots[idx].ndim;
+    instr_init(&ins, CF_OP_GATHER, cf_dtype_compute(c->p->slots[src].dtype));
+    for (d = 0; d < r; d++) {
+        ins.map[d] = (int8_t)(emb ? (d == r - 1 ? 1 : -1) : (d == dim ? -1 : d));
+        vmap[d] = (int8_t)(emb ? (d < r - 1 ? d : -1) : x->op == CF_OP_INDEX_SELECT ? (d == dim && ri == 1 ? 0 : -1) : d);
+    }
+    ins.correction = dim;
+    ins.axes = x->op == CF_OP_GATHER;
+    if (ri != r || x->op == CF_OP_INDEX_SELECT) {
+        if ((st = new_slot(c, c->p->slots[idx].dtype, r, CF_SLOT_TEMP, &v)))
+            return st;
+        instr_init(&view, CF_OP_VIEW, CF_DTYPE_NULL);
+        for (d = 0; d < r; d++) {
+            bool bc = vmap[d] < 0 || (c->p->slots[idx].bcast_mask >> vmap[d]) & 1;
+            c->plan->slot_sym[v * CF_MAX_DIMS + d] = vmap[d] < 0 ? c->one_sym : c->plan->slot_sym[idx * CF_MAX_DIMS + vmap[d]];
+            c->p->slots[v].bcast_mask |= (uint32_t)bc << d;
+            view.map[d] = vmap[d];
+        }
+        view.nin = 1;
+        view.in[0] = idx;
+        view.nout = 1;
+        view.out[0] = v;
+        if ((st = emit(c, &view)))
+            return st;
+        idx = v;
+    }
+    ins.nin = 2;
+    ins.in[0] = src;
+    ins.in[1] = idx;
+    ins.nout = 1;
+    ins.out[0] = out;
+    return emit(c, &ins);
+}
+
 static cf_status lower_expr(lower_ctx *c, cf_id e)
 {
     const cf_fusion *f = c->f;
@@ -340,7 +420,10 @@ static cf_status lower_expr(lower_ctx *c, cf_id e)
     int i;
     if (cf_op_is_reduction(x->op))
         return lower_reduction(c, e);
-    instr_init(&ins, x->op, x->attrs.dtype);
+    if ((cf_op_flags(x->op) & CF_OPF_INDEXING) && x->op != CF_OP_SCATTER)
+        return lower_gather(c, e);
+    /* stride_order only sets the layout of an output (ops_layout.c): a copy */
+    instr_init(&ins, x->op == CF_OP_STRIDE_ORDER ? CF_OP_SET : x->op, x->attrs.dtype);
     ins.nin = x->nin;
     for (i = 0; i < x->nin; i++)
         if ((st = operand_slot(c, x->in[i], &ins.in[i])))
@@ -378,6 +461,12 @@ static cf_status lower_expr(lower_ctx *c, cf_id e)
         }
         ins.cdtype = x->attrs.dtype;
         break;
+    case CF_OP_SCATTER:
+        if ((st = result_slot(c, x->out[0], true, &out)))
+            return st;
+        ins.correction = x->attrs.ints[0];
+        ins.cdtype = cf_val_dtype(f, x->out[0]);
+        break;
     default:
         if ((st = result_slot(c, x->out[0], true, &out)))
             return st;
@@ -398,7 +487,8 @@ static cf_status finish_outputs(lower_ctx *c)
     p->noutputs = cf_fusion_num_outputs(f);
     p->outputs = cf_calloc((size_t)p->noutputs + 1, sizeof(int32_t));
     pl->out_squeeze = cf_calloc((size_t)p->noutputs + 1, sizeof(uint32_t));
-    if (!p->outputs || !pl->out_squeeze)
+    pl->out_order = cf_calloc((size_t)p->noutputs + 1, sizeof *pl->out_order);
+    if (!p->outputs || !pl->out_squeeze || !pl->out_order)
         return cf_error_nomem("execute");
     for (i = 0; i < p->noutputs; i++) {
         cf_id v = cf_fusion_output(f, i);
@@ -436,6 +526,9 @@ static cf_status finish_outputs(lower_ctx *c)
         }
         p->slots[slot].io_index = i;
         p->outputs[i] = slot;
+        if (cf_val_kind_of(f, v) == CF_VAL_TENSOR &&
+            (st = cf_fusion_alloc_order(f, v, pl->out_order[i].ord, &pl->out_order[i].n)))
+            return st;
     }
     return CF_OK;
 }
@@ -518,6 +611,7 @@ void cf_plan_free(cf_plan *pl)
     cf_free(pl->slot_val_sym);
     cf_free(pl->input_sym);
     cf_free(pl->out_squeeze);
+    cf_free(pl->out_order);
     cf_free(pl);
 }
 
@@ -532,6 +626,35 @@ void cf_program_free(cf_program *p)
     cf_free(p->inputs);
     cf_free(p->outputs);
     cf_free(p);
+}
+
+/* Binding evaluates expression syms before reshape infers its sizes. */
+static bool expr_on_reshape(const cf_plan *pl, int32_t s)
+{
+    const cf_sym *sy = &pl->syms[s];
+    if (sy->kind == CF_SYM_RESHAPE || sy->kind == CF_SYM_UNKNOWN)
+        return true;
+    if (sy->kind != CF_SYM_EXPR)
+        return false;
+    return expr_on_reshape(pl, sy->input) || (sy->axis >= 0 && expr_on_reshape(pl, sy->axis));
+}
+
+/* Expression syms that are sizes are checked >= 0 when bound; they must
+ * not wait for reshape's inferred sizes or rest on non-integer values. */
+static cf_status mark_size_exprs(cf_plan *pl)
+{
+    const cf_program *p = pl->prog;
+    int s, k;
+    for (s = 0; s < pl->nsyms; s++) {
+        if (pl->syms[s].kind != CF_SYM_EXPR)
+            continue;
+        for (k = 0; k < p->nslots * CF_MAX_DIMS; k++)
+            if (pl->slot_sym[k] == s && (k % CF_MAX_DIMS) < p->slots[k / CF_MAX_DIMS].ndim)
+                pl->syms[s].instr = 1;
+        if (pl->syms[s].instr && expr_on_reshape(pl, s))
+            return cf_error_set(CF_ERR_UNSUPPORTED, "execute", "execute(): a size computed by scalar arithmetic from a size reshape infers (-1) or from a non-integer value is not supported yet");
+    }
+    return CF_OK;
 }
 
 cf_status cf_plan_build(const cf_fusion *f, cf_plan **out)
@@ -570,13 +693,14 @@ cf_status cf_plan_build(const cf_fusion *f, cf_plan **out)
         st = finish_outputs(&c);
     if (!st) {
         int s;
-        for (s = 0; s < c.plan->nsyms; s++)
+        st = mark_size_exprs(c.plan);
+        for (s = 0; s < c.plan->nsyms && !st; s++)
             if (c.plan->syms[s].kind == CF_SYM_UNKNOWN) {
                 /* only a problem when a slot's size depends on it */
                 int k;
                 for (k = 0; k < c.p->nslots * CF_MAX_DIMS; k++)
                     if (c.plan->slot_sym[k] == s && (k % CF_MAX_DIMS) < c.p->slots[k / CF_MAX_DIMS].ndim) {
-                        st = cf_error_set(CF_ERR_UNSUPPORTED, "execute", "execute(): a tensor size computed by scalar arithmetic is not supported yet; pass sizes as integers, input extents or scalar inputs");
+                        st = cf_error_set(CF_ERR_UNSUPPORTED, "execute", "execute(): a tensor size computed by scalar arithmetic on values other than integer sizes and scalar inputs is not supported yet");
                         break;
                     }
                 if (st)

@@ -12,11 +12,13 @@ typedef enum cf_sym_kind {
     CF_SYM_SCALAR_ARG = 2,  /* the scalar argument `input`                */
     CF_SYM_RESHAPE = 3,     /* inferred -1 of reshape instruction `instr` */
     CF_SYM_UNKNOWN = 4,     /* computed by scalar ops: not a usable size  */
-    CF_SYM_MOVE = 5         /* extent along `dim` of SLICE/PAD/CAT `instr` */
+    CF_SYM_EXPR = 5,        /* op of syms `input` and `axis` (symexpr.h)  */
+    CF_SYM_MOVE = 6         /* extent along `dim` of SLICE/PAD/CAT `instr` */
 } cf_sym_kind;
 
 typedef struct cf_sym {
     uint8_t kind;
+    uint16_t op;            /* CF_SYM_EXPR: the opcode                    */
     int32_t input, axis, instr;
     cf_scalar value;
 } cf_sym;
@@ -30,6 +32,8 @@ typedef struct cf_plan {
     int32_t *input_sym;       /* per fusion input: scalar args' sym, or -1  */
     uint32_t *out_squeeze;    /* per output: axes of its slot the user
                                  does not see (reductions without keepdim) */
+    struct { int8_t ord[CF_MAX_DIMS]; int n; } *out_order; /* per output: its memory
+                                 order (cf_fusion_alloc_order), user-visible axes */
     int nruns;                /* runs using it (under the cache's lock)     */
 } cf_plan;
 
@@ -38,11 +42,19 @@ typedef struct cf_plan {
 cf_status cf_bind_move(const cf_plan *p, int i, int64_t *symv, cf_slot_value *vals);
 
 cf_status cf_plan_build(const cf_fusion *f, cf_plan **out);
+
+/* A run's program and slot values (exec.c; for source.c). */
+const cf_program *cf_run_program(const cf_run *r);
+const cf_slot_value *cf_run_slot_values(const cf_run *r);
 void cf_plan_free(cf_plan *p);
 
 /* Give every slot its shape for these arguments, check them, and point
  * input slots at the arguments' memory. vals has prog->nslots entries. */
 cf_status cf_plan_bind(const cf_plan *p, int nargs, const cf_arg *args,
                        cf_slot_value *vals);
+
+/* Shape checks of GATHER and SCATTER instructions (bind_indexing.c). */
+cf_status cf_bind_check_indexing(const cf_program *p, const cf_prog_instr *ins,
+                                 const cf_slot_value *vals);
 
 #endif

@@ -3,17 +3,22 @@
  *   gpu_test            every op and dtype against the CPU executor on fresh
  *                       random data: odd sizes (1, 7, 2^k +- 1), broadcast
  *                       and strided inputs, reductions inner/outer/full,
- *                       persistent and streaming normalisations
+ *                       persistent and streaming normalisations, every
+ *                       reduction schedule in both memory layouts
  *   gpu_test --bench    bandwidth of the fused kernels beside a device copy
  *   gpu_test --probe    time of the first execute of a fixed fusion (run it
  *                       twice with one cache directory: compile, then a
  *                       disk-cache hit in a fresh process)
- *   gpu_test --compile-only
+ *   gpu_test --compile-only [--only TEXT]
  *                       generate and compile every case's kernels for sm_90
- *                       with NVRTC; needs no device (CI runs it)
+ *                       with NVRTC; needs no device (CI runs it); with
+ *                       --only, the cases whose name holds TEXT
  *   gpu_test --dump N [ROWS COLS]
  *                       print the generated source of case N (no device;
- *                       softmax and layernorm take their shape)
+ *                       softmax and layernorm take their shape; 7/8
+ *                       batchnorm NCHW/NHWC, 9 softmax over dim 0, 10 sum
+ *                       over dim 0); each reduction kernel's header comment
+ *                       names its schedule and why
  * Exit status 0 only when every check passed.
  */
 #include <math.h>
@@ -809,6 +814,221 @@ static void reduction_cases(void)
     }
 }
 
+/* --- layouts: outer, multi-axis and split reductions, normalizations ----- */
+
+/* Give slot s the memory order `order` (outermost dim first): strides of a
+ * contiguous tensor whose dims are laid out in that order (NHWC of an
+ * N,C,H,W tensor is {0, 2, 3, 1}). Call before filling it. */
+static void set_layout(tprog *t, int s, const int *order)
+{
+    cf_slot_value *v = &t->vals[s];
+    int64_t st = 1;
+    for (int k = t->slots[s].ndim - 1; k >= 0; k--) {
+        int d = order[k];
+        v->strides[d] = st;
+        st *= v->shape[d] > 0 ? v->shape[d] : 1;
+    }
+}
+
+static const cf_dtype float_dtypes[] = {CF_DTYPE_FLOAT, CF_DTYPE_BFLOAT16, CF_DTYPE_HALF,
+                                        CF_DTYPE_DOUBLE};
+
+static const char *layout_name(const int *order, int nd)
+{
+    for (int d = 0; d < nd; d++)
+        if (order[d] != d)
+            return "permuted";
+    return "contiguous";
+}
+
+/* sum, max, min, var, var_mean of one input in memory order `order`. */
+static void reduce_layout_group(cf_dtype dt, int nd, const int64_t *sh, uint32_t axes,
+                                const int *order)
+{
+    tprog t;
+    tp_init(&t);
+    memset(outname, 0, sizeof outname);
+    int a = tp_in(&t, dt, nd, sh);
+    set_layout(&t, a, order);
+    fill(&t, a, -3, 3);
+    int64_t osh[CF_MAX_DIMS];
+    for (int d = 0; d < nd; d++)
+        osh[d] = (axes >> d) & 1 ? 1 : sh[d];
+    static const cf_opcode ops[] = {CF_OP_SUM, CF_OP_MAX, CF_OP_MIN, CF_OP_VAR, CF_OP_VAR_MEAN};
+    for (int i = 0; i < 5; i++) {
+        int o = tp_out(&t, dt, nd, osh);
+        outname[o] = ops[i] == CF_OP_VAR ? "var" : ops[i] == CF_OP_VAR_MEAN ? "var_mean.var"
+                                                                          : cf_op_name(ops[i]);
+        cf_prog_instr *in = tp_reduce(&t, ops[i], compute_of(dt), a, axes, o);
+        in->correction = 1;
+        if (ops[i] == CF_OP_VAR_MEAN) {
+            int o1 = tp_out(&t, dt, nd, osh);
+            outname[o1] = "var_mean.mean";
+            in->nout = 2;
+            in->out[1] = o1;
+        }
+    }
+    char name[128];
+    int n = snprintf(name, sizeof name, "reduce %s %s [", layout_name(order, nd), cf_dtype_pyname(dt));
+    for (int d = 0; d < nd; d++)
+        n += snprintf(name + n, sizeof name - (size_t)n, "%s%lld", d ? "x" : "", (long long)sh[d]);
+    snprintf(name + n, sizeof name - (size_t)n, "] axes %#x", axes);
+    run_case(&t, name, 8);
+    tp_free(&t);
+}
+
+/* Normalization over `axes` of x (memory order `order`, the output's too):
+ * var_mean, (x - mean) * rsqrt(var + eps), times w and plus b broadcast
+ * along the axes `wdims` keeps (batchnorm: C; none: no affine). Outputs y,
+ * mean and var. Float compute. */
+static void build_norm(tprog *t, cf_dtype dt, int nd, const int64_t *sh, uint32_t axes,
+                       const int *order, uint32_t wdims)
+{
+    cf_dtype F = CF_DTYPE_FLOAT;
+    int64_t rsh[CF_MAX_DIMS], wsh[CF_MAX_DIMS];
+    for (int d = 0; d < nd; d++) {
+        rsh[d] = (axes >> d) & 1 ? 1 : sh[d];
+        wsh[d] = (wdims >> d) & 1 ? sh[d] : 1;
+    }
+    int x = tp_in(t, dt, nd, sh);
+    set_layout(t, x, order);
+    fill(t, x, -4, 4);
+    int xf = tp_tmp(t, F, nd, sh), var = tp_out(t, F, nd, rsh), mean = tp_out(t, F, nd, rsh);
+    outname[var] = "var";
+    outname[mean] = "mean";
+    int eps = tp_constf(t, F, 1e-5);
+    int ve = tp_tmp(t, F, nd, rsh), rs = tp_tmp(t, F, nd, rsh);
+    int d = tp_tmp(t, F, nd, sh), nrm = tp_tmp(t, F, nd, sh);
+    int o = tp_out(t, dt, nd, sh);
+    set_layout(t, o, order);
+    outname[o] = "y";
+    tp_op1(t, CF_OP_CAST, F, x, xf);
+    cf_prog_instr *vm = tp_reduce(t, CF_OP_VAR_MEAN, F, xf, axes, var);
+    vm->nout = 2;
+    vm->out[1] = mean;
+    vm->correction = 0;
+    tp_op2(t, CF_OP_ADD, F, var, eps, ve);
+    tp_op1(t, CF_OP_RSQRT, F, ve, rs);
+    tp_op2(t, CF_OP_SUB, F, xf, mean, d);
+    tp_op2(t, CF_OP_MUL, F, d, rs, nrm);
+    if (!wdims) {
+        tp_op1(t, CF_OP_CAST, dt, nrm, o);
+        return;
+    }
+    int w = tp_in(t, dt, nd, wsh), b = tp_in(t, dt, nd, wsh);
+    fill(t, w, 0.5, 1.5);
+    fill(t, b, -1, 1);
+    int wf = tp_tmp(t, F, nd, wsh), bf = tp_tmp(t, F, nd, wsh);
+    int y = tp_tmp(t, F, nd, sh), z = tp_tmp(t, F, nd, sh);
+    tp_op1(t, CF_OP_CAST, F, w, wf);
+    tp_op1(t, CF_OP_CAST, F, b, bf);
+    tp_op2(t, CF_OP_MUL, F, nrm, wf, y);
+    tp_op2(t, CF_OP_ADD, F, y, bf, z);
+    tp_op1(t, CF_OP_CAST, dt, z, o);
+}
+
+/* softmax over axis 0 of an r x c matrix (an outer normalization). */
+static void build_softmax_dim0(tprog *t, cf_dtype dt, int64_t r, int64_t c)
+{
+    int64_t sh[2] = {r, c}, csh[2] = {1, c};
+    cf_dtype F = CF_DTYPE_FLOAT;
+    int x = tp_in(t, dt, 2, sh);
+    fill(t, x, -4, 4);
+    int xf = tp_tmp(t, F, 2, sh), m = tp_tmp(t, F, 2, csh);
+    int d = tp_tmp(t, F, 2, sh), e = tp_tmp(t, F, 2, sh);
+    int s = tp_tmp(t, F, 2, csh), q = tp_tmp(t, F, 2, sh);
+    int o = tp_out(t, dt, 2, sh);
+    tp_op1(t, CF_OP_CAST, F, x, xf);
+    tp_reduce(t, CF_OP_MAX, F, xf, 1, m);
+    tp_op2(t, CF_OP_SUB, F, xf, m, d);
+    tp_op1(t, CF_OP_EXP, F, d, e);
+    tp_reduce(t, CF_OP_SUM, F, e, 1, s);
+    tp_op2(t, CF_OP_DIV, F, e, s, q);
+    tp_op1(t, CF_OP_CAST, dt, q, o);
+}
+
+static void norm_case(const char *what, cf_dtype dt, int nd, const int64_t *sh, uint32_t axes,
+                      const int *order, uint32_t wdims)
+{
+    tprog t;
+    tp_init(&t);
+    memset(outname, 0, sizeof outname);
+    build_norm(&t, dt, nd, sh, axes, order, wdims);
+    char name[128];
+    int n = snprintf(name, sizeof name, "%s %s %s [", what, layout_name(order, nd),
+                     cf_dtype_pyname(dt));
+    for (int d = 0; d < nd; d++)
+        n += snprintf(name + n, sizeof name - (size_t)n, "%s%lld", d ? "x" : "", (long long)sh[d]);
+    snprintf(name + n, sizeof name - (size_t)n, "]");
+    run_case(&t, name, 8);
+    tp_free(&t);
+}
+
+/* Each reduction schedule of sched_reduce.c in both layouts, odd sizes,
+ * every float dtype: outer-block, outer-grid (tall matrices, channels-last
+ * batch statistics), row-stream split over blocks (few long rows), wide
+ * persistent rows, reductions over non-adjacent axes (batchnorm in NCHW
+ * and NHWC, groupnorm, instancenorm) and normalizations along dim 0. */
+static void layout_cases(void)
+{
+    static const int id2[2] = {0, 1}, tr2[2] = {1, 0};
+    static const int nchw[4] = {0, 1, 2, 3}, nhwc[4] = {0, 2, 3, 1};
+    static const int id5[5] = {0, 1, 2, 3, 4}, cl5[5] = {0, 3, 4, 1, 2};
+    for (size_t di = 0; di < sizeof float_dtypes / sizeof float_dtypes[0]; di++) {
+        cf_dtype dt = float_dtypes[di];
+        static const int64_t tall[][2] = {{16385, 33}, {4099, 257}, {1, 1}, {3, 200003}};
+        for (size_t i = 0; i < 4; i++) {
+            reduce_layout_group(dt, 2, tall[i], 1, id2); /* outer */
+            reduce_layout_group(dt, 2, tall[i], 2, id2); /* inner */
+            reduce_layout_group(dt, 2, tall[i], 2, tr2); /* inner of a transposed one */
+        }
+        /* the last is large enough (2.2M elements) for the statistics to
+         * split off into their own kernel (sched_reduce.c) */
+        static const int64_t bn[][4] = {{7, 33, 5, 9}, {64, 3, 17, 17}, {2, 129, 1, 7},
+                                        {16, 64, 45, 47}};
+        for (size_t i = 0; i < 4; i++) {
+            reduce_layout_group(dt, 4, bn[i], 0xd, nchw);
+            reduce_layout_group(dt, 4, bn[i], 0xd, nhwc);
+            norm_case("batchnorm", dt, 4, bn[i], 0xd, nchw, 0x2);
+            norm_case("batchnorm", dt, 4, bn[i], 0xd, nhwc, 0x2);
+            norm_case("instancenorm", dt, 4, bn[i], 0xc, nchw, 0);
+            norm_case("instancenorm", dt, 4, bn[i], 0xc, nhwc, 0);
+        }
+        static const int64_t gn[5] = {3, 4, 5, 7, 9};
+        norm_case("groupnorm", dt, 5, gn, 0x1c, id5, 0);
+        norm_case("groupnorm", dt, 5, gn, 0x1c, cl5, 0);
+        static const int64_t sm0[][2] = {{1, 1}, {7, 7}, {4097, 33}, {1025, 257}, {33, 4099}};
+        for (size_t i = 0; i < 5; i++) {
+            tprog t;
+            tp_init(&t);
+            memset(outname, 0, sizeof outname);
+            build_softmax_dim0(&t, dt, sm0[i][0], sm0[i][1]);
+            char name[96];
+            snprintf(name, sizeof name, "softmax dim0 %s %lldx%lld", cf_dtype_pyname(dt),
+                     (long long)sm0[i][0], (long long)sm0[i][1]);
+            run_case(&t, name, 2);
+            tp_free(&t);
+        }
+        static const int64_t wide[][2] = {{5, 18432}, {3, 24577}};
+        for (size_t i = 0; i < 2; i++) {
+            tprog t;
+            char name[96];
+            tp_init(&t);
+            build_softmax(&t, dt, wide[i][0], wide[i][1]);
+            snprintf(name, sizeof name, "softmax wide %s %lldx%lld", cf_dtype_pyname(dt),
+                     (long long)wide[i][0], (long long)wide[i][1]);
+            run_case(&t, name, 2);
+            tp_free(&t);
+            tp_init(&t);
+            build_layernorm(&t, dt, wide[i][0], wide[i][1]);
+            snprintf(name, sizeof name, "layernorm wide %s %lldx%lld", cf_dtype_pyname(dt),
+                     (long long)wide[i][0], (long long)wide[i][1]);
+            run_case(&t, name, 4);
+            tp_free(&t);
+        }
+    }
+}
+
 /* Device copies of t's inputs and outputs (inputs filled from the host);
  * returns their bytes. */
 static double to_device(tprog *t, cf_slot_value *dv)
@@ -1024,6 +1244,8 @@ static int probe(void)
     return 0;
 }
 
+#include "gpu_indexing.h"
+
 static int dump(int which, int64_t rows, int64_t cols)
 {
     tprog t;
@@ -1034,6 +1256,19 @@ static int dump(int which, int64_t rows, int64_t cols)
     case 2: build_layernorm(&t, CF_DTYPE_BFLOAT16, rows, cols); break;
     case 3: build_rmsnorm(&t, CF_DTYPE_FLOAT, 3, 20001); break;
     case 4: build_rowsum(&t, CF_DTYPE_HALF, 4097, 3); break;
+    case 7: case 8: { /* batchnorm, bf16 (32, C=ROWS, COLS/32, 32), NCHW / NHWC */
+        static const int nchw[4] = {0, 1, 2, 3}, nhwc[4] = {0, 2, 3, 1};
+        int64_t sh[4] = {32, rows, cols / 32 > 0 ? cols / 32 : 1, 32};
+        build_norm(&t, CF_DTYPE_BFLOAT16, 4, sh, 0xd, which == 7 ? nchw : nhwc, 0x2);
+        break;
+    }
+    case 9: build_softmax_dim0(&t, CF_DTYPE_BFLOAT16, rows, cols); break;
+    case 10: { /* sum over dim 0, bf16 */
+        int64_t sh[2] = {rows, cols}, osh[2] = {1, cols};
+        int x = tp_in(&t, CF_DTYPE_BFLOAT16, 2, sh), o = tp_out(&t, CF_DTYPE_BFLOAT16, 2, osh);
+        tp_reduce(&t, CF_OP_SUM, CF_DTYPE_FLOAT, x, 1, o);
+        break;
+    }
     case 6: { /* perf/gpu_bench.py's compile probe: sin((x + c) * 1.5) */
         int64_t sh[1] = {4096};
         int x = tp_in(&t, CF_DTYPE_FLOAT, 1, sh), c = tp_constf(&t, CF_DTYPE_FLOAT, 0.25),
@@ -1092,12 +1327,16 @@ int main(int argc, char **argv)
         return probe();
     if (argc > 2 && strcmp(argv[1], "--only") == 0)
         filter = argv[2];
+    else if (argc > 3 && compile_only && strcmp(argv[2], "--only") == 0)
+        filter = argv[3];
     double t0 = now_s();
     op_cases();
     reduction_cases();
     fusion_cases();
     structure_cases();
     movement_cases();
+    indexing_cases();
+    layout_cases();
     printf("gpu_test%s: %d cases, %d failed (%.1f s)\n", compile_only ? " --compile-only" : "",
            checks, failures, now_s() - t0);
     if (compile_only)

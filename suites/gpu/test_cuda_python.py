@@ -594,3 +594,146 @@ def test_cuda_movement_of_computed_values_and_chains(gen):
     ref = F.pad(torch.cat([x.exp(), y], 1), [1, 1, 2, 0], value=-1.0)[0:515:2, 0:16]
     close(o1, ref * 3, "float32")
     torch.testing.assert_close(o2, F.pad(x.exp(), [0, 5]).sum(1), rtol=1e-4, atol=1e-4)
+
+
+# --- issue 11: output layout, printed definitions, code text, size arithmetic ------
+
+@pytest.mark.parametrize("make", [
+    lambda g: torch.randn(2, 3, 5, 7, device="cuda", generator=g).to(memory_format=torch.channels_last),
+    lambda g: torch.randn(7, 5, device="cuda", generator=g).t(),
+    lambda g: torch.randn(4, 6, device="cuda", generator=g),
+], ids=["channels_last", "transposed", "row_major"])
+def test_cuda_output_strides_match_torch(make, gen):
+    x = make(gen)
+    with FusionDefinition() as fd:
+        t = fd.from_pytorch(x)
+        fd.add_output(fd.ops.relu(t))
+        fd.add_output(fd.ops.permute(fd.ops.neg(t), dims=list(range(x.dim()))[::-1]))
+        fd.add_output(fd.ops.sum(t, dims=[0]))
+    relu, perm, red = fd.execute([x])
+    refs = [torch.relu(x), (-x).permute(*range(x.dim())[::-1]), x.sum(0)]
+    for out, ref in zip((relu, perm, red), refs):
+        assert out.is_cuda and out.stride() == ref.stride(), (out.stride(), ref.stride())
+        torch.testing.assert_close(out, ref)
+
+
+def test_cuda_stride_order_op(gen):
+    x = torch.randn(3, 5, 7, device="cuda", generator=gen)
+    with FusionDefinition() as fd:
+        t = fd.from_pytorch(x)
+        fd.add_output(fd.ops.stride_order(fd.ops.add(t, 1.0), stride_order=[0, 1, 2]))
+    (out,) = fd.execute([x])
+    assert out.stride() == (1, 3, 15)
+    torch.testing.assert_close(out, x + 1.0)
+
+
+def test_cuda_printed_definition_reruns(gen):
+    x = torch.randn(33, 65, device="cuda", generator=gen, dtype=torch.float16)
+    with FusionDefinition() as fd:
+        t = fd.from_pytorch(x)
+        m = fd.ops.max(t, dims=[1], keepdim=True)
+        fd.add_output(fd.ops.exp(fd.ops.sub(t, m)))
+    scope = {"DataType": DataType, "FusionDefinition": FusionDefinition}
+    exec(repr(fd), scope)
+    again = FusionDefinition()
+    with again:
+        scope["nvfuser_fusion"](again)
+    assert again.fusion.structurally_equal(fd.fusion)
+    torch.testing.assert_close(again.execute([x])[0], fd.execute([x])[0], rtol=0, atol=0)
+
+
+def test_cuda_last_cuda_code_is_the_launched_kernel(gen):
+    x = torch.randn(1025, device="cuda", generator=gen)
+    with FusionDefinition() as fd:
+        fd.add_output(fd.ops.sin(fd.from_pytorch(x)))
+    fd.execute([x])
+    code = fd.last_cuda_code()
+    assert "__global__" in code and "sin" in code
+    full = fd.last_cuda_code(intrinsic_code=True)
+    assert len(full) > len(code) and full.endswith(code)
+
+
+def test_cuda_size_arithmetic_as_shapes(gen):
+    x = torch.randn(6, 4, device="cuda", generator=gen)
+    with FusionDefinition() as fd:
+        t = fd.from_pytorch(x)
+        n = fd.ops.mul(t.size(0), t.size(1))
+        fd.add_output(fd.ops.reshape(t, [n]))
+        fd.add_output(fd.ops.full([fd.ops.div(t.size(0), 2), 3], 2.0, dtype=DataType.Float))
+    flat, full = fd.execute([x])
+    torch.testing.assert_close(flat, x.reshape(-1))
+    assert full.shape == (3, 3) and full.is_cuda and bool((full == 2.0).all())
+# --- layouts: outer, multi-axis and split reductions; the tier API ----------------------
+
+def test_wait_for_kernels_reaches_the_full_tier(gen):
+    """After a new fusion's first execute the full kernels may still be
+    compiling; wait_for_kernels() returns once they are in."""
+    x = rand((257, 1031), "float32", gen)
+    with FusionDefinition() as fd:
+        t = fd.from_pytorch(x)
+        fd.add_output(fd.ops.sum(fd.ops.mul(t, t), dims=[0], keepdim=False))
+    (first,) = fd.execute([x])
+    assert fd.wait_for_kernels(timeout=300.0) is True
+    assert fd.kernels_final() is True and fd.fec.kernels_final() is True
+    (again,) = fd.execute([x])
+    close(first, (x * x).sum(0), "float32")
+    close(again, (x * x).sum(0), "float32")
+    assert fd.wait_for_kernels(0) is True
+
+
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16", "float16"])
+@pytest.mark.parametrize("fmt", ["nchw", "nhwc"])
+@pytest.mark.parametrize("shape", [(3, 5, 7, 9), (16, 64, 45, 47)])
+def test_batchnorm_both_memory_formats(dtype, fmt, shape, gen):
+    """var_mean over N, H, W and the normalization, channels-first and
+    channels-last (the larger shape takes the statistics + apply split)."""
+    x = rand(shape, dtype, gen)
+    if fmt == "nhwc":
+        x = x.contiguous(memory_format=torch.channels_last)
+    w, b = rand((shape[1],), dtype, gen), rand((shape[1],), dtype, gen)
+    with FusionDefinition() as fd:
+        t, tw, tb = fd.from_pytorch(x), fd.from_pytorch(w), fd.from_pytorch(b)
+        xf = fd.ops.cast(t, DataType.Float)
+        var, mean = fd.ops.var_mean(xf, dims=[0, 2, 3], correction=0, keepdim=False)
+        bc = lambda v: fd.ops.broadcast_in_dim(v, shape=xf.shape(), broadcast_dims=[1])  # noqa: E731
+        y = fd.ops.mul(fd.ops.sub(xf, bc(mean)), bc(fd.ops.rsqrt(fd.ops.add(var, 1e-5))))
+        y = fd.ops.add(fd.ops.mul(y, bc(fd.ops.cast(tw, DataType.Float))), bc(fd.ops.cast(tb, DataType.Float)))
+        fd.add_output(fd.ops.cast(y, DT[dtype]))
+        fd.add_output(mean)
+        fd.add_output(var)
+    for tier in ("first", "full"):
+        y_o, mean_o, var_o = fd.execute([x, w, b])
+        ref = torch.nn.functional.batch_norm(x.float(), None, None, w.float(), b.float(), training=True, eps=1e-5)
+        close(y_o, ref.to(x.dtype), dtype)
+        v, m = torch.var_mean(x.float(), dim=(0, 2, 3), correction=0)
+        torch.testing.assert_close(mean_o, m, rtol=1e-4, atol=1e-4)
+        torch.testing.assert_close(var_o, v, rtol=1e-4, atol=1e-4)
+        fd.wait_for_kernels()
+
+
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
+@pytest.mark.parametrize("shape", [(1, 1), (7, 5), (16385, 33), (4099, 257), (3, 200003)])
+@pytest.mark.parametrize("dim", [0, 1])
+def test_tall_and_wide_sums(dtype, shape, dim, gen):
+    """Outer reductions split over blocks (tall), rows split over blocks
+    (few long rows)."""
+    x = rand(shape, dtype, gen)
+    for _ in range(2):
+        (out,) = run1(lambda fd: fd.ops.sum(fd.ops.cast(fd.from_pytorch(x), DataType.Float), dims=[dim],
+                                            keepdim=False), x)
+        torch.testing.assert_close(out, x.float().sum(dim), rtol=1e-4, atol=1e-3 * max(1, shape[dim]) ** 0.5)
+        cfuser._C._testing.cuda_wait_background()
+
+
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
+@pytest.mark.parametrize("shape", [(7, 7), (4097, 33), (2048, 4096)])
+def test_softmax_dim0(dtype, shape, gen):
+    x = rand(shape, dtype, gen, -4, 4)
+
+    def build(fd):
+        t = fd.ops.cast(fd.from_pytorch(x), DataType.Float)
+        m = fd.ops.max(t, dims=[0], keepdim=True)
+        e = fd.ops.exp(fd.ops.sub(t, m))
+        return fd.ops.cast(fd.ops.div(e, fd.ops.sum(e, dims=[0], keepdim=True)), DT[dtype])
+    (out,) = run1(build, x)
+    close(out, torch.softmax(x.float(), 0).to(x.dtype), dtype)

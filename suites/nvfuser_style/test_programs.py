@@ -328,8 +328,7 @@ def test_permuted_output_strides_match_torch(nvfuser_direct_test):
     nvf_out, _ = nvfuser_direct_test.exec_nvfuser(fusion_func, inputs)
     ref = (-inputs[0]).permute(1, 0)
     nvfuser_direct_test.assertEqual(ref, nvf_out[0])
-    if ref.stride() != nvf_out[0].stride():
-        pytest.xfail(f"output layout (issue 11 item 6): torch {ref.stride()}, cfuser {nvf_out[0].stride()}")
+    assert ref.stride() == nvf_out[0].stride()
 
 
 def test_execute_with_tuple_and_list(nvfuser_direct_test):

@@ -17,6 +17,10 @@
  * tier (no unrolling across vectors, NVRTC's fast-compile option) and runs
  * it, while one background thread compiles the full kernels and swaps them
  * in; results are the same. A full module in the disk cache is used at once.
+ * For a few hundred milliseconds after a fusion's first execute its calls
+ * therefore run the slower quick kernels: cf_cuda_background_pending says
+ * whether any full plan is still to come and cf_cuda_wait_background_for
+ * waits for them (benchmarks must, before timing).
  *
  * Environment:
  *   CFUSER_DISABLE_KERNEL_CACHE=1   no on-disk kernel cache
@@ -130,6 +134,16 @@ void cf_cuda_stats_get(cf_cuda_stats *out);
  * (tiered compilation, above). For benchmarks and tests that must time or
  * check the full kernels; execute itself never needs it. */
 void cf_cuda_wait_background(void);
+
+/* Full plans the background compiler has yet to install (queued or being
+ * compiled). 0 means every fusion executed so far runs its full kernels:
+ * a benchmark that times a new fusion should see 0 first. */
+int cf_cuda_background_pending(void);
+
+/* Wait at most timeout_s seconds (a negative value: no limit) until
+ * cf_cuda_background_pending() is 0; returns 1 when it is, 0 on time-out.
+ * Thread safe; returns at once when nothing was ever queued. */
+int cf_cuda_wait_background_for(double timeout_s);
 
 #ifdef __cplusplus
 }

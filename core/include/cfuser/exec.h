@@ -73,6 +73,25 @@ const cf_tensor *cf_run_output(const cf_run *r, int i);
  * not overlap an input or another output. */
 cf_status cf_run_set_output(cf_run *r, int i, void *data,
                             const int64_t *strides);
+/* The strides (in elements) output i should have: dense, in the memory
+ * order torch would give the same computation (cf_fusion_alloc_order), so
+ * a caller that allocates shape-many elements and passes these strides to
+ * cf_run_set_output returns outputs laid out as torch's. Size-1 axes count
+ * as 1. Errors: i out of range. */
+cf_status cf_run_output_strides(const cf_run *r, int i, int64_t *strides);
+/* The code of a prepared run, as text (source.c), in a string the caller
+ * frees with cf_free: CF_SOURCE_CUDA the CUDA C the CUDA backend generates
+ * for its shapes and strides, for CUDA device `device`'s architecture, or
+ * for a default sm_90 device when device < 0 or no GPU is present (code
+ * generation needs no GPU); intrinsic adds the fixed prelude (types and
+ * helpers) every module starts with. CF_SOURCE_PROGRAM the lowered program
+ * the CPU engine runs (its loops are compiled into libcfuser, nothing is
+ * generated per fusion). It gives the outputs storage of their layout at a
+ * fake address, so run the run no more afterwards: free it. Errors:
+ * CF_ERR_UNSUPPORTED for CUDA code from a build without the backend. */
+typedef enum cf_source_kind { CF_SOURCE_CUDA = 0, CF_SOURCE_PROGRAM = 1 } cf_source_kind;
+cf_status cf_run_source(cf_run *r, cf_source_kind kind, int device,
+                        bool intrinsic, char **text);
 /* Compute. Must not be called before every output has storage. */
 cf_status cf_run_execute(cf_run *r);
 void cf_run_free(cf_run *r);

@@ -130,6 +130,14 @@ cf_id cf_tensor_axis(const cf_fusion *f, cf_id tv, int i); /* iterdomain id */
 int cf_tensor_contiguity(const cf_fusion *f, cf_id tv, int i);
 /* stride order of an input; false when none was given */
 bool cf_tensor_stride_order(const cf_fusion *f, cf_id tv, int64_t *order);
+/* The memory order execute gives tensor tv (ir/ops_layout.c): its
+ * non-reduction axes from the outermost to the innermost, *n of them, as
+ * torch lays out the same computation (inputs by their stride_order,
+ * elementwise ops after their fullest operand, permute permuted, the
+ * stride_order op as given; row major otherwise). Errors: not a tensor of
+ * f, no memory. */
+cf_status cf_fusion_alloc_order(const cf_fusion *f, cf_id tv, int8_t *order,
+                                int *n);
 
 /* iteration domains */
 bool cf_fusion_has_iterdomain(const cf_fusion *f, cf_id id);

@@ -123,6 +123,11 @@ cf_status cf_op_permute(cf_fusion *f, cf_id arg, int n, const int64_t *dims,
                         cf_id *out);
 cf_status cf_op_squeeze(cf_fusion *f, cf_id arg, int n, const int64_t *dims,
                         cf_id *out);
+/* arg's values in the memory order stride_order gives (nvFuser's meaning:
+ * stride_order[i] is the rank of axis i's stride, n-1 the outermost); the
+ * result is laid out so when it is an output (ops_layout.c). */
+cf_status cf_op_stride_order(cf_fusion *f, cf_id arg, int n,
+                             const int64_t *stride_order, cf_id *out);
 /* Data-movement ops (ops_movement.c), nvFuser's slice, pad, cat and select.
  * slice: starts/ends are integer scalar ids, one per dim; steps (NULL: all
  * 1) must be > 0. Bounds are normalised like Python's (negative from the
@@ -145,6 +150,31 @@ cf_status cf_op_full(cf_fusion *f, int ndim, const cf_id *shape,
                      cf_id fill_value, cf_dtype dtype, cf_id *out);
 cf_status cf_op_iota(cf_fusion *f, cf_id length, cf_id start, cf_id step,
                      cf_dtype dtype, cf_id *out);
+
+/* Indexing ops (ops_indexing.c). Index tensors hold Int or Int32 values;
+ * dim may be negative (counted from the end). A value outside
+ * [0, arg.size(dim)) makes the run fail with CF_ERR_INDEX (negative values
+ * too, as in torch). index_select: index is 1-D (or 0-D, keeping dim with
+ * size 1). gather: index has arg's rank and no larger sizes off dim; the
+ * result has index's shape. take_along_axis: index matches arg off dim
+ * (broadcast dims of either side expand). scatter: a copy of arg with src
+ * (a tensor of arg's rank and dtype, or a scalar) written where index says
+ * along dim; in a segment of its own. embedding_fwd: rows of weight (2-D) at
+ * input's values, shape input + [embedding_dim]; padding_idx (CF_NO_ID for
+ * none) does not change the forward result; max_norm (CF_NO_ID: none)
+ * scales rows whose norm_type-norm (CF_NO_ID: 2) exceeds it to that norm,
+ * as torch does (weight itself is not changed). */
+cf_status cf_op_index_select(cf_fusion *f, cf_id arg, cf_id index, int64_t dim,
+                             cf_id *out);
+cf_status cf_op_gather(cf_fusion *f, cf_id arg, cf_id index, int64_t dim,
+                       cf_id *out);
+cf_status cf_op_take_along_axis(cf_fusion *f, cf_id arg, cf_id index,
+                                int64_t dim, cf_id *out);
+cf_status cf_op_scatter(cf_fusion *f, cf_id arg, cf_id index, cf_id src,
+                        int64_t dim, cf_id *out);
+cf_status cf_op_embedding_fwd(cf_fusion *f, cf_id input, cf_id weight,
+                              cf_id padding_idx, cf_id max_norm,
+                              cf_id norm_type, cf_id *out);
 
 /* Composite ops (ops_composite.c): built from the ops above. */
 /* arg (2+ dims) where column - row >= diagonal (an integer scalar) over

@@ -40,6 +40,20 @@
  *   input, else the scalar in[3]; lo and hi are the Ints in[1] and in[2]
  *   (negative crops). CAT: in[0..nin) placed one after the other along
  *   `dim` (2 to 4 inputs, equal sizes off `dim`).
+ * - GATHER (the lowered index_select, gather, take_along_axis and
+ *   embedding_fwd): out[c] = in[0][s(c)] over the output's index space,
+ *   where s(c) has, for each out axis d with map[d] >= 0, coordinate c[d]
+ *   at source axis map[d] (0 along a source axis of size 1), and
+ *   in[1][c] (an Int or Int32 tensor of the output's rank, broadcast
+ *   axes of size 1) at source axis `correction`. A value of in[1] outside
+ *   [0, size of that axis) fails the run with CF_ERR_INDEX. axes == 1:
+ *   source axes may be longer than the output's (torch.gather); else they
+ *   have the output's size or size 1. cdtype is the source's compute type.
+ * - SCATTER: out = a copy of in[0]; then for every element c of in[1]
+ *   (same rank), out[c with c[dim] = in[1][c]] = in[2][c] (in[2] a tensor
+ *   of out's dtype, at least in[1]'s size along every axis, or a scalar),
+ *   dim = `correction`. Out-of-range values fail with CF_ERR_INDEX; with
+ *   repeated positions one of the values wins. Never fused.
  * - Integer DIV/MOD/REMAINDER/FMOD by zero give 0 (defined, no trap);
  *   integer overflow wraps (two's complement), as on torch.
  */

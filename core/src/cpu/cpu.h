@@ -171,6 +171,11 @@ typedef struct cf_red_args {
     int nthreads;
 } cf_red_args;
 cf_status cf_reduce_generic(const cf_red_args *a);
+/* The same for inputs whose innermost reduced axes are dense runs with
+ * kept axes outside them and reduced ones outside those (NCHW over N, H,
+ * W), reading the runs in memory order (reduce_runs.c); *handled = 0 and
+ * CF_OK when the input is not of that kind. */
+cf_status cf_reduce_runs(const cf_red_args *a, int *handled);
 /* var = sq / max(0, n - correction) */
 double cf_var_finish(double sq, int64_t n, int64_t correction);
 

@@ -112,7 +112,8 @@ cf_status cf_cpu_execute(const cf_program *p, cf_slot_value *vals, int nthreads)
         const cf_seg *sg = &pl.segs[g];
         switch (sg->kind) {
         case SEG_PW:
-        case SEG_ROW: cf_cpu_seg_run(&pl, sg, scratch); break;
+        case SEG_ROW: rc = cf_cpu_seg_run(&pl, sg, scratch); break;
+        case SEG_SCATTER: rc = cf_cpu_run_scatter(&pl, sg); break;
         case SEG_REDUCE: rc = run_reduce(&pl, sg); break;
         case SEG_COPY: rc = run_copy(&pl, sg); break;
         case SEG_MOVE: rc = cf_win_run(&pl, sg); break;

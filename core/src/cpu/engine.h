@@ -36,7 +36,7 @@
  * same partial sums whether it is fused or not. */
 #define CF_CPU_ROW_CHUNK 1024
 
-enum { SEG_PW, SEG_ROW, SEG_REDUCE, SEG_COPY, SEG_IOTA, SEG_MOVE };
+enum { SEG_PW, SEG_ROW, SEG_REDUCE, SEG_COPY, SEG_IOTA, SEG_SCATTER, SEG_MOVE };
 enum { OPND_SCALAR, OPND_MEM, OPND_VFULL, OPND_VROW, OPND_WIN };
 
 /* The most memory pieces one window reads (movement.c). */
@@ -114,6 +114,13 @@ typedef struct cf_step {
     cf_dtype rdt;      /* dtype whose representation the result has    */
     cf_opnd in[4];
     cf_opnd out[2];
+    /* GATHER (indexing.c): in[0] is the source over the step's index
+     * space with stride 0 along the indexed axis, in[1] the index (Int);
+     * the value read is at in[0]'s element + index * gstride, index in
+     * [0, gext). grow: the index is one value along each run of in[0]'s
+     * innermost axis (a row of embedding_fwd or index_select). */
+    int64_t gstride, gext;
+    uint8_t grow;
 } cf_step;
 
 typedef struct cf_seg {
@@ -131,6 +138,9 @@ typedef struct cf_seg {
     int first_step, nsteps;
     size_t gsz;                     /* bytes of one block buffer    */
     size_t scratch;                 /* bytes per thread             */
+    size_t badoff;                  /* GATHER steps: a thread's record
+                                       of an index out of range (two
+                                       int64: count, value); 0 none */
     int nthreads;
 } cf_seg;
 
@@ -183,6 +193,25 @@ cf_status cf_cpu_check_data(const cf_cpu_plan *pl);
 void cf_cpu_plan_release(cf_cpu_plan *pl);
 /* A plan from the program's cache, or built and added to it. */
 cf_status cf_cpu_plan_get(cf_cpu_plan *pl);
+/* Run one fused segment (PW or ROW) with the given scratch; fails only
+ * when a GATHER step met an index out of range. */
+cf_status cf_cpu_seg_run(const cf_cpu_plan *pl, const cf_seg *sg, char *scratch);
+
+/* --- indexing.c ------------------------------------------------------------ */
+/* Lay out the GATHER step st over index space (nd, osh). */
+void cf_cpu_gather_step(const cf_cpu_plan *pl, cf_step *st, int nd, const int64_t *osh);
+/* Elements [start, start + n) of a GATHER step into out (representation
+ * of st->cdt), index values ix (NULL: st->grow and the index in memory,
+ * read once per run from st->in[1]); raw: a block buffer. An index out of
+ * range reads nothing (the element is 0) and is counted in bad[0], its
+ * value kept in bad[1]. */
+void cf_cpu_gather_block(const cf_step *st, int64_t start, int64_t n, const int64_t *ix, void *raw,
+                         void *out, int64_t *bad);
+/* The error of a GATHER step that met index value v. */
+cf_status cf_cpu_gather_error(const cf_step *st, int64_t v);
+/* A SCATTER segment. */
+cf_status cf_cpu_run_scatter(const cf_cpu_plan *pl, const cf_seg *sg);
+
 /* --- movement.c: SLICE, PAD and CAT read in place ------------------------ */
 /* Windows a plan of p may need (0 for programs without movement). */
 int cf_win_count(const cf_program *p);
@@ -203,8 +232,5 @@ void cf_win_gather(const cf_window *w, int nd, const int64_t *ish, int64_t start
                    void *out);
 /* A SEG_MOVE segment: the window computed into its slot's memory. */
 cf_status cf_win_run(const cf_cpu_plan *pl, const cf_seg *sg);
-
-/* Run one fused segment (PW or ROW) with the given scratch. */
-void cf_cpu_seg_run(const cf_cpu_plan *pl, const cf_seg *sg, char *scratch);
 
 #endif

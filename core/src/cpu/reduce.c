@@ -6,7 +6,10 @@
  *           accumulator, the memory order of a column sum);
  *   row     otherwise: each output reduces its reduced elements in blocks;
  *           a few outputs with many elements each split them over threads
- *           and combine the partial results.
+ *           and combine the partial results. Where the innermost reduced
+ *           axes are dense (the H, W of NCHW images reduced over N, H, W)
+ *           and no conversion is needed, the blocks are those dense runs,
+ *           read where they lie.
  * Floating values accumulate in double, integers in wrapping int64. VAR
  * takes two passes (mean, then squared deviations).
  */
@@ -90,6 +93,7 @@ typedef struct red_ctx {
     double *means;         /* row mode with nparts > 1: per output */
     int pass;              /* row mode with nparts > 1: 0 sums, 1 squares */
     int col_in_place;      /* column mode: rows are read where they are */
+    int64_t run;           /* row mode: elements of a dense run read in place; 0: gather */
     char *scratch;
     size_t per_thread;
 } red_ctx;
@@ -112,6 +116,20 @@ static cf_acc row_range(const red_ctx *c, char *buf, int64_t k, int64_t lo, int6
 {
     const cf_red_args *a = c->a;
     cf_acc acc = cf_red_identity(op, a->cdt, a->out[0].dtype);
+    if (c->run > 0) {
+        for (int64_t s = lo; s < hi;) {
+            int64_t n = c->run - s % c->run;
+            if (n > hi - s)
+                n = hi - s;
+            const void *x = cf_nd_addr(&c->in, k * c->rcount + s);
+            if (sq)
+                a->k->rowsq[c->r](n, x, mean, sq);
+            else
+                a->k->rowred[c->r](op, n, x, &acc);
+            s += n;
+        }
+        return acc;
+    }
     for (int64_t s = lo; s < hi; s += BLK) {
         int64_t n = hi - s < BLK ? hi - s : BLK;
         cf_nd_gather(&c->in, k * c->rcount + s, n, a->cdt, buf);
@@ -205,7 +223,7 @@ static void col_task(void *vctx, int tid, int64_t begin, int64_t end)
     }
 }
 
-/* Column sums of float values read in place: rows split into parts (by
+/* Column sums (and maxima, minima) of float values read in place: rows split into parts (by
  * shape alone, so any number of threads adds the same partial sums), each
  * part adding groups of CSUM_GROUP rows in the value type and the groups in
  * double, over strips as wide as whole rows where it can, so that a thread
@@ -246,6 +264,45 @@ static void *csum_tmp(char *own, size_t per_thread, const void *row)
     return base + ((want - have) & 4095);
 }
 
+/* acc = max(x, acc) / min(x, acc) element-wise in the value type (exact),
+ * NaN-propagating with x first on ties, as the kernels' colred, over the g
+ * rows in order; four rows a pass so that acc is loaded and stored once per
+ * four rows. Loops the compiler vectorises (branches outside them). */
+#define CMX(x, y) (((x) != (x) || (x) >= (y)) ? (x) : (y))
+#define CMN(x, y) (((x) != (x) || (x) <= (y)) ? (x) : (y))
+#define COLMAX_FN(name, T)                                                                     \
+    static void name(int64_t n, const void *const *rows, int g, T *restrict acc, int mx)                \
+    {                                                                                          \
+        int j = 0;                                                                             \
+        for (; j + 4 <= g; j += 4) {                                                           \
+            const T *restrict x0 = rows[j], *restrict x1 = rows[j + 1];                         \
+            const T *restrict x2 = rows[j + 2], *restrict x3 = rows[j + 3];                   \
+            if (mx)                                                                            \
+                for (int64_t i = 0; i < n; i++) {                                             \
+                    T v = CMX(x0[i], acc[i]);                                                   \
+                    v = CMX(x1[i], v);                                                          \
+                    v = CMX(x2[i], v);                                                          \
+                    acc[i] = CMX(x3[i], v);                                                     \
+                }                                                                              \
+            else                                                                               \
+                for (int64_t i = 0; i < n; i++) {                                             \
+                    T v = CMN(x0[i], acc[i]);                                                   \
+                    v = CMN(x1[i], v);                                                          \
+                    v = CMN(x2[i], v);                                                          \
+                    acc[i] = CMN(x3[i], v);                                                     \
+                }                                                                              \
+        }                                                                                      \
+        for (; j < g; j++) {                                                                   \
+            const T *restrict x = rows[j];                                                     \
+            if (mx)                                                                            \
+                for (int64_t i = 0; i < n; i++) acc[i] = CMX(x[i], acc[i]);                    \
+            else                                                                               \
+                for (int64_t i = 0; i < n; i++) acc[i] = CMN(x[i], acc[i]);                    \
+        }                                                                                      \
+    }
+COLMAX_FN(colmax_f32, float)
+COLMAX_FN(colmax_f64, double)
+
 static void csum_task(void *vctx, int tid, int64_t begin, int64_t end)
 {
     const csum_ctx *s = vctx;
@@ -261,12 +318,30 @@ static void csum_task(void *vctx, int tid, int64_t begin, int64_t end)
         const void *rows[CSUM_GROUP];
         if (n <= 0)
             continue;
-        memset(acc, 0, (size_t)n * sizeof(double));
+        if (a->op == CF_OP_SUM) {
+            memset(acc, 0, (size_t)n * sizeof(double));
+        } else {
+            double id = cf_red_identity(a->op, a->cdt, a->out[0].dtype).d;
+            for (int64_t i = 0; i < n; i++) acc[i] = id;
+        }
         for (int64_t r = r0; r < r1; r += CSUM_GROUP) {
             int g = r1 - r < CSUM_GROUP ? (int)(r1 - r) : CSUM_GROUP;
             for (int j = 0; j < g; j++)
                 rows[j] = cf_nd_addr(&c->in, (ko * c->rcount + r + j) * c->ncol + c0);
-            a->k->colsum[c->r](n, rows, g, csum_tmp(own, s->per_thread, rows[0]), acc);
+            if (a->op == CF_OP_SUM) {
+                a->k->colsum[c->r](n, rows, g, csum_tmp(own, s->per_thread, rows[0]), acc);
+            } else if (c->r == CF_REP_F64) {
+                colmax_f64(n, rows, g, acc, a->op == CF_OP_MAX);
+            } else {
+                /* max/min of floats: exact in float, kept in the thread's
+                 * value-type strip and widened once at the end */
+                float *f = (float *)(void *)(own + (s->per_thread - 4096) / 2);
+                if (r == r0)
+                    for (int64_t i = 0; i < n; i++) f[i] = (float)acc[i];
+                colmax_f32(n, rows, g, f, a->op == CF_OP_MAX);
+                if (r + g >= r1)
+                    for (int64_t i = 0; i < n; i++) acc[i] = (double)f[i];
+            }
         }
         if (s->nparts == 1)
             csum_store(c, acc, ko * c->ncol + c0, n);
@@ -319,7 +394,11 @@ static cf_status col_sum(const red_ctx *c)
                 const double *q = s.parts + ko * s.nparts * c->ncol + c0;
                 for (int64_t i = 0; i < n; i++) buf[i] = q[i];
                 for (int64_t p = 1; p < s.nparts; p++)
-                    for (int64_t i = 0; i < n; i++) buf[i] += q[p * c->ncol + i];
+                    for (int64_t i = 0; i < n; i++) {
+                        cf_acc x = {.d = q[p * c->ncol + i]}, y = {.d = buf[i]};
+                        /* the later part first, as the rows within a part */
+                        buf[i] = c->a->op == CF_OP_SUM ? buf[i] + x.d : cf_red_combine(c->a->op, c->r, x, y).d;
+                    }
                 csum_store(c, buf, ko * c->ncol + c0, n);
             }
     }
@@ -372,6 +451,12 @@ cf_status cf_reduce_generic(const cf_red_args *a)
         fill_empty(&c);
         return CF_OK;
     }
+    {
+        int handled;
+        cf_status rst = cf_reduce_runs(a, &handled);
+        if (rst || handled)
+            return rst;
+    }
     /* Column schedule when the innermost kept axis is dense and wide. */
     if (nk > 0 && nr > 0 && a->strides[kept[nk - 1]] == 1 && a->shape[kept[nk - 1]] >= 16 &&
         kept[nk - 1] > red[nr - 1]) {
@@ -393,7 +478,8 @@ cf_status cf_reduce_generic(const cf_red_args *a)
         c.col_in_place = a->dtype == a->cdt && cf_dtype_is_native(a->dtype) &&
                          c.in.ndim > 0 && c.in.strides[c.in.ndim - 1] == 1 &&
                          c.in.shape[c.in.ndim - 1] % c.ncol == 0;
-        if (c.col_in_place && !c.is_var && a->op == CF_OP_SUM && c.r != CF_REP_I64)
+        if (c.col_in_place && !c.is_var && c.r != CF_REP_I64 &&
+            (a->op == CF_OP_SUM || a->op == CF_OP_MAX || a->op == CF_OP_MIN))
             return col_sum(&c);
         items = (c.kcount / c.ncol) * ((c.ncol + BLK - 1) / BLK);
     } else {
@@ -409,6 +495,16 @@ cf_status cf_reduce_generic(const cf_red_args *a)
         cf_ndview_make(&c.in, a->data, a->dtype, n, sh, st);
         c.nparts = 1;
         items = c.kcount;
+        /* Dense runs of the innermost reduced axes, read in place when the
+         * values need no conversion and each run is long enough to pay for
+         * a call. */
+        if (a->dtype == a->cdt && cf_dtype_is_native(a->dtype)) {
+            int64_t run = 1;
+            for (int i = nr - 1; i >= 0 && a->strides[red[i]] == run; i--)
+                run *= a->shape[red[i]];
+            if (run >= 64)
+                c.run = run;
+        }
     }
     work = c.kcount * c.rcount;
     nt = cf_cpu_pick_threads(a->nthreads, c.ncol ? items : c.kcount * c.rcount / BLK + 1, work);

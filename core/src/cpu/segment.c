@@ -106,6 +106,20 @@ static void out_finish(const cf_opnd *o, cf_dtype rdt, char *scr, void *dst, int
         cf_nd_scatter(&o->v, start, n, rdt, dst);
 }
 
+/* A GATHER step: the index block in the second block buffer, the source
+ * elements staged in the first (indexing.c). */
+static void run_gather(const cf_step *st, const cf_seg *sg, char *scr, int64_t start, int64_t pos,
+                       int64_t n)
+{
+    /* One index per run (grow) read from memory: no index block at all. */
+    const int64_t *ix = st->grow && st->in[1].kind == OPND_MEM
+                            ? NULL
+                            : load(&st->in[1], CF_DTYPE_INT, scr, scr + sg->gsz, start, pos, n);
+    void *dst = out_place(&st->out[0], st->rdt, scr, scr + 4 * sg->gsz, start, pos);
+    cf_cpu_gather_block(st, start, n, ix, scr, dst, (int64_t *)(scr + sg->badoff));
+    out_finish(&st->out[0], st->rdt, scr, dst, start, pos, n);
+}
+
 /* Elements [start, start + n) of the step's index space, which are
  * elements [pos, pos + n) of the current item's buffers. */
 static void run_pw(const cf_kernels *k, const cf_step *st, const cf_seg *sg, char *scr,
@@ -113,6 +127,10 @@ static void run_pw(const cf_kernels *k, const cf_step *st, const cf_seg *sg, cha
 {
     const void *in[4] = {0};
     void *obuf = scr + 4 * sg->gsz, *dst;
+    if (st->op == CF_OP_GATHER) {
+        run_gather(st, sg, scr, start, pos, n);
+        return;
+    }
     if (st->uni) {
         /* One operand is one value: the scalar-operand loop reads it from
          * a register instead of a splat block. */
@@ -284,8 +302,24 @@ static void seg_task(void *vctx, int tid, int64_t begin, int64_t end)
     }
 }
 
-void cf_cpu_seg_run(const cf_cpu_plan *pl, const cf_seg *sg, char *scratch)
+cf_status cf_cpu_seg_run(const cf_cpu_plan *pl, const cf_seg *sg, char *scratch)
 {
     seg_ctx c = {pl, sg, scratch};
+    int nt = sg->nthreads > 1 ? sg->nthreads : 1;
+    /* Each thread keeps its own record of an index out of range: set
+     * before the run (a thread may run several ranges), read once after. */
+    for (int t = 0; sg->badoff && t < nt; t++)
+        memset(scratch + (size_t)t * sg->scratch + sg->badoff, 0, 2 * sizeof(int64_t));
     cf_parallel(sg->nthreads, sg->nitems, seg_task, &c);
+    if (!sg->badoff)
+        return CF_OK;
+    for (int t = 0; t < nt; t++) {
+        const int64_t *bad = (const int64_t *)(scratch + (size_t)t * sg->scratch + sg->badoff);
+        if (bad[0] == 0)
+            continue;
+        for (int s = 0; s < sg->nsteps; s++)
+            if (pl->steps[sg->first_step + s].op == CF_OP_GATHER)
+                return cf_cpu_gather_error(&pl->steps[sg->first_step + s], bad[1]);
+    }
+    return CF_OK;
 }

@@ -13,6 +13,14 @@
  *             each phase streams it again. Warp shuffles, then shared memory.
  *  column     reductions over outer axes: a thread per output (TX), TY
  *             threads splitting the reduced range, combined in shared memory.
+ * A reduction kernel's dims follow its main input's memory order (kept
+ * dims, then reduced dims), so "outer" means the contiguous axis is kept,
+ * whatever the logical order; sched_reduce.c chooses the block shape, the
+ * split of the reduced range over blocks (partials in a scratch buffer,
+ * combined by the last block of a group) and whether a normalization with
+ * too few outputs for the SMs splits into a statistics kernel and a
+ * pointwise apply kernel (gen_apply). Each kernel's header comment says
+ * which schedule it got and why.
  * Accumulation is in cdtype (float for half/bfloat16 data); var/var_mean
  * use Welford's update and Chan's combination.
  *
@@ -29,6 +37,7 @@
 #include "cuda/codegen.h"
 #include "cuda/movement.h"
 #include "cuda/sbuf.h"
+#include "cuda/sched_reduce.h"
 #include "cuda/segment.h"
 #include "cfuser/alloc.h"
 #include "cfuser/dtype.h"
@@ -39,7 +48,7 @@
 #define MAXACC 64
 #define MAXW 400
 
-enum { K_LOAD, K_STORE, K_IOTA, K_RESHAPE };
+enum { K_LOAD, K_STORE, K_IOTA, K_RESHAPE, K_GATHER, K_FLAG };
 enum { M_VEC, M_BCAST, M_GATHER };
 
 typedef struct acc {
@@ -80,6 +89,23 @@ typedef struct gen {
     bool quick;                   /* the quick tier (cf_cuda_plan_build_tier) */
     uint8_t loaded[MAXACC];
     const char *jx;               /* element suffix of load arrays        */
+    int flagbuf;                  /* buffer of the index-check flag, -1   */
+    cf_rs_sched sched;            /* reduction schedule (sched_reduce.c)  */
+    int64_t key[MAXD];            /* memory-order key of each domain dim  */
+    cf_cuda_plan *plan;           /* for scratch buffers                  */
+    int scratch;                  /* outer-grid: scratch buffer, -1 none  */
+    int64_t cnt_bytes;            /* its counters, then the partials      */
+    int pid;                      /* id of the kernel's parameter struct  */
+    bool stats_only;              /* split normalization: statistics only */
+    bool apply;                   /* split normalization: the apply kernel */
+    int nrv;                      /* statistics handed to the apply kernel */
+    int rv_slot[MAXACC], rv_buf[MAXACC];
+    int a_nout;                   /* the statistics kernel's outer classes */
+    int a_outer_cls[MAXD];
+    int64_t a_outer_sz[MAXD];
+    int npart;                    /* reductions with partials             */
+    int part_instr[MAXACC];
+    int64_t part_off[MAXACC];     /* their byte offsets in the scratch    */
 } gen_t;
 
 static cf_status too_big(void)
@@ -100,6 +126,13 @@ static int word(gen_t *G, int kind, int ref, int64_t value)
     G->w[G->nw] = (cf_pword){(uint8_t)kind, ref, value};
     return G->nw++;
 }
+
+/* For cuda/indexing.c (codegen.h). */
+int cf_cg_word(gen_t *G, int kind, int ref, int64_t value) { return word(G, kind, ref, value); }
+cf_sbuf *cf_cg_sb(gen_t *G) { return G->b; }
+cf_segs *cf_cg_segs(gen_t *G) { return G->S; }
+int cf_cg_buf(gen_t *G, int slot) { return G->bufidx[slot]; }
+int cf_cg_flag_buf(gen_t *G) { return G->flagbuf; }
 
 /* "(I)p.w[k]" for a run-time integer; literals for 0 and 1. */
 static void ival(gen_t *G, char *o, size_t cap, int64_t x)
@@ -202,7 +235,7 @@ static void vexpr(gen_t *G, int x, char *o, size_t cap)
         acc_t *a = &G->a[ai];
         if (a->kind == K_IOTA) {
             snprintf(o, cap, "v%d", x);
-        } else if (!a->full && G->g->has_red) {
+        } else if (!a->full && G->g->has_red && !G->apply) {
             snprintf(o, cap, "L%d", ai);
         } else if (a->mode == M_BCAST) {
             snprintf(o, cap, "L%d%s", ai, a->cached ? "[k][0]" : "[0]");
@@ -335,6 +368,76 @@ static cf_status add_special(gen_t *G, int instr)
     return CF_OK;
 }
 
+/* GATHER instruction `instr`: its source read at a base offset (strides
+ * of the result's axes) plus index * the indexed axis's stride; rnd/rsh/rst
+ * hold that axis, and one K_FLAG access the index-check flag. */
+static cf_status add_gather(gen_t *G, int instr)
+{
+    const cf_prog_instr *in = &G->p->instrs[instr];
+    cf_segs *S = G->S;
+    int o = in->out[0], x = in->in[0], nd = G->p->slots[o].ndim;
+    int64_t sst[CF_MAX_DIMS], st[CF_MAX_DIMS];
+    if (G->na + 2 > MAXACC)
+        return too_big();
+    bool flag = false;
+    for (int k = 0; k < G->na; k++)
+        flag |= G->a[k].kind == K_FLAG;
+    if (!flag) {
+        acc_t *f = &G->a[G->na++];
+        memset(f, 0, sizeof *f);
+        f->kind = K_FLAG;
+        f->slot = -1;
+        f->instr = -1;
+        f->dt = CF_DTYPE_INT;
+        f->buf = G->flagbuf;
+    }
+    acc_t *a = &G->a[G->na];
+    memset(a, 0, sizeof *a);
+    a->kind = K_GATHER;
+    a->slot = o;
+    a->instr = instr;
+    a->dt = G->p->slots[x].dtype;
+    a->buf = G->bufidx[S->gview[x] ? S->gbase[x] : x];
+    if (S->gview[x])
+        memcpy(sst, S->gst[x], sizeof sst);
+    else
+        cf_seg_storage_strides(S, x, sst);
+    for (int d = 0; d < nd; d++) {
+        int m = in->map[d];
+        st[d] = m >= 0 && G->v[x].shape[m] != 1 ? sst[m] : 0;
+    }
+    a->rnd = 1;
+    a->rsh[0] = G->v[x].shape[in->correction];
+    a->rst[0] = sst[in->correction];
+    cf_status s = set_strides(G, a, o, st);
+    if (s)
+        return s;
+    G->na++;
+    return CF_OK;
+}
+
+static cf_status emit_gather(gen_t *G, int i)
+{
+    int k = -1, f = -1, in = G->nd - 1;
+    for (int q = 0; q < G->na; q++) {
+        if (G->a[q].kind == K_GATHER && G->a[q].instr == i)
+            k = q;
+        if (G->a[q].kind == K_FLAG)
+            f = q;
+    }
+    if (k < 0 || f < 0 || G->g->has_red)
+        return cf_error_set(CF_ERR_RUNTIME, "cuda", "internal: a gather outside a pointwise kernel");
+    const cf_prog_instr *ins = &G->p->instrs[i];
+    char idx[200], s[64], off[160], ext[64], dst[64];
+    vexpr(G, ins->in[1], idx, sizeof idx);
+    ival(G, s, sizeof s, in >= 0 ? G->a[k].st[in] : 0);
+    snprintf(off, sizeof off, "o%d+(I)j*%s", k, s);
+    ival(G, ext, sizeof ext, G->a[k].rsh[0]);
+    ival(G, dst, sizeof dst, G->a[k].rst[0]);
+    cf_cg_gather_text(G->b, ins->out[0], i, G->a[k].dt, idx, ext, off, dst, k, f);
+    return CF_OK;
+}
+
 static cf_status add_store(gen_t *G, int x)
 {
     if (G->na >= MAXACC)
@@ -411,6 +514,65 @@ static void collapse(gen_t *G)
         if (i < G->nout)
             G->nout--;
     }
+}
+
+/* Sort dims [lo, hi) by key, outermost (largest) first; stable. */
+static void sort_group(gen_t *G, int lo, int hi)
+{
+    for (int i = lo + 1; i < hi; i++)
+        for (int j = i; j > lo && G->key[j - 1] < G->key[j]; j--) {
+            int64_t t = G->key[j];
+            G->key[j] = G->key[j - 1];
+            G->key[j - 1] = t;
+            t = G->dsz[j];
+            G->dsz[j] = G->dsz[j - 1];
+            G->dsz[j - 1] = t;
+            int c = G->dcls[j];
+            G->dcls[j] = G->dcls[j - 1];
+            G->dcls[j - 1] = c;
+            for (int k = 0; k < G->na; k++) {
+                t = G->a[k].st[j];
+                G->a[k].st[j] = G->a[k].st[j - 1];
+                G->a[k].st[j - 1] = t;
+            }
+        }
+}
+
+static int64_t iabs64(int64_t x) { return x < 0 ? -x : x; }
+
+/* Put the kept dims, and the reduced dims, of a reduction kernel in the
+ * memory order of its main input (the load with the most strided axes, a
+ * store when nothing is loaded), so that the innermost dim of the kernel
+ * is the one memory is contiguous along whatever the logical order: a
+ * channels-last tensor reduced over N, H, W becomes an outer reduction
+ * along C, a transposed one a reduction along its columns. Returns false
+ * when no access gives an order (the logical order stays). */
+static bool order_domain(gen_t *G)
+{
+    int best = -1, bestn = -1;
+    for (int pass = 0; pass < 2 && best < 0; pass++)
+        for (int k = 0; k < G->na; k++) {
+            if (G->a[k].kind != (pass == 0 ? K_LOAD : K_STORE))
+                continue;
+            int n = 0;
+            for (int i = 0; i < G->nd; i++)
+                n += G->a[k].st[i] != 0;
+            if (n > bestn) {
+                bestn = n;
+                best = k;
+            }
+        }
+    if (best < 0 || bestn <= 0)
+        return false;
+    for (int i = 0; i < G->nd; i++) {
+        int64_t k = iabs64(G->a[best].st[i]);
+        for (int q = 0; q < G->na && k == 0; q++)
+            k = iabs64(G->a[q].st[i]);
+        G->key[i] = k == 0 ? INT64_MAX : k; /* constant for all: outermost */
+    }
+    sort_group(G, 0, G->nout);
+    sort_group(G, G->nout, G->nd);
+    return true;
 }
 
 static int64_t prod(const int64_t *x, int n)
@@ -504,7 +666,7 @@ static void emit_buffers(gen_t *G)
             continue;
         int w = word(G, CF_PW_PTR, a->buf, 0);
         const char *ty = cf_cg_stty(a->dt);
-        const char *c = a->kind == K_STORE ? "" : "const ";
+        const char *c = a->kind == K_STORE || a->kind == K_FLAG ? "" : "const ";
         E(" %s%s*__restrict__ B%d=(%s%s*)p.w[%d];\n", c, ty, k, c, ty, w);
     }
 }
@@ -614,6 +776,8 @@ static cf_status emit_instr(gen_t *G, int i)
         /* v<o> defined by the access code (offset-based) */
         return CF_OK;
     }
+    if (in->op == CF_OP_GATHER)
+        return emit_gather(G, i);
     for (int k = 0; k < in->nin; k++) {
         vexpr(G, in->in[k], args[k], sizeof args[k]);
         cf_dtype ct = in->cdtype;
@@ -746,9 +910,9 @@ static cf_status emit_values(gen_t *G, bool only_needed, int phase)
     for (int k = 0; k < G->g->ninstrs; k++) {
         int i = G->g->instrs[k];
         const cf_prog_instr *in = &G->p->instrs[i];
-        if (only_needed && !G->need[i])
+        if ((only_needed || G->apply) && !G->need[i])
             continue;
-        if (!only_needed && G->g->has_red) {
+        if (!only_needed && !G->apply && G->g->has_red) {
             /* row-level instructions of this phase */
             if (G->full[in->out[0]] || nontrivial_red(G, in))
                 continue;
@@ -837,7 +1001,7 @@ static void emit_pw_loads(gen_t *G, const char *jpre)
     char s[64];
     for (int k = 0; k < G->na; k++) {
         acc_t *a = &G->a[k];
-        if (a->kind == K_STORE || a->kind == K_IOTA)
+        if (a->kind == K_STORE || a->kind == K_IOTA || a->kind == K_GATHER || a->kind == K_FLAG)
             continue;
         const char *rt = cf_cg_regty(a->dt);
         char dst[32], off[96];
@@ -875,7 +1039,7 @@ static void emit_pw_decls(gen_t *G, int U)
 {
     for (int k = 0; k < G->na; k++) {
         acc_t *a = &G->a[k];
-        if (a->kind == K_STORE || a->kind == K_IOTA)
+        if (a->kind == K_STORE || a->kind == K_IOTA || a->kind == K_GATHER || a->kind == K_FLAG)
             continue;
         if (raw_cache(a))
             E(" V<%s,%d> L%d[%d];\n", cf_cg_stty(a->dt), G->V, k, U);
@@ -963,7 +1127,7 @@ static cf_status gen_pointwise(gen_t *G, cf_kernel_launch *L)
     G->jx = "[j]";
     E("extern \"C\" __global__ void __launch_bounds__(%d) %s(const P%d "
       "p){\n typedef %s I;\n",
-      TPB, L->name, G->gi, G->big ? "long long" : "int");
+      TPB, L->name, G->pid, G->big ? "long long" : "int");
     emit_buffers(G);
     ival(G, s, sizeof s, nv);
     E(" const I nv=%s;\n", s);
@@ -999,14 +1163,6 @@ static cf_status gen_pointwise(gen_t *G, cf_kernel_launch *L)
 }
 
 /* --- row and column reduction kernels ------------------------------------ */
-static int next_pow2(int64_t x)
-{
-    int r = 1;
-    while (r < x && r < (1 << 20))
-        r *= 2;
-    return r;
-}
-
 static int in_level(gen_t *G, int x)
 {
     if (is_scalar_slot(G->p, x) || G->lacc[x] >= 0)
@@ -1086,30 +1242,48 @@ static bool load_used(gen_t *G, int k)
     return false;
 }
 
+/* Reductions whose accumulator is a Welford state (count, mean, M2):
+ * var and var_mean; a welford op joins here. */
+static bool is_welford(cf_opcode op)
+{
+    return op == CF_OP_VAR || op == CF_OP_VAR_MEAN;
+}
+
 static void emit_reduce_update(gen_t *G, int i)
 {
     const cf_prog_instr *in = &G->p->instrs[i];
     char x[200];
     vexpr(G, in->in[0], x, sizeof x);
     const char *T = cf_cg_regty(in->cdtype);
-    if (in->op == CF_OP_VAR || in->op == CF_OP_VAR_MEAN)
+    if (is_welford(in->op))
         E(" if(ev)wpush(a%d,(%s)%s);\n", i, T, x);
     else
         E(" if(ev)a%d=%s()(a%d,(%s)%s);\n", i, red_functor(in->op), i, T, x);
 }
 
-static void emit_reduce_finish(gen_t *G, int i)
+
+/* Combine the threads of a row (or column) group: a<i> (w<i> for Welford
+ * states) holds the group's result in every thread. */
+static void emit_reduce_combine(gen_t *G, int i)
+{
+    const cf_prog_instr *in = &G->p->instrs[i];
+    const char *T = cf_cg_regty(in->cdtype);
+    const char *how = G->col ? "colred" : "rowred";
+    if (is_welford(in->op))
+        E(" Wf<%s> w%d=%s<%d,%d>(wfin(a%d),Wel(),sm);\n", T, i, how, G->TX, G->TY, i);
+    else
+        E(" a%d=%s<%d,%d>(a%d,%s(),sm);\n", i, how, G->TX, G->TY, i, red_functor(in->op));
+}
+
+/* The value(s) of reduction i from its combined state. */
+static void emit_reduce_value(gen_t *G, int i)
 {
     const cf_prog_instr *in = &G->p->instrs[i];
     const char *T = cf_cg_regty(in->cdtype);
     char e[200], fin[300];
-    const char *how = G->col ? "colred" : "rowred";
     cf_dtype t0 = G->p->slots[in->out[0]].dtype;
-    if (in->op == CF_OP_VAR || in->op == CF_OP_VAR_MEAN) {
-        E(" const Wf<%s> w%d=%s<%d,%d>(wfin(a%d),Wel(),sm);\n", T, i, how,
-          G->TX, G->TY, i);
-        snprintf(e, sizeof e, "wvar(w%d,(%s)%lld)", i, T,
-                 (long long)in->correction);
+    if (is_welford(in->op)) {
+        snprintf(e, sizeof e, "wvar(w%d,(%s)%lld)", i, T, (long long)in->correction);
         cf_cg_to_slot(fin, sizeof fin, t0, e);
         E(" const %s v%d=%s;\n", cf_cg_regty(t0), in->out[0], fin);
         if (in->op == CF_OP_VAR_MEAN) {
@@ -1120,11 +1294,149 @@ static void emit_reduce_finish(gen_t *G, int i)
         }
         return;
     }
-    E(" a%d=%s<%d,%d>(a%d,%s(),sm);\n", i, how, G->TX, G->TY, i,
-      red_functor(in->op));
     snprintf(e, sizeof e, "a%d", i);
     cf_cg_to_slot(fin, sizeof fin, t0, e);
     E(" const %s v%d=%s;\n", cf_cg_regty(t0), in->out[0], fin);
+}
+
+/* Bytes of one partial state of reduction i in the scratch buffer. */
+static int64_t partial_bytes(const cf_prog_instr *in)
+{
+    int64_t t = (int64_t)cf_dtype_size(in->cdtype);
+    if (in->cdtype == CF_DTYPE_HALF || in->cdtype == CF_DTYPE_BFLOAT16)
+        t = 4; /* accumulated in float */
+    return is_welford(in->op) ? 3 * t : t;
+}
+
+/* outer-grid / split rows: every block of a group stores the partial
+ * states of its part of the reduced range; the last block to arrive (a
+ * counter per group in the scratch buffer) folds them and goes on with the
+ * later phases, the others leave. The counters are zero at the start of
+ * each run (launch.c clears them) and the last block puts its back. */
+static void emit_grid_combine(gen_t *G, const int *red, int nred)
+{
+    char s[64];
+    int tdim = G->col ? G->TY : G->TX;
+    int w = word(G, CF_PW_PTR, G->scratch, 0);
+    ival(G, s, sizeof s, G->sched.blocks);
+    E(" unsigned char*const SCR=(unsigned char*)p.w[%d];\n", w);
+    for (int q = 0; q < nred; q++) {
+        int i = red[q];
+        const cf_prog_instr *in = &G->p->instrs[i];
+        const char *T = cf_cg_regty(in->cdtype);
+        int64_t off = -1;
+        for (int k = 0; k < G->npart; k++)
+            if (G->part_instr[k] == i)
+                off = G->part_off[k];
+        char o[64];
+        ival(G, o, sizeof o, off);
+        if (is_welford(in->op))
+            E(" Wf<%s>*PP%d=(Wf<%s>*)(SCR+%s);if(rv&&tx==0)PP%d[(I)blockIdx.y*nrow+row]=w%d;\n",
+              T, i, T, o, i, i);
+        else
+            E(" %s*PP%d=(%s*)(SCR+%s);if(rv&&tx==0)PP%d[(I)blockIdx.y*nrow+row]=a%d;\n", T, i, T, o,
+              i, i);
+    }
+    E(" __shared__ int last_;\n __threadfence();__syncthreads();\n"
+      " if(threadIdx.x==0&&threadIdx.y==0){unsigned*C=(unsigned*)SCR;"
+      "const unsigned t=atomicAdd(&C[blockIdx.x],1u);last_=t==gridDim.y-1;"
+      "if(last_)C[blockIdx.x]=0u;}\n"
+      " __syncthreads();if(!last_)return;__threadfence();\n");
+    for (int q = 0; q < nred; q++) {
+        int i = red[q];
+        const cf_prog_instr *in = &G->p->instrs[i];
+        const char *T = cf_cg_regty(in->cdtype);
+        const char *how = G->col ? "colred" : "rowred";
+        if (is_welford(in->op)) {
+            E(" {Wf<%s> u;u.n=u.m=u.q=(%s)0;if(rv)for(int s=tx;s<(int)gridDim.y;s+=%d)"
+              "u=wcomb(u,ldv(&PP%d[(I)s*nrow+row]));w%d=%s<%d,%d>(u,Wel(),sm);}\n",
+              T, T, tdim, i, i, how, G->TX, G->TY);
+        } else {
+            char id[200];
+            red_identity(id, sizeof id, in->op, in->cdtype);
+            E(" {%s u=%s;if(rv)for(int s=tx;s<(int)gridDim.y;s+=%d)u=%s()(u,ldv(&PP%d[(I)s*nrow+row]));"
+              "a%d=%s<%d,%d>(u,%s(),sm);}\n",
+              T, id, tdim, red_functor(in->op), i, i, how, G->TX, G->TY, red_functor(in->op));
+        }
+    }
+}
+
+static bool compute_need(gen_t *G, int ph);
+
+/* Can this segment's normalization split into a statistics kernel and an
+ * apply kernel? Not with iota or copy accesses (they have no pointwise
+ * form here). */
+static bool split_ok(gen_t *G)
+{
+    if (G->g->copy_slot >= 0)
+        return false;
+    for (int k = 0; k < G->g->ninstrs; k++) {
+        cf_opcode op = G->p->instrs[G->g->instrs[k]].op;
+        if (op == CF_OP_IOTA || op == CF_OP_COPY)
+            return false;
+    }
+    return true;
+}
+
+/* A buffer of the plan allocated per run. */
+static int plan_temp(gen_t *G, int64_t bytes, int64_t zero_bytes)
+{
+    cf_plan_buffer *b = &G->plan->buffers[G->plan->nbuffers];
+    memset(b, 0, sizeof *b);
+    b->slot = -1;
+    b->temp = true;
+    b->bytes = bytes > 16 ? bytes : 16;
+    b->zero_bytes = zero_bytes;
+    return G->plan->nbuffers++;
+}
+
+/* Statistics kernel: a buffer per output of each first-phase reduction,
+ * one value per row in the output's dtype (the value the fused kernel
+ * would have used), for the apply kernel. */
+static cf_status plan_stats(gen_t *G, int64_t nrow)
+{
+    const cf_program *p = G->p;
+    int ni = p->ninstrs;
+    compute_need(G, 0);
+    G->nrv = 0;
+    for (int j = 0; j < G->g->ninstrs; j++) {
+        int i = G->g->instrs[j];
+        if (!G->need[ni + i])
+            continue;
+        for (int q = 0; q < p->instrs[i].nout; q++) {
+            int o = p->instrs[i].out[q];
+            if (G->nrv >= MAXACC)
+                return too_big();
+            G->rv_slot[G->nrv] = o;
+            G->rv_buf[G->nrv++] = plan_temp(G, nrow * (int64_t)cf_dtype_size(p->slots[o].dtype), 0);
+        }
+    }
+    return CF_OK;
+}
+
+/* The scratch buffer of a split reduction: counters (one per block along
+ * the outputs), then the partial states of each reduction of the first
+ * phase, [splits][nrow] each. */
+static cf_status plan_scratch(gen_t *G, int64_t nrow)
+{
+    const cf_program *p = G->p;
+    int ni = p->ninstrs;
+    compute_need(G, 0);
+    int64_t at = (G->sched.blocks * 4 + 255) / 256 * 256;
+    G->cnt_bytes = at;
+    G->npart = 0;
+    for (int j = 0; j < G->g->ninstrs; j++) {
+        int i = G->g->instrs[j];
+        if (!G->need[ni + i])
+            continue;
+        if (G->npart >= MAXACC)
+            return too_big();
+        G->part_instr[G->npart] = i;
+        G->part_off[G->npart++] = at;
+        at += (partial_bytes(&p->instrs[i]) * G->sched.splits * nrow + 255) / 256 * 256;
+    }
+    G->scratch = plan_temp(G, at, G->cnt_bytes);
+    return CF_OK;
 }
 
 static void emit_full_load(gen_t *G, int k, const char *jpre)
@@ -1241,6 +1553,8 @@ static cf_status emit_phase(gen_t *G, int ph)
                 E("&&c%d==0", i);
         E(")B%d[r%d]=%s;\n", k, k, c);
     }
+    if (G->stats_only && ph > 0)
+        return CF_OK; /* the apply kernel does the rest */
     bool any = compute_need(G, ph);
     if (!any)
         return CF_OK;
@@ -1250,7 +1564,7 @@ static cf_status emit_phase(gen_t *G, int ph)
             continue;
         char id[200];
         red_identity(id, sizeof id, p->instrs[i].op, p->instrs[i].cdtype);
-        if (p->instrs[i].op == CF_OP_VAR || p->instrs[i].op == CF_OP_VAR_MEAN)
+        if (is_welford(p->instrs[i].op))
             E(" Sh<%s> a%d=%s;\n", cf_cg_regty(p->instrs[i].cdtype), i, id);
         else
             E(" %s a%d=%s;\n", cf_cg_regty(p->instrs[i].cdtype), i, id);
@@ -1261,12 +1575,14 @@ static cf_status emit_phase(gen_t *G, int ph)
           "\n const bool ev=rv&&e<nin;\n", G->ITEMS, G->TX, V);
         G->jx = "[k][j]";
     } else if (G->col) {
-        E(" for(I e=(I)tx;rv&&e<nin;e+=%d){\n const bool ev=true;\n", G->TY);
+        if (G->sched.unroll > 1)
+            E(" #pragma unroll %d\n", G->sched.unroll);
+        E(" for(I e=e0+(I)tx;rv&&e<e1;e+=%d){\n const bool ev=true;\n", G->TY);
         G->jx = "[j]";
     } else {
         if (tuning()->row_unroll > 1)
             E(" #pragma unroll %d\n", tuning()->row_unroll);
-        E(" for(I e=(I)tx*%d;rv&&e<nin;e+=(I)%d){\n const bool ev=true;\n", V,
+        E(" for(I e=e0+(I)tx*%d;rv&&e<e1;e+=(I)%d){\n const bool ev=true;\n", V,
           G->TX * V);
         G->jx = "[j]";
     }
@@ -1327,14 +1643,33 @@ static cf_status emit_phase(gen_t *G, int ph)
         if (G->a[k].kind == K_STORE && G->need[2 * ni + k])
             emit_full_store(G, k);
     E(" }\n");
+    int red[MAXACC], nred = 0;
     for (int j = 0; j < g->ninstrs; j++)
-        if (G->need[ni + g->instrs[j]])
-            emit_reduce_finish(G, g->instrs[j]);
+        if (G->need[ni + g->instrs[j]]) {
+            emit_reduce_combine(G, g->instrs[j]);
+            if (nred < MAXACC)
+                red[nred++] = g->instrs[j];
+        }
+    if (G->sched.splits > 1 && ph == 0)
+        emit_grid_combine(G, red, nred);
+    for (int q = 0; q < nred; q++)
+        emit_reduce_value(G, red[q]);
+    if (G->stats_only && ph == 0)
+        for (int q = 0; q < G->nrv; q++) {
+            int o = G->rv_slot[q];
+            cf_dtype t = G->p->slots[o].dtype;
+            char vx[32], c[96];
+            snprintf(vx, sizeof vx, "v%d", o);
+            cf_cg_store_conv(c, sizeof c, t, vx);
+            E(" if(rv&&tx==0)((%s*)p.w[%d])[row]=%s;\n", cf_cg_stty(t),
+              word(G, CF_PW_PTR, G->rv_buf[q], 0), c);
+        }
     return CF_OK;
 }
 
 static cf_status gen_reduce(gen_t *G, cf_kernel_launch *L)
 {
+    cf_status st;
     int64_t nrow = prod(G->dsz, G->nout);
     int64_t nin = prod(G->dsz + G->nout, G->nd - G->nout);
     int nfull = 0;
@@ -1346,39 +1681,41 @@ static cf_status gen_reduce(gen_t *G, cf_kernel_launch *L)
         if (a->kind == K_LOAD && a->full)
             nfull++;
     }
-    if (G->col) {
+    if (G->col)
         choose_vec(G, -1, false);
-        G->TX = nrow >= 32 ? 32 : next_pow2(nrow);
-        int ty = next_pow2(nin);
-        int cap = 256 / G->TX > 8 ? 256 / G->TX : 8;
-        if (cap > 1024 / G->TX)
-            cap = 1024 / G->TX;
-        G->TY = ty < cap ? ty : cap;
-        G->persist = false;
-    } else {
+    else
         choose_vec(G, G->nd - 1, true);
-        int64_t nvec = nin / G->V;
-        int tx = next_pow2((nvec + 3) / 4);
-        if (tx > 1024)
-            tx = 1024;
-        int items = (int)((nvec + tx - 1) / tx);
-        G->persist = items >= 1 && items <= 16 &&
-                     (int64_t)items * G->V * (nfull > 0 ? nfull : 1) <= tuning()->persist_max;
-        if (!G->persist) {
-            tx = nvec >= 4096 ? 512 : next_pow2(nvec);
-            if (tx < 32)
-                tx = 32;
-            if (tx > 512)
-                tx = 512;
-            items = 0;
-        }
-        G->TX = tx;
-        G->ITEMS = items;
-        G->TY = tx >= 128 ? 1 : 128 / tx;
-        int ny = next_pow2(nrow);
-        if (G->TY > ny)
-            G->TY = ny;
+    int maxl = compute_levels(G);
+    cf_rs_problem pr = {.outer = G->col, .nrow = nrow, .nred = nin, .vec = G->V,
+                        .nfull = nfull, .elem_bytes = 0, .later_full = false,
+                        .persist_max = tuning()->persist_max, .quick = G->quick};
+    for (int k = 0; k < G->na; k++)
+        if (G->a[k].kind == K_LOAD && G->a[k].full && (int)esize(G->a[k].dt) > pr.elem_bytes)
+            pr.elem_bytes = (int)esize(G->a[k].dt);
+    for (int ph = 1; ph <= maxl && !pr.later_full; ph++)
+        pr.later_full = compute_need(G, ph);
+    cf_rs_choose(&pr, G->dev, &G->sched);
+    G->stats_only = false;
+    if (maxl == 1 && split_ok(G) && cf_rs_split_normalization(&pr, &G->sched, G->dev)) {
+        /* A normalization whose outputs leave SMs idle: statistics here
+         * (split over blocks), the normalization in a pointwise kernel. */
+        int64_t fused_blocks = G->sched.blocks;
+        G->stats_only = true;
+        pr.later_full = false;
+        cf_rs_choose(&pr, G->dev, &G->sched);
+        size_t n = strlen(G->sched.why);
+        snprintf(G->sched.why + n, sizeof G->sched.why - n,
+                 "; statistics only (fused: %lld block(s)), the apply kernel follows",
+                 (long long)fused_blocks);
+        if ((st = plan_stats(G, nrow)))
+            return st;
     }
+    G->persist = G->sched.kind == CF_RS_ROW_PERSIST;
+    G->TX = G->sched.TX;
+    G->TY = G->sched.TY;
+    G->ITEMS = G->sched.items;
+    if (G->sched.splits > 1 && (st = plan_scratch(G, nrow)))
+        return st;
     int smb = G->col ? G->TX * G->TY * 24
                      : G->TY * (G->TX > 32 ? G->TX / 32 : 1) * 24;
     if (smb < 16)
@@ -1387,14 +1724,30 @@ static cf_status gen_reduce(gen_t *G, cf_kernel_launch *L)
     char minb[16] = "";
     if (tuning()->row_minblocks > 0 && !G->col)
         snprintf(minb, sizeof minb, ",%d", tuning()->row_minblocks);
+    E("/* %s: %s %dx%d", L->name, cf_rs_kind_name(G->sched.kind), G->TX, G->TY);
+    if (G->persist)
+        E(" items=%d", G->ITEMS);
+    if (G->sched.splits > 1)
+        E(" splits=%d", G->sched.splits);
+    E(" V=%d; %s */\n", G->V, G->sched.why);
     E("extern \"C\" __global__ void __launch_bounds__(%d%s) %s(const P%d p){\n"
       " typedef %s I;\n __shared__ alignas(16) unsigned char sm[%d];\n",
-      G->TX * G->TY, minb, L->name, G->gi, G->big ? "long long" : "int", smb);
+      G->TX * G->TY, minb, L->name, G->pid, G->big ? "long long" : "int", smb);
     emit_buffers(G);
     ival(G, s, sizeof s, nrow);
     E(" const I nrow=%s;", s);
     ival(G, s, sizeof s, nin);
     E(" const I nin=%s;(void)nin;\n", s);
+    if (G->sched.splits > 1) {
+        /* this block's part of the reduced range: a multiple of V long */
+        int64_t step = G->col ? 1 : G->V;
+        int64_t chunk = (nin + G->sched.splits - 1) / G->sched.splits;
+        chunk = (chunk + step - 1) / step * step;
+        ival(G, s, sizeof s, chunk);
+        E(" const I e0=(I)blockIdx.y*%s;const I e1=e0+%s<nin?e0+%s:nin;\n", s, s, s);
+    } else {
+        E(" const I e0=0;const I e1=nin;(void)e0;(void)e1;\n");
+    }
     if (G->col)
         E(" const I row=(I)blockIdx.x*%d+threadIdx.x;const int tx=threadIdx.y;"
           "\n", G->TX);
@@ -1426,7 +1779,6 @@ static cf_status gen_reduce(gen_t *G, cf_kernel_launch *L)
         }
     }
     memset(G->loaded, 0, sizeof G->loaded);
-    int maxl = compute_levels(G);
     for (int ph = 0; ph <= maxl; ph++)
         if (compute_need(G, ph))
             for (int k = 0; k < G->na; k++)
@@ -1443,7 +1795,7 @@ static cf_status gen_reduce(gen_t *G, cf_kernel_launch *L)
               a->mode == M_BCAST ? 1 : G->V);
     }
     for (int ph = 0; ph <= maxl; ph++) {
-        cf_status st = emit_phase(G, ph);
+        st = emit_phase(G, ph);
         if (st)
             return st;
     }
@@ -1456,6 +1808,7 @@ static cf_status gen_reduce(gen_t *G, cf_kernel_launch *L)
                             (long long)nrow);
     launch_dims(L, (unsigned)blocks, (unsigned)(G->col ? G->TX : G->TX),
                 (unsigned)G->TY);
+    L->grid[1] = (unsigned)(G->sched.splits > 1 ? G->sched.splits : 1);
     L->smem = 0;
     return CF_OK;
 }
@@ -1481,12 +1834,27 @@ static cf_status gen_segment(gen_t *G, cf_kernel_launch *L, cf_sbuf *body,
     G->na = 0;
     G->nw = 0;
     G->persist = false;
+    G->scratch = -1;
+    G->npart = 0;
+    memset(&G->sched, 0, sizeof G->sched);
+    G->sched.splits = 1;
+    G->sched.unroll = 1;
     G->V = 1;
     for (int x = 0; x < G->S->ns; x++)
         G->lacc[x] = -1;
     if ((st = build_domain(G)))
         return st;
     cf_seg *g = G->g;
+    if (g->scatter >= 0) {
+        *skip = false;
+        cf_sbuf *saved = G->b;
+        G->b = body;
+        st = cf_cg_gen_scatter(G, L, g, skip);
+        G->b = saved;
+        if (st || *skip)
+            return st;
+        goto words;
+    }
     if (g->copy_slot >= 0) {
         if ((st = add_load(G, g->copy_slot)) || (st = add_store(G, g->copy_slot)))
             return st;
@@ -1498,6 +1866,11 @@ static cf_status gen_segment(gen_t *G, cf_kernel_launch *L, cf_sbuf *body,
                     return st;
                 continue;
             }
+            if (in->op == CF_OP_GATHER) {
+                if ((st = add_load(G, in->in[1])) || (st = add_gather(G, g->instrs[k])))
+                    return st;
+                continue;
+            }
             for (int q = 0; q < in->nin; q++)
                 if ((st = add_load(G, in->in[q])))
                     return st;
@@ -1506,14 +1879,24 @@ static cf_status gen_segment(gen_t *G, cf_kernel_launch *L, cf_sbuf *body,
             if (stored_here(G, x) && (st = add_store(G, x)))
                 return st;
     }
-    /* COL when the innermost axis of the reference is not reduced */
+    /* COL (an outer reduction) when the memory-innermost dim is kept;
+     * without an access that orders the domain, when the innermost axis of
+     * the reference is not reduced */
     G->col = false;
-    if (g->has_red && g->ref >= 0) {
+    if (g->has_red && order_domain(G)) {
+        G->col = G->nout > 0 &&
+                 (G->nd == G->nout || G->key[G->nout - 1] < G->key[G->nd - 1]);
+    } else if (g->has_red && g->ref >= 0) {
         int last = -1;
         for (int d = 0; d < G->p->slots[g->ref].ndim; d++)
             if (G->S->cls[g->ref][d] >= 0)
                 last = cf_seg_find(G->S, G->S->cls[g->ref][d]);
         G->col = last >= 0 && !((g->red >> last) & 1);
+    }
+    G->a_nout = G->nout;
+    for (int i = 0; i < G->nout; i++) {
+        G->a_outer_cls[i] = G->dcls[i];
+        G->a_outer_sz[i] = G->dsz[i];
     }
     collapse(G);
     G->big = need_64bit(G);
@@ -1526,6 +1909,142 @@ static cf_status gen_segment(gen_t *G, cf_kernel_launch *L, cf_sbuf *body,
     G->b = body;
     st = g->has_red ? gen_reduce(G, L) : gen_pointwise(G, L);
     G->b = saved;
+    if (st)
+        return st;
+words:
+    if (G->nw >= MAXW)
+        return too_big();
+    L->nwords = G->nw;
+    L->words = cf_malloc((size_t)(G->nw > 0 ? G->nw : 1) * sizeof *L->words);
+    if (!L->words)
+        return cf_error_nomem("cuda");
+    memcpy(L->words, G->w, (size_t)G->nw * sizeof *L->words);
+    return CF_OK;
+}
+
+/* The apply kernel of a split normalization: a pointwise kernel over the
+ * whole domain, in memory order, that recomputes the segment's pointwise
+ * values the later phases need and reads the statistics the statistics
+ * kernel stored (one value per row, broadcast along the reduced axes). */
+static void apply_mark(gen_t *G, int i)
+{
+    const cf_prog_instr *in = &G->p->instrs[i];
+    if (G->need[i] || nontrivial_red(G, in))
+        return; /* statistics come from their buffers */
+    G->need[i] = 1;
+    for (int q = 0; q < in->nin; q++) {
+        int x = in->in[q];
+        if (is_scalar_slot(G->p, x) || G->S->gview[x])
+            continue;
+        int r = G->S->root[x];
+        if (G->S->pseg[r] == G->gi && G->S->prod[r] >= 0)
+            apply_mark(G, G->S->prod[r]);
+    }
+}
+
+static cf_status add_stat_load(gen_t *G, int slot, int buf)
+{
+    if (G->lacc[slot] >= 0)
+        return CF_OK;
+    if (G->na >= MAXACC)
+        return too_big();
+    acc_t *a = &G->a[G->na];
+    memset(a, 0, sizeof *a);
+    a->kind = K_LOAD;
+    a->slot = slot;
+    a->instr = -1;
+    a->dt = G->p->slots[slot].dtype;
+    a->buf = buf;
+    /* the row index of the statistics kernel: its outer classes, in its
+     * order, row-major */
+    for (int i = 0; i < G->nd; i++) {
+        int c = cf_seg_find(G->S, G->dcls[i]);
+        int64_t st = 1;
+        bool found = false;
+        for (int j = G->a_nout - 1; j >= 0 && !found; j--) {
+            if (cf_seg_find(G->S, G->a_outer_cls[j]) == c)
+                found = true;
+            else
+                st *= G->a_outer_sz[j];
+        }
+        a->st[i] = found ? st : 0;
+    }
+    G->lacc[slot] = G->na++;
+    return CF_OK;
+}
+
+static cf_status gen_apply(gen_t *G, cf_kernel_launch *L, cf_sbuf *body, int stats_kernel)
+{
+    cf_status st;
+    const cf_program *p = G->p;
+    cf_seg *g = G->g;
+    /* what the statistics kernel left out: its stores over the reduced
+     * domain after the reductions (read off its accesses, still in G->a) */
+    int stores[MAXACC], nst = 0;
+    for (int k = 0; k < G->na; k++)
+        if (G->a[k].kind == K_STORE && G->a[k].full && in_level(G, G->a[k].slot) >= 1)
+            stores[nst++] = G->a[k].slot;
+    G->apply = true;
+    G->stats_only = false;
+    G->na = 0;
+    G->nw = 0;
+    G->V = 1;
+    G->persist = false;
+    for (int x = 0; x < G->S->ns; x++)
+        G->lacc[x] = -1;
+    memset(G->need, 0, 2 * (size_t)p->ninstrs + MAXACC);
+    if ((st = build_domain(G)))
+        return st;
+    for (int k = 0; k < nst; k++) {
+        int r = G->S->root[stores[k]];
+        if (G->S->prod[r] >= 0)
+            apply_mark(G, G->S->prod[r]);
+    }
+    for (int k = 0; k < g->ninstrs; k++) {
+        int i = g->instrs[k];
+        if (!G->need[i])
+            continue;
+        const cf_prog_instr *in = &p->instrs[i];
+        for (int q = 0; q < in->nin; q++) {
+            int x = in->in[q];
+            int rv = -1;
+            for (int j = 0; j < G->nrv; j++)
+                if (!is_scalar_slot(p, x) && !G->S->gview[x] && G->S->root[x] == G->rv_slot[j])
+                    rv = j;
+            if (rv >= 0)
+                st = add_stat_load(G, G->rv_slot[rv], G->rv_buf[rv]);
+            else
+                st = add_load(G, x);
+            if (st)
+                return st;
+            if (rv >= 0 && x != G->rv_slot[rv])
+                G->lacc[x] = G->lacc[G->rv_slot[rv]]; /* a view of a statistic */
+        }
+    }
+    for (int k = 0; k < nst; k++) {
+        int x = stores[k];
+        for (int j = 0; j < G->nrv; j++)
+            if (G->S->root[x] == G->rv_slot[j]) { /* a statistic, expanded */
+                if ((st = add_stat_load(G, G->rv_slot[j], G->rv_buf[j])))
+                    return st;
+                G->lacc[x] = G->lacc[G->rv_slot[j]];
+            }
+        if ((st = add_store(G, x)))
+            return st;
+    }
+    /* the whole domain in memory order, one group */
+    if (order_domain(G))
+        sort_group(G, 0, G->nd);
+    G->nout = G->nd;
+    collapse(G);
+    G->big = need_64bit(G);
+    cf_sbuf *saved = G->b;
+    G->b = body;
+    E("/* %s: apply of cfk%d's statistics, pointwise over %lld elements in memory order */\n",
+      L->name, stats_kernel, (long long)prod(G->dsz, G->nd));
+    st = gen_pointwise(G, L);
+    G->b = saved;
+    G->apply = false;
     if (st)
         return st;
     if (G->nw >= MAXW)
@@ -1541,7 +2060,9 @@ static cf_status gen_segment(gen_t *G, cf_kernel_launch *L, cf_sbuf *body,
 static cf_status plan_buffers(cf_segs *S, cf_cuda_plan *plan, int *bufidx)
 {
     const cf_program *p = S->p;
-    plan->buffers = cf_calloc((size_t)(S->ns > 0 ? S->ns : 1),
+    /* a slot's storage each; per kernel a scratch buffer and the buffers of
+     * a split normalization's statistics; the index-check flag */
+    plan->buffers = cf_calloc((size_t)S->ns + (size_t)S->nsegs * (MAXACC + 1) + 2,
                               sizeof *plan->buffers);
     if (!plan->buffers)
         return cf_error_nomem("cuda");
@@ -1564,6 +2085,15 @@ static cf_status plan_buffers(cf_segs *S, cf_cuda_plan *plan, int *bufidx)
                 b->bytes = 16;
         }
         bufidx[x] = plan->nbuffers++;
+    }
+    plan->index_flag = -1;
+    if (cf_cg_checks_index(p)) {
+        /* the index-check flag: zeroed before the kernels, read after */
+        cf_plan_buffer *b = &plan->buffers[plan->nbuffers];
+        b->slot = -1;
+        b->temp = true;
+        b->bytes = 16;
+        plan->index_flag = plan->nbuffers++;
     }
     return CF_OK;
 }
@@ -1595,7 +2125,8 @@ cf_status cf_cuda_plan_build_tier(const cf_program *p, const cf_slot_value *vals
         st = cf_error_nomem("cuda");
         goto fail;
     }
-    plan->kernels = cf_calloc((size_t)(S.nsegs > 0 ? S.nsegs : 1),
+    /* a kernel per segment, two for a split normalization */
+    plan->kernels = cf_calloc((size_t)(S.nsegs > 0 ? 2 * S.nsegs : 1),
                               sizeof *plan->kernels);
     if (!plan->kernels) {
         st = cf_error_nomem("cuda");
@@ -1608,11 +2139,13 @@ cf_status cf_cuda_plan_build_tier(const cf_program *p, const cf_slot_value *vals
     G->v = vals;
     G->dev = info;
     G->bufidx = bufidx;
+    G->flagbuf = plan->index_flag;
     G->lacc = lacc;
     G->lvl = lvl;
     G->full = full;
     G->need = need;
     G->quick = quick;
+    G->plan = plan;
     G->b = &src;
     cf_sb_printf(&src, "%s", cf_cuda_prelude);
     for (int gi = 0; gi < S.nsegs; gi++) {
@@ -1620,7 +2153,11 @@ cf_status cf_cuda_plan_build_tier(const cf_program *p, const cf_slot_value *vals
         memset(L, 0, sizeof *L);
         snprintf(L->name, sizeof L->name, "cfk%d", gi);
         G->gi = gi;
+        G->pid = gi;
         G->g = &S.segs[gi];
+        G->stats_only = false;
+        G->apply = false;
+        G->nrv = 0;
         bool skip = false;
         body.len = 0;
         if (body.s)
@@ -1632,6 +2169,20 @@ cf_status cf_cuda_plan_build_tier(const cf_program *p, const cf_slot_value *vals
         cf_sb_printf(&src, "struct P%d{i64 w[%d];};\n%s", gi,
                      L->nwords > 0 ? L->nwords : 1, body.s ? body.s : "");
         plan->nkernels++;
+        if (G->stats_only) {
+            cf_kernel_launch *L2 = &plan->kernels[plan->nkernels];
+            memset(L2, 0, sizeof *L2);
+            snprintf(L2->name, sizeof L2->name, "cfk%da", gi);
+            G->pid = S.nsegs + gi;
+            body.len = 0;
+            if (body.s)
+                body.s[0] = '\0';
+            if ((st = gen_apply(G, L2, &body, gi)))
+                goto fail;
+            cf_sb_printf(&src, "struct P%d{i64 w[%d];};\n%s", G->pid,
+                         L2->nwords > 0 ? L2->nwords : 1, body.s ? body.s : "");
+            plan->nkernels++;
+        }
     }
     if (src.oom || body.oom) {
         st = cf_error_nomem("cuda");

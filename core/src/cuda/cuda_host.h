@@ -108,6 +108,7 @@ typedef struct cf_plan_buffer {
     int32_t slot;      /* slot whose data it is (-1: scratch)              */
     bool temp;         /* allocate per run                                */
     int64_t bytes;     /* for temps                                       */
+    int64_t zero_bytes;/* scratch: leading bytes cleared before each run  */
 } cf_plan_buffer;
 
 typedef struct cf_cuda_plan {
@@ -117,6 +118,10 @@ typedef struct cf_cuda_plan {
     cf_kernel_launch *kernels;
     int nbuffers;
     cf_plan_buffer *buffers;
+    int index_flag;            /* buffer (16 bytes: instruction + 1 and
+                                  value of an index out of range), zeroed
+                                  before the kernels and read after; -1
+                                  when nothing is indexed                */
     void *module;              /* CUmodule                                 */
     void **funcs;              /* CUfunction per kernel                    */
 } cf_cuda_plan;
@@ -133,6 +138,10 @@ cf_status cf_cuda_plan_build_tier(const cf_program *p, const cf_slot_value *vals
                                   const cf_cuda_device_info *info, bool quick,
                                   cf_cuda_plan **out);
 void cf_cuda_plan_free(cf_cuda_plan *plan);
+/* The error of a run whose index-check flag (cf_cuda_plan.index_flag)
+ * holds {instruction + 1, value} (cuda/indexing.c). */
+cf_status cf_cuda_index_error(const cf_program *p, const cf_slot_value *vals,
+                              const int64_t *flag);
 
 /* The fixed text every generated module starts with. */
 extern const char cf_cuda_prelude[];

@@ -94,7 +94,8 @@ static bool build_key(keybuf *k, const cf_program *p,
                          in->out[1], in->axes, in->correction};
         int64_t mv[3] = {in->dim, in->manual, in->step};
         ok = kb_put(k, f, sizeof f) &&
-             (in->op != CF_OP_VIEW || kb_put(k, in->map, sizeof in->map)) && kb_put(k, mv, sizeof mv);
+             ((in->op != CF_OP_VIEW && in->op != CF_OP_GATHER) || kb_put(k, in->map, sizeof in->map)) &&
+             kb_put(k, mv, sizeof mv);
     }
     return ok;
 }
@@ -325,7 +326,7 @@ cf_status cf_cuda_execute(const cf_program *p, cf_slot_value *vals,
     int nalloc = 0;
     for (int b = 0; b < plan->nbuffers; b++) {
         const cf_plan_buffer *pb = &plan->buffers[b];
-        ptr[b] = (CUdeviceptr)(uintptr_t)vals[pb->slot].data;
+        ptr[b] = pb->slot >= 0 ? (CUdeviceptr)(uintptr_t)vals[pb->slot].data : 0;
         if (!pb->temp)
             continue;
         CUresult r = d->mempool
@@ -334,7 +335,15 @@ cf_status cf_cuda_execute(const cf_program *p, cf_slot_value *vals,
         if ((st = cf_cu_check(r, "cuda", "allocating an intermediate")))
             goto out;
         nalloc = b + 1;
+        /* a split reduction's counters start at zero */
+        if (pb->zero_bytes > 0 &&
+            (st = cf_cu_check(cu->cuMemsetD8Async(ptr[b], 0, (size_t)pb->zero_bytes, s), "cuda",
+                              "clearing a reduction's counters")))
+            goto out;
     }
+    if (plan->index_flag >= 0 &&
+        (st = cf_cu_check(cu->cuMemsetD8Async(ptr[plan->index_flag], 0, 16, s), "cuda", "cuMemsetD8Async")))
+        goto out;
     for (int i = 0; i < plan->nkernels; i++) {
         const cf_kernel_launch *L = &plan->kernels[i];
         int64_t words[512];
@@ -357,10 +366,21 @@ cf_status cf_cuda_execute(const cf_program *p, cf_slot_value *vals,
         if (st)
             break;
     }
+    if (st == CF_OK && plan->index_flag >= 0) {
+        /* An index out of range left its mark: read once, after the
+         * kernels (the one wait that checked indexing costs). */
+        int64_t flag[2] = {0, 0};
+        st = cf_cu_check(cu->cuStreamSynchronize(s), "cuda", "cuStreamSynchronize");
+        if (st == CF_OK)
+            st = cf_cu_check(cu->cuMemcpyDtoH_v2(flag, ptr[plan->index_flag], sizeof flag), "cuda", "cuMemcpyDtoH");
+        if (st == CF_OK && flag[0] != 0)
+            st = cf_cuda_index_error(p, vals, flag);
+    }
 out:
     for (int b = 0; b < nalloc; b++) {
-        if (!plan->buffers[b].temp ||
-            ptr[b] == (CUdeviceptr)(uintptr_t)vals[plan->buffers[b].slot].data)
+        if (!plan->buffers[b].temp || ptr[b] == 0 ||
+            (plan->buffers[b].slot >= 0 &&
+             ptr[b] == (CUdeviceptr)(uintptr_t)vals[plan->buffers[b].slot].data))
             continue;
         if (d->mempool)
             cu->cuMemFreeAsync(ptr[b], s);

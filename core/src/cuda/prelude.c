@@ -70,6 +70,11 @@ const char cf_cuda_prelude[] =
     "return r;}\n"
     "template<class T> __device__ __forceinline__ T wvar(Wf<T> s,T c){T "
     "den=s.n-c;return s.q/(den>T(0)?den:T(0));}\n"
+    /* a partial state another block stored (not through this SM's L1) */
+    "template<class T> __device__ __forceinline__ T ldv(const T*p){return "
+    "*(const volatile T*)p;}\n"
+    "template<class T> __device__ __forceinline__ Wf<T> ldv(const Wf<T>*p){"
+    "Wf<T> r;r.n=ldv(&p->n);r.m=ldv(&p->m);r.q=ldv(&p->q);return r;}\n"
     "template<class T> __device__ __forceinline__ T wmean(Wf<T> s){return "
     "s.n>T(0)?s.m:T(0)/T(0);}\n"
     "template<class T> __device__ __forceinline__ T shx(T v,int m){return "

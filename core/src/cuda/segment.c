@@ -96,7 +96,7 @@ static cf_status fresh(cf_segs *s, int slot)
     return CF_OK;
 }
 
-static cf_seg *open_seg(cf_segs *s)
+cf_seg *cf_seg_open(cf_segs *s)
 {
     if (s->nsegs == s->segcap) {
         int cap = s->segcap ? 2 * s->segcap : 8;
@@ -110,6 +110,7 @@ static cf_seg *open_seg(cf_segs *s)
     memset(g, 0, sizeof *g);
     g->ref = -1;
     g->copy_slot = -1;
+    g->scatter = -1;
     return g;
 }
 
@@ -324,7 +325,7 @@ static cf_status assign_classes(cf_segs *s, const cf_prog_instr *in)
     int o = in->out[0];
     int nd = s->p->slots[o].ndim;
     if (in->op == CF_OP_COPY || in->op == CF_OP_IOTA ||
-        in->op == CF_OP_FULL || cf_move_op(in->op))
+        in->op == CF_OP_FULL || in->op == CF_OP_SCATTER || cf_move_op(in->op))
         return fresh(s, o);
     if (cf_op_is_reduction(in->op)) {
         int x = in->in[0];
@@ -334,10 +335,11 @@ static cf_status assign_classes(cf_segs *s, const cf_prog_instr *in)
                     (in->axes >> d) & 1 ? -1 : s->cls[x][d];
         return CF_OK;
     }
-    /* Pointwise: line up axis d of every tensor input of full rank. */
+    /* Pointwise: line up axis d of every tensor input of full rank (a
+     * GATHER: its index; the source is read from storage anywhere). */
     for (int d = 0; d < nd; d++) {
         int c = -1;
-        for (int k = 0; k < in->nin; k++) {
+        for (int k = in->op == CF_OP_GATHER ? 1 : 0; k < in->nin; k++) {
             int x = in->in[k];
             if (s->p->slots[x].ndim != nd)
                 continue;
@@ -364,7 +366,7 @@ static cf_status assign_classes(cf_segs *s, const cf_prog_instr *in)
 /* Does instruction i fit the open segment g? */
 static bool fits(cf_segs *s, cf_seg *g, const cf_prog_instr *in)
 {
-    if (g->copy_slot >= 0)
+    if (g->copy_slot >= 0 || g->scatter >= 0)
         return false;
     if (g->ninstrs == 0)
         return true;
@@ -384,6 +386,8 @@ static bool fits(cf_segs *s, cf_seg *g, const cf_prog_instr *in)
         }
     }
     bool has_red = red != 0 || g->has_red;
+    if (cf_op_is_reduction(in->op) && g->has_gather)
+        return false;
     if (cf_op_is_reduction(in->op)) {
         uint64_t xm = cf_seg_mask(s, in->in[0]);
         uint64_t r = xm & ~cf_seg_mask(s, in->out[0]);
@@ -396,10 +400,15 @@ static bool fits(cf_segs *s, cf_seg *g, const cf_prog_instr *in)
     }
     uint64_t om = cf_seg_mask(s, in->out[0]);
     /* a copy or a movement reads its sources from storage by its own
-     * index arithmetic, not along the kernel's loops */
-    for (int k = 0; k < in->nin && in->op != CF_OP_COPY && !cf_move_op(in->op); k++)
+     * index arithmetic, not along the kernel's loops; a gather its source */
+    for (int k = in->op == CF_OP_GATHER ? 1 : 0; k < in->nin && in->op != CF_OP_COPY && !cf_move_op(in->op); k++)
         if (!is_scalar_slot(s, in->in[k]))
             om |= cf_seg_mask(s, in->in[k]);
+    /* A GATHER runs in pointwise kernels only (cuda/indexing.c). */
+    if (in->op == CF_OP_GATHER && has_red)
+        return false;
+    if (cf_op_is_reduction(in->op) && g->has_gather)
+        return false;
     if (has_red)
         return (om & ~dom) == 0;
     return (om & ~dom) == 0 || (dom & ~om) == 0;
@@ -520,7 +529,7 @@ static cf_status build_pass(cf_segs *s)
         st = in->op == CF_OP_VIEW ? do_view(s, in, -1) : assign_classes(s, in);
         if (st)
             return st;
-        if (in->op == CF_OP_COPY && !s->gview[in->in[0]])
+        if ((in->op == CF_OP_COPY || in->op == CF_OP_GATHER) && !s->gview[in->in[0]])
             s->mat[in->in[0]] = 1;
         for (int k = 0; in->op != CF_OP_VIEW && k < in->nout; k++)
             s->prod[in->out[k]] = i;
@@ -536,11 +545,18 @@ static cf_status build_pass(cf_segs *s)
         if (in->op == CF_OP_VIEW || (s->live && !s->live[i]))
             continue; /* a view, or recomputed by the movement reads of it */
         bool race = false;
+        if (in->op == CF_OP_SCATTER) {
+            /* two kernels of its own: the copy of arg, then the writes */
+            if ((st = cf_seg_add_scatter(s, i)))
+                return st;
+            g = NULL;
+            continue;
+        }
         for (int k = 0; k < in->nin; k++) {
             int x = in->in[k];
             if (cf_move_op(in->op)) {
                 race |= move_reads(s, x, cur);
-            } else if (in->op == CF_OP_COPY && !s->gview[x]) {
+            } else if ((in->op == CF_OP_COPY || (in->op == CF_OP_GATHER && k == 0)) && !s->gview[x]) {
                 /* COPY reads its source from storage */
                 s->mat[x] = 1;
                 if (s->pseg[s->root[x]] == cur)
@@ -551,7 +567,7 @@ static cf_status build_pass(cf_segs *s)
         }
         bool own = (cf_op_flags(in->op) & CF_OPF_OWN_SEGMENT) != 0;
         if (!g || race || own || !fits(s, g, in)) {
-            if (!(g = open_seg(s)))
+            if (!(g = cf_seg_open(s)))
                 return cf_error_nomem("cuda");
             cur = s->nsegs - 1;
             /* values of the segment just closed now cross a boundary */
@@ -560,6 +576,8 @@ static cf_status build_pass(cf_segs *s)
         }
         if ((st = seg_add(g, i)))
             return st;
+        if (in->op == CF_OP_GATHER)
+            g->has_gather = true;
         for (int k = 0; k < in->nout; k++) {
             s->prod[in->out[k]] = i;
             s->pseg[in->out[k]] = cur;
@@ -573,7 +591,7 @@ static cf_status build_pass(cf_segs *s)
     for (int o = 0; o < s->ns; o++) {
         if (p->slots[o].role != CF_SLOT_OUTPUT || !s->gview[o])
             continue;
-        if (!(g = open_seg(s)))
+        if (!(g = cf_seg_open(s)))
             return cf_error_nomem("cuda");
         g->copy_slot = o;
     }

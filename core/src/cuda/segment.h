@@ -23,6 +23,9 @@ typedef struct cf_seg {
     uint64_t red;         /* reduced classes (has_red)                    */
     int ref;              /* slot whose axes order the domain             */
     int copy_slot;        /* >= 0: a copy kernel of this OUTPUT slot     */
+    bool has_gather;      /* holds a GATHER (pointwise kernels only)     */
+    int scatter;          /* >= 0: a kernel of this SCATTER instruction  */
+    int scatter_part;     /* 0: copy arg to the result; 1: the writes    */
 } cf_seg;
 
 typedef struct cf_segs {
@@ -62,5 +65,9 @@ int cf_seg_recompute(const cf_segs *s, int x);
 cf_status cf_seg_build(cf_segs *s, const cf_program *p,
                        const cf_slot_value *v, bool solo);
 void cf_seg_free(cf_segs *s);
+/* A new, empty segment at the end (NULL when out of memory). */
+cf_seg *cf_seg_open(cf_segs *s);
+/* The two kernels of SCATTER instruction i (cuda/indexing.c). */
+cf_status cf_seg_add_scatter(cf_segs *s, int i);
 
 #endif

@@ -13,9 +13,12 @@
  * it) and drops the rest. CFUSER_CUDA_TIERED=0 compiles the full plan on
  * the caller's thread instead.
  */
+#include <errno.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cuda/cuda_internal.h"
 #include "cfuser/alloc.h"
@@ -172,6 +175,44 @@ cf_status cf_tier_enqueue(int ordinal, cf_cuda_plan *full, void *slot, cf_tier_i
     pthread_cond_signal(&wake);
     pthread_mutex_unlock(&lock);
     return CF_OK;
+}
+
+int cf_cuda_background_pending(void)
+{
+    int n = 0;
+    pthread_mutex_lock(&lock);
+    if (!stopping) {
+        for (tier_job *j = head; j; j = j->next)
+            n++;
+        n += busy ? 1 : 0;
+    }
+    pthread_mutex_unlock(&lock);
+    return n;
+}
+
+int cf_cuda_wait_background_for(double timeout_s)
+{
+    if (timeout_s < 0) {
+        cf_cuda_wait_background();
+        return 1;
+    }
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    double whole = floor(timeout_s);
+    until.tv_sec += (time_t)whole;
+    until.tv_nsec += (long)((timeout_s - whole) * 1e9);
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    int done;
+    pthread_mutex_lock(&lock);
+    while ((head || busy) && !stopping)
+        if (pthread_cond_timedwait(&idle, &lock, &until) == ETIMEDOUT)
+            break;
+    done = !((head || busy) && !stopping);
+    pthread_mutex_unlock(&lock);
+    return done;
 }
 
 void cf_cuda_wait_background(void)

@@ -162,6 +162,8 @@ static void put_expr(sbuf *b, const cf_fusion *f, cf_id e)
     } else if (x->op == CF_OP_SQUEEZE) {
         sb_printf(b, ", flags = ");
         put_ints(b, &x->attrs, true);
+    } else if (cf_op_flags(x->op) & CF_OPF_INDEXING) {
+        sb_printf(b, ", dim = %" PRId64, x->attrs.ints[0]);
     } else if (x->op == CF_OP_FULL || x->op == CF_OP_IOTA) {
         sb_printf(b, ", dtype = %s", cf_dtype_name(x->attrs.dtype));
     }

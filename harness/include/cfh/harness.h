@@ -138,16 +138,20 @@ int cfh_fail_sweep(const char *name, cfh_sweep *s);
 /* --- watchdog ----------------------------------------------------------- */
 
 /* Start a deadline for what follows. seconds is the deadline on the
- * reference host; it is multiplied by cfh_time_factor(). When it passes,
+ * reference host; it is multiplied by cfh_time_factor(). Time is the calling
+ * thread's own: the clock less the seconds it waited for a CPU while runnable
+ * (its run-queue delay, from /proc/self/task/TID/schedstat), so load that
+ * comes to the host mid-run does not fail a deadline; blocked time counts.
+ * When it passes,
  * a line on stderr says so and the code gets as long again; still running
  * then: "deadlock: <what> did not finish within N s, ...", the traceback of
  * every Python thread, and _exit(CFH_EXIT_DEADLOCK). */
 int cfh_watchdog_start(const char *what, double seconds);
-/* Stop it: the seconds the code ran past its (scaled) deadline, 0 when it
- * finished in time. */
+/* Stop it: the seconds the code ran past its (scaled) deadline, in its own
+ * time, 0 when it finished in time. */
 double cfh_watchdog_stop(void);
-/* After a stop that returned > 0: "<what> took T s: O s (P%) over its
- * deadline D s (B s on the reference host x host factor F; calibration:
+/* After a stop that returned > 0: "<what> took T s (Q s of it waiting for
+ * a CPU): O s (P%) over its deadline D s (B s on the reference host x host factor F; calibration:
  * ...)"; "" otherwise. */
 const char *cfh_watchdog_report(void);
 
