@@ -243,6 +243,27 @@ def def_welford(fd, cf, low, cols):
     fd.add_output(_down(fd, cf, avg, low))
 
 
+def def_rope(fd, cf, low, cols):
+    """Rotary embedding the way nvFuser's benchmarks write it (slice the two
+    halves of the head dim, cat them rotated), simplified to one head of
+    `cols` per row: x * cos + cat(-x[:, h:], x[:, :h]) * sin."""
+    x = _up(fd, cf, _tensor(fd, cf, 2, low), low)
+    cos = _up(fd, cf, _tensor(fd, cf, 1, low), low)
+    sin = _up(fd, cf, _tensor(fd, cf, 1, low), low)
+    rows, h = x.size(0), cols // 2
+    x1 = fd.ops.slice(x, [0, 0], [rows, h])
+    x2 = fd.ops.slice(x, [0, h], [rows, cols])
+    rot = fd.ops.cat([fd.ops.neg(x2), x1], dim=1)
+    y = fd.ops.add(fd.ops.mul(x, _cols(fd, cos, x)), fd.ops.mul(rot, _cols(fd, sin, x)))
+    fd.add_output(_down(fd, cf, y, low))
+
+
+def def_pad_pointwise(fd, cf, low, cols):
+    x = _up(fd, cf, _tensor(fd, cf, 2, low), low)
+    p = fd.ops.pad(x, [1, 2], 0.0)
+    fd.add_output(_down(fd, cf, fd.ops.relu(fd.ops.add(fd.ops.mul(p, 2.0), 1.0)), low))
+
+
 # --- numpy --------------------------------------------------------------------
 
 def np_chain(np, a, b):
@@ -273,6 +294,15 @@ def np_layernorm(np, x, w, b):
 
 def np_rmsnorm(np, x, w):
     return (x / np.sqrt((x * x).mean(axis=1, keepdims=True) + EPS) * w,)
+
+
+def np_rope(np, x, cos, sin):
+    h = x.shape[1] // 2
+    return (x * cos + np.concatenate([-x[:, h:], x[:, :h]], axis=1) * sin,)
+
+
+def np_pad_pointwise(np, x):
+    return (np.maximum(np.pad(x, ((0, 0), (1, 2))) * 2.0 + 1.0, 0.0),)
 
 
 # --- numexpr ------------------------------------------------------------------
@@ -316,6 +346,15 @@ def t_var_mean(torch, x):
     return tuple(torch.var_mean(x, dim=1, correction=0))
 
 
+def t_rope(torch, x, cos, sin):
+    h = x.shape[1] // 2
+    return (x * cos + torch.cat([-x[:, h:], x[:, :h]], dim=1) * sin,)
+
+
+def t_pad_pointwise(torch, x):
+    return (torch.relu(torch.nn.functional.pad(x, (1, 2)) * 2.0 + 1.0),)
+
+
 FUSIONS = (
     Fusion("pointwise_chain", _vec2, lambda r, c, n: [n], def_chain, np_chain, ne_chain,
            t_chain, "relu(tanh(a*b + 1)*0.5 + a), two inputs"),
@@ -338,6 +377,10 @@ FUSIONS = (
     Fusion("var_mean", _mat, lambda r, c, n: [r, r], def_var_mean,
            lambda np, x: (x.var(axis=1), x.mean(axis=1)), None, t_var_mean,
            "variance and mean over rows"),
+    Fusion("rope", _mat_wb, lambda r, c, n: [r * c], def_rope, np_rope, None, t_rope,
+           "rotary embedding: x*cos + cat(-x[:, h:], x[:, :h])*sin (slice + cat)"),
+    Fusion("pad_pointwise", _mat, lambda r, c, n: [r * (c + 3)], def_pad_pointwise, np_pad_pointwise,
+           None, t_pad_pointwise, "relu(pad(x, (1, 2))*2 + 1) (pad read in place)"),
     Fusion("index_select_pointwise", _mat_rows, lambda r, c, n: [r * c], def_index_select,
            lambda np, x, idx: (np.maximum(x[idx] * 0.5 + 1.0, 0.0),), None,
            lambda torch, x, idx: (torch.relu(torch.index_select(x, 0, idx) * 0.5 + 1.0),),

@@ -121,6 +121,44 @@ def eager_rows(kind):
     return f
 
 
+def fusion_rope(dt, b, s, h, d):
+    """Rotary embedding as nvFuser's benchmarks/python/test_rope*.py write it,
+    simplified (no position ids or head split): x[b, s, h, d] * cos[s, d] +
+    cat(-x[..., d/2:], x[..., :d/2]) * sin[s, d], slices and a cat."""
+    with FusionDefinition() as fd:
+        x = fd.define_tensor(shape=[-1, -1, -1, -1], dtype=DT[dt])
+        cos = fd.define_tensor(shape=[-1, -1], dtype=DT[dt])
+        sin = fd.define_tensor(shape=[-1, -1], dtype=DT[dt])
+        o = fd.ops
+        xf = o.cast(x, DataType.Float)
+        x1 = o.slice(xf, [0, 0, 0, 0], [b, s, h, d // 2])
+        x2 = o.slice(xf, [0, 0, 0, d // 2], [b, s, h, d])
+        rot = o.cat([o.neg(x2), x1], dim=-1)
+        cb = o.broadcast_in_dim(o.cast(cos, DataType.Float), [b, s, h, d], [1, 3])
+        sb = o.broadcast_in_dim(o.cast(sin, DataType.Float), [b, s, h, d], [1, 3])
+        fd.add_output(o.cast(o.add(o.mul(xf, cb), o.mul(rot, sb)), DT[dt]))
+    return fd
+
+
+def eager_rope(x, cos, sin):
+    d = x.shape[-1]
+    xf, c, s = x.float(), cos.float()[None, :, None, :], sin.float()[None, :, None, :]
+    return (xf * c + torch.cat([-xf[..., d // 2:], xf[..., :d // 2]], -1) * s).to(x.dtype)
+
+
+def fusion_pad(dt):
+    with FusionDefinition() as fd:
+        x = fd.define_tensor(shape=[-1, -1], dtype=DT[dt])
+        o = fd.ops
+        p = o.pad(o.cast(x, DataType.Float), [1, 2], 0.0)
+        fd.add_output(o.cast(o.relu(o.add(o.mul(p, 2.0), 1.0)), DT[dt]))
+    return fd
+
+
+def eager_pad(x):
+    return torch.relu(torch.nn.functional.pad(x.float(), (1, 2)) * 2.0 + 1.0).to(x.dtype)
+
+
 def fusion_index_select(dt):
     """relu(index_select(x, idx, 0) * 0.5 + 1): the gather read inside the
     pointwise kernel."""
@@ -329,6 +367,20 @@ def main(argv=None):
             rows.append(bench_case(f"{kind} bf16 {m}x{k}", fusion_rows(kind, torch.bfloat16, k), eager_rows(kind),
                                    sets, nbytes, compiled, refs))
             del sets
+    bsz, seq, heads, hd = (2, 256, 8, 128) if args.quick else (8, 4096, 32, 128)
+    bf = torch.bfloat16
+    sets = [(torch.randn(bsz, seq, heads, hd, device="cuda", generator=g).to(bf),
+             torch.randn(seq, hd, device="cuda", generator=g).to(bf),
+             torch.randn(seq, hd, device="cuda", generator=g).to(bf)) for _ in range(2)]
+    nbytes = (2 * bsz * seq * heads * hd + 2 * seq * hd) * 2
+    rows.append(bench_case(f"rope bf16 {bsz}x{seq}x{heads}x{hd}", fusion_rope(bf, bsz, seq, heads, hd), eager_rope,
+                           sets, nbytes, compiled, refs))
+    del sets
+    for (m, k) in shapes:
+        sets = [(torch.randn(m, k, device="cuda", generator=g).to(bf),) for _ in range(2)]
+        rows.append(bench_case(f"pad+pointwise bf16 {m}x{k}", fusion_pad(bf), eager_pad, sets,
+                               (m * k + m * (k + 3)) * 2, compiled, refs))
+        del sets
     # indexing: rows of a bf16 table in random order (the index check's
     # flag is read after every execute, so these include that wait)
     for (m, k) in shapes:

@@ -241,6 +241,10 @@ class _Printer:
                         items.append(f"@{x}")
                         call.lists[name].append(x)
                 text = "[" + ", ".join(items) + "]"
+            elif source == "not_printed":
+                raise _C.UnsupportedError(
+                    f"repr(fd): '{op}' is not printed yet: its call makes one node per dim it moves "
+                    "(or a chain of nodes), which the printer does not fold back into one call")
             else:
                 raise _C.UnsupportedError(
                     f"repr(fd): the registry does not say where '{op}' keeps its argument '{name}' "

@@ -42,6 +42,7 @@ __all__ = [
     "broadcast",
     "broadcast_in_dim",
     "cast",
+    "cat",
     "ceil",
     "clamp",
     "cos",
@@ -98,6 +99,7 @@ __all__ = [
     "ne",
     "neg",
     "nextafter",
+    "pad",
     "permute",
     "pow",
     "prod",
@@ -109,6 +111,7 @@ __all__ = [
     "rsqrt",
     "scatter",
     "segment_set",
+    "select",
     "set",
     "shape",
     "sigmoid",
@@ -118,6 +121,7 @@ __all__ = [
     "sin",
     "sinh",
     "size",
+    "slice",
     "sqrt",
     "squeeze",
     "stride_order",
@@ -234,6 +238,9 @@ def broadcast_in_dim(
 def cast(arg: TensorView, dtype: DataType) -> TensorView: ...
 @overload
 def cast(arg: Scalar, dtype: DataType) -> Scalar: ...
+def cat(
+    tensors: Sequence[TensorView], dim: int = 0, manual_padding: bool = False
+) -> TensorView: ...
 @overload
 def ceil(x: TensorView) -> TensorView: ...
 @overload
@@ -491,6 +498,11 @@ def nextafter(lhs: TensorView, rhs: _Operand) -> TensorView: ...
 def nextafter(lhs: _Operand, rhs: TensorView) -> TensorView: ...
 @overload
 def nextafter(lhs: _ScalarOperand, rhs: _ScalarOperand) -> Scalar: ...
+def pad(
+    arg: TensorView,
+    pad_widths: Sequence[int | Scalar],
+    value: Scalar | float | int | bool | None = None,
+) -> TensorView: ...
 def permute(arg: TensorView, dims: Sequence[int]) -> TensorView: ...
 @overload
 def pow(lhs: TensorView, rhs: _Operand) -> TensorView: ...
@@ -531,6 +543,7 @@ def scatter(
     arg: TensorView, index: TensorView, src: Scalar | float | int | bool, dim: int
 ) -> TensorView: ...
 def segment_set(arg: TensorView) -> TensorView: ...
+def select(arg: TensorView, index: int | Scalar, dim: int) -> TensorView: ...
 def set(arg: TensorView) -> TensorView: ...
 def shape(arg: TensorView) -> list[Scalar]: ...
 @overload
@@ -558,6 +571,13 @@ def sinh(x: TensorView) -> TensorView: ...
 @overload
 def sinh(x: Scalar) -> Scalar: ...
 def size(arg: TensorView, dim: int) -> Scalar: ...
+def slice(
+    arg: TensorView,
+    start_indices: Sequence[int | Scalar],
+    end_indices: Sequence[int | Scalar],
+    strides: Sequence[int] | None = None,
+    manual_normalization: bool = False,
+) -> TensorView: ...
 @overload
 def sqrt(x: TensorView) -> TensorView: ...
 @overload

@@ -5,6 +5,7 @@
  * (core/ops/ops.toml): ops_args.h here, ops_defs.inc at the end. */
 #include "module.h"
 #include "ops_args.h"
+#include "ops_movement.h"
 #include "ops_indexing.h"
 #include "ops_scan.h"
 

@@ -51,6 +51,8 @@ PRINT_SOURCES = (
     "default",        # not kept in the IR node, printed as its default: embedding_fwd's
                       # training-only arguments, and max_norm/norm_type, whose
                       # renormalisation is made of ops that print on their own
+    "not_printed",    # in the IR in another form than its call (one node per dim moved):
+                      # repr(fd) raises UnsupportedError for now
 )
 SECTION_FLAGS = {
     "unary": ["elementwise"],

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cfuser/alloc.h"
+#include "move.h"
 #include "plan.h"
 #include "symexpr.h"
 
@@ -198,6 +199,11 @@ static cf_status bind_instrs(const cf_plan *pl, int64_t *symv, cf_slot_value *va
                 return cf_error_set(CF_ERR_VALUE, "execute", "execute(): reshape: cannot reshape a tensor of %" PRId64 " elements to a shape of %" PRId64 " elements", in_n, known);
             continue;
         }
+        if (cf_move_op(ins->op)) {
+            if ((st = cf_bind_move(pl, i, symv, vals)))
+                return st;
+            continue;
+        }
         for (k = 0; k < ins->nout; k++)
             fill_shape(pl, ins->out[k], symv, vals);
         if (cf_op_is_pointwise(ins->op))
@@ -249,6 +255,10 @@ cf_status cf_plan_bind(const cf_plan *pl, int nargs, const cf_arg *args,
             vals[s].scalar = convert(&args[sl->io_index].scalar, sl->dtype);
     }
     st = bind_instrs(pl, symv, vals);
+    /* sizes that movement instructions computed, used as scalars */
+    for (s = 0; s < p->nslots && !st; s++)
+        if (p->slots[s].role == CF_SLOT_SCALAR && p->slots[s].io_index < 0)
+            vals[s].scalar = convert(&(cf_scalar){.dtype = CF_DTYPE_INT, .v.i = symv[pl->slot_val_sym[s]]}, p->slots[s].dtype);
 done:
     if (symv != stack)
         cf_free(symv);

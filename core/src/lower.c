@@ -298,6 +298,67 @@ static void view_map(const cf_fusion *f, const cf_expr_node *x, int in_rank, int
     (void)f;
 }
 
+/* SLICE, PAD, CAT (and SELECT, a one-element SLICE then a VIEW dropping
+ * its dim): the output's extent along the dim, when not a constant, is a
+ * sym that binding computes from the instruction. Outputs are TEMP, so an
+ * output of the fusion gets its SET (finish_outputs) and the executors may
+ * read the result in place of storing it. */
+static cf_status lower_movement(lower_ctx *c, const cf_expr_node *x, cf_prog_instr *ins, int32_t *out)
+{
+    const cf_fusion *f = c->f;
+    cf_id axes[CF_MAX_DIMS];
+    int d = (int)x->attrs.ints[0], r;
+    cf_status st;
+    /* bounds and fills are read when binding, before anything computes */
+    for (int k = 1; x->op != CF_OP_CAT && k < ins->nin; k++)
+        if (c->p->slots[ins->in[k]].role == CF_SLOT_TEMP)
+            return cf_error_set(CF_ERR_UNSUPPORTED, cf_op_name(x->op), "execute(): %s: a bound, index or fill computed by scalar arithmetic is not supported yet; pass a number, a scalar input or a tensor's extent", cf_op_name(x->op));
+    ins->dim = (int8_t)d;
+    if (x->op == CF_OP_SLICE) {
+        ins->step = x->attrs.ints[1];
+        ins->manual = (uint8_t)x->attrs.ints[2];
+    }
+    if (x->op == CF_OP_SELECT) {
+        int32_t in = ins->in[0], mid;
+        cf_prog_instr view;
+        r = c->p->slots[in].ndim;
+        if ((st = new_slot(c, c->p->slots[in].dtype, r, CF_SLOT_TEMP, &mid)))
+            return st;
+        for (int k = 0; k < r; k++)
+            c->plan->slot_sym[mid * CF_MAX_DIMS + k] = k == d ? c->one_sym : c->plan->slot_sym[in * CF_MAX_DIMS + k];
+        c->p->slots[mid].bcast_mask = c->p->slots[in].bcast_mask & ~(1u << d);
+        ins->op = CF_OP_SLICE;
+        ins->manual = 2;
+        ins->step = 1;
+        ins->nout = 1;
+        ins->out[0] = mid;
+        if ((st = emit(c, ins)) || (st = result_slot(c, x->out[0], false, out)))
+            return st;
+        instr_init(ins, CF_OP_VIEW, CF_DTYPE_NULL);
+        view = *ins;
+        view.nin = 1;
+        view.in[0] = mid;
+        for (int k = 0, j = 0; k < r; k++)
+            if (k != d)
+                view.map[j++] = (int8_t)k;
+        *ins = view;
+        return CF_OK;
+    }
+    r = cf_ir_noreduction_axes(f, x->out[0], axes);
+    if (d < r) {
+        cf_id ext = f->iters[axes[d]].extent;
+        int32_t sym;
+        if (cf_val_is_symbolic(f, ext) && c->val_sym[ext] < 0) {
+            if ((st = new_sym(c, CF_SYM_MOVE, &sym)))
+                return st;
+            c->plan->syms[sym].instr = c->p->ninstrs;
+            c->plan->syms[sym].axis = d;
+            c->val_sym[ext] = sym;
+        }
+    }
+    return result_slot(c, x->out[0], false, out);
+}
+
 /* The indexing reads: one GATHER over the result's shape (program.h), the
  * index viewed at the result's rank first. */
 static cf_status lower_gather(lower_ctx *c, cf_id e)
@@ -443,6 +504,10 @@ static cf_status lower_expr(lower_ctx *c, cf_id e)
             return st;
         ins.op = CF_OP_VIEW;
         view_map(f, x, c->p->slots[ins.in[0]].ndim, c->p->slots[out].ndim, ins.map);
+        break;
+    case CF_OP_SLICE: case CF_OP_PAD: case CF_OP_CAT: case CF_OP_SELECT:
+        if ((st = lower_movement(c, x, &ins, &out)))
+            return st;
         break;
     case CF_OP_RESHAPE:
         if ((st = result_slot(c, x->out[0], true, &out)))

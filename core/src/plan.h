@@ -12,7 +12,8 @@ typedef enum cf_sym_kind {
     CF_SYM_SCALAR_ARG = 2,  /* the scalar argument `input`                */
     CF_SYM_RESHAPE = 3,     /* inferred -1 of reshape instruction `instr` */
     CF_SYM_UNKNOWN = 4,     /* computed by scalar ops: not a usable size  */
-    CF_SYM_EXPR = 5         /* op of syms `input` and `axis` (symexpr.h)  */
+    CF_SYM_EXPR = 5,        /* op of syms `input` and `axis` (symexpr.h)  */
+    CF_SYM_MOVE = 6         /* extent along `dim` of SLICE/PAD/CAT `instr` */
 } cf_sym_kind;
 
 typedef struct cf_sym {
@@ -35,6 +36,10 @@ typedef struct cf_plan {
                                  order (cf_fusion_alloc_order), user-visible axes */
     int nruns;                /* runs using it (under the cache's lock)     */
 } cf_plan;
+
+/* Shape of the output of movement instruction i (bind_move.c): computes
+ * its CF_SYM_MOVE extent into symv, checks its operands, fills vals. */
+cf_status cf_bind_move(const cf_plan *p, int i, int64_t *symv, cf_slot_value *vals);
 
 cf_status cf_plan_build(const cf_fusion *f, cf_plan **out);
 

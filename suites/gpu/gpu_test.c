@@ -659,6 +659,129 @@ static void structure_cases(void)
     }
 }
 
+/* --- slice, pad, cat, select: read in place by the kernels using them --- */
+static cf_prog_instr *mv_slice(tprog *t, int x, int dim, int start, int end, int64_t step, int manual, int out)
+{
+    int in[3] = {x, start, end};
+    cf_prog_instr *ins = tp_op(t, CF_OP_SLICE, t->slots[x].dtype, manual == 2 ? 2 : 3, in, out);
+    ins->dim = (int8_t)dim;
+    ins->step = step;
+    ins->manual = (uint8_t)manual;
+    return ins;
+}
+
+static void mv_pad(tprog *t, int x, int dim, int lo, int hi, int fill, int out)
+{
+    int in[4] = {x, lo, hi, fill};
+    tp_op(t, CF_OP_PAD, t->slots[x].dtype, 4, in, out)->dim = (int8_t)dim;
+}
+
+static void mv_cat(tprog *t, int n, const int *xs, int dim, int out)
+{
+    tp_op(t, CF_OP_CAT, t->slots[xs[0]].dtype, n, xs, out)->dim = (int8_t)dim;
+}
+
+static void movement_cases(void)
+{
+    static const cf_dtype dts[] = {CF_DTYPE_FLOAT, CF_DTYPE_HALF, CF_DTYPE_BFLOAT16, CF_DTYPE_DOUBLE,
+                                   CF_DTYPE_INT, CF_DTYPE_INT32, CF_DTYPE_BOOL};
+    char name[96];
+    for (size_t di = 0; di < sizeof dts / sizeof dts[0]; di++) {
+        cf_dtype dt = dts[di], ct = compute_of(dt);
+        {   /* x[1:6:2, -30:] * x[1:6:2, -30:] (negative start, a symbolic one) */
+            tprog t;
+            tp_init(&t);
+            int64_t sh[2] = {7, 33}, s1[2] = {3, 33}, s2[2] = {3, 30};
+            int x = tp_in(&t, dt, 2, sh);
+            fill(&t, x, -2, 2);
+            int a = tp_tmp(&t, dt, 2, s1), b = tp_tmp(&t, dt, 2, s2), o = tp_out(&t, dt, 2, s2);
+            int st = tp_consti(&t, CF_DTYPE_INT, -30), big = tp_consti(&t, CF_DTYPE_INT, 1000);
+            int one = tp_consti(&t, CF_DTYPE_INT, 1), six = tp_consti(&t, CF_DTYPE_INT, 6);
+            t.slots[one].role = CF_SLOT_SCALAR; /* a bound given per call */
+            mv_slice(&t, x, 0, one, six, 2, 0, a);
+            mv_slice(&t, a, 1, st, big, 1, 0, b);
+            tp_op2(&t, CF_OP_MUL, ct, b, b, o);
+            snprintf(name, sizeof name, "slice*slice %s 7x33", cf_dtype_pyname(dt));
+            run_case(&t, name, 1);
+            tp_free(&t);
+        }
+        {   /* pad(exp(x) or x, (2, -1), fill) + x-shaped slice: two kernels */
+            tprog t;
+            tp_init(&t);
+            int64_t sh[2] = {5, 1025}, ps[2] = {5, 1026};
+            int x = tp_in(&t, dt, 2, sh);
+            fill(&t, x, -2, 2);
+            int e = tp_tmp(&t, dt, 2, sh), pd = tp_tmp(&t, dt, 2, ps), o = tp_out(&t, dt, 2, ps);
+            int lo = tp_consti(&t, CF_DTYPE_INT, 2), hi = tp_consti(&t, CF_DTYPE_INT, -1);
+            int fv = cf_dtype_is_float(dt) ? tp_constf(&t, dt, 0.5) : tp_consti(&t, dt, 1);
+            tp_op1(&t, cf_dtype_is_float(dt) ? CF_OP_EXP : CF_OP_ABS, ct, x, e);
+            mv_pad(&t, e, 1, lo, hi, fv, pd);
+            tp_op2(&t, dt == CF_DTYPE_BOOL ? CF_OP_LOGICAL_OR : CF_OP_ADD, ct, pd, fv, o);
+            snprintf(name, sizeof name, "pad(f(x))+c %s 5x1025", cf_dtype_pyname(dt));
+            run_case(&t, name, 1);
+            tp_free(&t);
+        }
+        {   /* cat of three along dim 1 (sizes 5, 1, 7), then neg-or-not */
+            tprog t;
+            tp_init(&t);
+            int64_t a[2] = {9, 5}, b[2] = {9, 1}, c[2] = {9, 7}, os[2] = {9, 13};
+            int xs[3] = {tp_in(&t, dt, 2, a), tp_in(&t, dt, 2, b), tp_in(&t, dt, 2, c)};
+            for (int k = 0; k < 3; k++) fill(&t, xs[k], -2, 2);
+            transpose_layout(&t, xs[2]);
+            int ct3 = tp_tmp(&t, dt, 2, os), o = tp_out(&t, dt, 2, os);
+            mv_cat(&t, 3, xs, 1, ct3);
+            tp_op1(&t, dt == CF_DTYPE_BOOL ? CF_OP_LOGICAL_NOT : CF_OP_NEG, ct, ct3, o);
+            snprintf(name, sizeof name, "neg(cat dim1 5|1|7) %s", cf_dtype_pyname(dt));
+            run_case(&t, name, 1);
+            tp_free(&t);
+        }
+    }
+    cf_dtype F = CF_DTYPE_FLOAT, H = CF_DTYPE_HALF;
+    {   /* rotary embedding: cat(-x[..., 32:], x[..., :32]) * sin + x * cos */
+        tprog t;
+        tp_init(&t);
+        int64_t sh[3] = {2, 9, 64}, hs[3] = {2, 9, 32};
+        int x = tp_in(&t, H, 3, sh), cs = tp_in(&t, H, 3, sh), sn = tp_in(&t, H, 3, sh);
+        fill(&t, x, -2, 2);
+        fill(&t, cs, -1, 1);
+        fill(&t, sn, -1, 1);
+        int z = tp_consti(&t, CF_DTYPE_INT, 0), half = tp_consti(&t, CF_DTYPE_INT, 32);
+        int full = tp_consti(&t, CF_DTYPE_INT, 64);
+        int x1 = tp_tmp(&t, H, 3, hs), x2 = tp_tmp(&t, H, 3, hs), n2 = tp_tmp(&t, H, 3, hs);
+        int rot = tp_tmp(&t, H, 3, sh), a = tp_tmp(&t, H, 3, sh), b = tp_tmp(&t, H, 3, sh);
+        int o = tp_out(&t, H, 3, sh);
+        mv_slice(&t, x, 2, z, half, 1, 1, x1);
+        mv_slice(&t, x, 2, half, full, 1, 1, x2);
+        tp_op1(&t, CF_OP_NEG, F, x2, n2);
+        int parts[2] = {n2, x1};
+        mv_cat(&t, 2, parts, 2, rot);
+        tp_op2(&t, CF_OP_MUL, F, x, cs, a);
+        tp_op2(&t, CF_OP_MUL, F, rot, sn, b);
+        tp_op2(&t, CF_OP_ADD, F, a, b, o);
+        run_case(&t, "rope slice+cat half 2x9x64", 2);
+        tp_free(&t);
+    }
+    {   /* row sum of a pad, and select(x, -2, dim 0) of a 2-d input */
+        tprog t;
+        tp_init(&t);
+        int64_t sh[2] = {33, 1023}, ps[2] = {33, 1030}, rs[2] = {33, 1}, one[2] = {1, 1023}, sel[1] = {1023};
+        int x = tp_in(&t, F, 2, sh);
+        fill(&t, x, -2, 2);
+        int lo = tp_consti(&t, CF_DTYPE_INT, 3), hi = tp_consti(&t, CF_DTYPE_INT, 4);
+        int fv = tp_constf(&t, F, 1.0), idx = tp_consti(&t, CF_DTYPE_INT, -2);
+        int pd = tp_tmp(&t, F, 2, ps), r = tp_out(&t, F, 2, rs);
+        int s1 = tp_tmp(&t, F, 2, one), s0 = tp_tmp(&t, F, 1, sel), o = tp_out(&t, F, 1, sel);
+        mv_pad(&t, x, 1, lo, hi, fv, pd);
+        tp_reduce(&t, CF_OP_SUM, F, pd, 2, r);
+        mv_slice(&t, x, 0, idx, idx, 1, 2, s1);
+        int8_t map[1] = {1};
+        tp_view(&t, s1, s0, map);
+        tp_op1(&t, CF_OP_EXP, F, s0, o);
+        run_case(&t, "rowsum(pad) + exp(select) 33x1023", 4);
+        tp_free(&t);
+    }
+}
+
 static void op_cases(void)
 {
     static const int64_t sizes[][2] = {{1, 7}, {17, 257}};
@@ -1213,6 +1336,7 @@ int main(int argc, char **argv)
     reduction_cases();
     fusion_cases();
     structure_cases();
+    movement_cases();
     indexing_cases();
     layout_cases();
     scan_cases();

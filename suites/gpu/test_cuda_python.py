@@ -515,6 +515,87 @@ def test_front_end_closed_definition_raises_with_cuda_inputs(gen):
     close(out, -x, "float32")
 
 
+# --- slice, pad, cat, select on CUDA tensors ------------------------------------------------------
+
+MOVE_DTYPES = ["float32", "float16", "bfloat16", "float64", "int64", "int32", "bool"]
+
+
+def _def(fd, x):
+    return fd.define_tensor(shape=[-1] * x.dim(), dtype=DT[str(x.dtype).split(".")[1]])
+
+
+@pytest.mark.parametrize("dtype", MOVE_DTYPES)
+@pytest.mark.parametrize("n", [1, 7, 1025])
+def test_cuda_movement_every_dtype(dtype, n, gen):
+    x = rand((5, n), dtype, gen)
+    y = rand((5, n), dtype, gen)
+    fill = True if dtype == "bool" else (3 if dtype.startswith("int") else 0.5)
+
+    def build(fd):
+        a, b = _def(fd, x), _def(fd, y)
+        return [fd.ops.slice(a, [1, n // 2], [5, n]), fd.ops.pad(a, [2, -1, 1, 0], fill),
+                fd.ops.cat([a, b], dim=1), fd.ops.cat([a, b, a], dim=0), fd.ops.select(a, -1, 1)]
+    s, p, c1, c0, sel = run1(build, x, y)
+    close(s, x[1:, n // 2:], dtype)
+    close(p, torch.nn.functional.pad(x.to(torch.float64) if dtype == "bool" else x, [2, -1, 1, 0],
+                                     value=fill).to(x.dtype), dtype)
+    close(c1, torch.cat([x, y], 1), dtype)
+    close(c0, torch.cat([x, y, x], 0), dtype)
+    close(sel, x[:, -1], dtype)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float16", "bfloat16"])
+def test_cuda_rope_slice_cat_fused(dtype, gen):
+    b, s, h, d = 2, 33, 4, 128
+    x = rand((b, s, h, d), dtype, gen)
+    cos, sin = rand((s, d), dtype, gen), rand((s, d), dtype, gen)
+
+    def build(fd):
+        xt, c, sn = _def(fd, x), _def(fd, cos), _def(fd, sin)
+        x1 = fd.ops.slice(xt, [0, 0, 0, 0], [b, s, h, d // 2])
+        x2 = fd.ops.slice(xt, [0, 0, 0, d // 2], [b, s, h, d])
+        rot = fd.ops.cat([fd.ops.neg(x2), x1], dim=-1)
+        cb = fd.ops.broadcast_in_dim(c, [b, s, h, d], [1, 3])
+        sb = fd.ops.broadcast_in_dim(sn, [b, s, h, d], [1, 3])
+        return fd.ops.cast(fd.ops.add(fd.ops.mul(xt, cb), fd.ops.mul(rot, sb)), DT[dtype])
+    (out,) = run1(build, x, cos, sin)
+    xf, cf, sf = x.float(), cos.float()[None, :, None, :], sin.float()[None, :, None, :]
+    rot = torch.cat([-xf[..., d // 2:], xf[..., :d // 2]], -1)
+    close(out, (xf * cf + rot * sf).to(x.dtype), dtype)
+
+
+def test_cuda_movement_symbolic_bounds_and_select_range(gen):
+    x = rand((9, 1030), "float32", gen)
+    with FusionDefinition() as fd:
+        a = fd.define_tensor(shape=[-1, -1])
+        s = fd.define_scalar(dtype=DataType.Int)
+        i = fd.define_scalar(dtype=DataType.Int)
+        fd.add_output(fd.ops.exp(fd.ops.slice(a, [s, 3], [9, a.size(1)], [2, 3])))
+        fd.add_output(fd.ops.pad(fd.ops.select(a, i, 0), [s, 1], 2.0))
+    for start, idx in ((1, 0), (4, -1), (-5, 8)):
+        o1, o2 = fd.execute([x, start, idx])
+        close(o1, x[start::2, 3::3].exp(), "float32")
+        close(o2, torch.nn.functional.pad(x[idx], [start, 1], value=2.0), "float32")
+    with pytest.raises(IndexError, match="out of range"):
+        fd.execute([x, 1, 9])
+
+
+def test_cuda_movement_of_computed_values_and_chains(gen):
+    x = rand((7, 513), "float32", gen).t()  # strided
+    y = rand((513, 7), "float32", gen)
+
+    def build(fd):
+        a, b = fd.define_tensor(shape=[-1, -1], contiguity=False), _def(fd, y)
+        e = fd.ops.exp(a)
+        chain = fd.ops.slice(fd.ops.pad(fd.ops.cat([e, b], 1), [1, 1, 2, 0], -1.0), [0, 0], [515, 16], [2, 1])
+        return [fd.ops.mul(chain, 3.0), fd.ops.sum(fd.ops.pad(e, [0, 5]), dims=[1])]
+    o1, o2 = run1(build, x, y)
+    F = torch.nn.functional
+    ref = F.pad(torch.cat([x.exp(), y], 1), [1, 1, 2, 0], value=-1.0)[0:515:2, 0:16]
+    close(o1, ref * 3, "float32")
+    torch.testing.assert_close(o2, F.pad(x.exp(), [0, 5]).sum(1), rtol=1e-4, atol=1e-4)
+
+
 # --- issue 11: output layout, printed definitions, code text, size arithmetic ------
 
 @pytest.mark.parametrize("make", [

@@ -39,6 +39,10 @@ OTHER = {
     "reshape": ["arg", "new_shape"],
     "permute": ["arg", "dims"],
     "squeeze": ["arg", "dims"],
+    "slice": ["arg", "start_indices", "end_indices", "strides", "manual_normalization"],
+    "pad": ["arg", "pad_widths", "value"],
+    "cat": ["tensors", "dim", "manual_padding"],
+    "select": ["arg", "index", "dim"],
     "full": ["shape", "fill_value", "dtype"],
     "iota": ["length", "start", "step", "dtype"],
     "sum": ["arg", "dims", "keepdim", "dtype"],
@@ -52,6 +56,9 @@ ALL_OPS = {**{n: ["x"] for n in UNARY}, **{n: ["lhs", "rhs"] for n in BINARY}, *
 # parameters that have defaults, with the default
 DEFAULTS = {
     "iota": {"start": None, "step": None},
+    "slice": {"strides": None, "manual_normalization": False},
+    "pad": {"value": None},
+    "cat": {"dim": 0, "manual_padding": False},
     "sum": {"keepdim": False, "dtype": None},
     "prod": {"keepdim": False, "dtype": None},
     "max": {"keepdim": False, "dtype": None},

@@ -129,6 +129,24 @@ cf_status cf_op_squeeze(cf_fusion *f, cf_id arg, int n, const int64_t *dims,
  * result is laid out so when it is an output (ops_layout.c). */
 cf_status cf_op_stride_order(cf_fusion *f, cf_id arg, int n,
                              const int64_t *stride_order, cf_id *out);
+/* Data-movement ops (ops_movement.c), nvFuser's slice, pad, cat and select.
+ * slice: starts/ends are integer scalar ids, one per dim; steps (NULL: all
+ * 1) must be > 0. Bounds are normalised like Python's (negative from the
+ * end, clamped) unless manual, where execute checks 0 <= start <= end <=
+ * size instead. pad: n widths (before, after) pairs, last dim first, as
+ * torch.nn.functional.pad; negative widths crop; value CF_NO_ID pads with
+ * 0. cat: n >= 1 tensors of one dtype and rank, equal except along dim.
+ * select: index (an integer scalar id, negative from the end) along dim;
+ * execute raises CF_ERR_INDEX when it is out of range. */
+cf_status cf_op_slice(cf_fusion *f, cf_id arg, int nstart, const cf_id *starts,
+                      int nend, const cf_id *ends, int nsteps,
+                      const int64_t *steps, bool manual, cf_id *out);
+cf_status cf_op_pad(cf_fusion *f, cf_id arg, int n, const cf_id *widths,
+                    cf_id value, cf_id *out);
+cf_status cf_op_cat(cf_fusion *f, int n, const cf_id *tensors, int64_t dim,
+                    bool manual_padding, cf_id *out);
+cf_status cf_op_select(cf_fusion *f, cf_id arg, cf_id index, int64_t dim,
+                       cf_id *out);
 cf_status cf_op_full(cf_fusion *f, int ndim, const cf_id *shape,
                      cf_id fill_value, cf_dtype dtype, cf_id *out);
 cf_status cf_op_iota(cf_fusion *f, cf_id length, cf_id start, cf_id step,

@@ -41,6 +41,17 @@
  *   out[1] sum of squared deviations, out[2] the count (Int); cdtype is the
  *   accumulation type.
  * - FULL: in[0] is the fill scalar. IOTA: 1-D; in[0] start, in[1] step.
+ * - SLICE, PAD, CAT move data along axis `dim`; the output has the input's
+ *   rank and, off `dim`, its sizes (cf_move_* in move.h computes the rest):
+ *   SLICE: out[.., i, ..] = in[.., first + i * step, ..] where first is the
+ *   Int in[1] normalised like Python's slice bounds (with in[2], the end);
+ *   manual == 1: the bounds are used as given and must satisfy 0 <= start
+ *   <= end <= size; manual == 2 (select): nin == 2, one element at index
+ *   in[1] (negative from the end), which must be in range.
+ *   PAD: out[.., i, ..] = in[.., i - lo, ..] where that is inside the
+ *   input, else the scalar in[3]; lo and hi are the Ints in[1] and in[2]
+ *   (negative crops). CAT: in[0..nin) placed one after the other along
+ *   `dim` (2 to 4 inputs, equal sizes off `dim`).
  * - GATHER (the lowered index_select, gather, take_along_axis and
  *   embedding_fwd): out[c] = in[0][s(c)] over the output's index space,
  *   where s(c) has, for each out axis d with map[d] >= 0, coordinate c[d]
@@ -103,6 +114,9 @@ typedef struct cf_prog_instr {
                             sorts: the one axis scanned or sorted          */
     int64_t correction;  /* VAR, VAR_MEAN; ARGSORT, TOPK: CF_SORT_* flags  */
     int8_t map[CF_MAX_DIMS]; /* VIEW                                       */
+    int8_t dim;          /* SLICE, PAD, CAT: the axis moved along          */
+    uint8_t manual;      /* SLICE: 0 normalise, 1 as given, 2 select       */
+    int64_t step;        /* SLICE: the stride (> 0)                        */
 } cf_prog_instr;
 
 typedef struct cf_program {

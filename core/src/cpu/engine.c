@@ -117,6 +117,7 @@ cf_status cf_cpu_execute(const cf_program *p, cf_slot_value *vals, int nthreads)
         case SEG_REDUCE: rc = run_reduce(&pl, sg); break;
         case SEG_COPY: rc = run_copy(&pl, sg); break;
         case SEG_SCAN: rc = cf_cpu_run_scan(&pl, sg); break;
+        case SEG_MOVE: rc = cf_win_run(&pl, sg); break;
         default: rc = run_iota(&pl, sg); break;
         }
     }

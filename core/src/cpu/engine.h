@@ -37,8 +37,42 @@
  * same partial sums whether it is fused or not. */
 #define CF_CPU_ROW_CHUNK 1024
 
-enum { SEG_PW, SEG_ROW, SEG_REDUCE, SEG_COPY, SEG_IOTA, SEG_SCATTER, SEG_SCAN };
-enum { OPND_SCALAR, OPND_MEM, OPND_VFULL, OPND_VROW };
+enum { SEG_PW, SEG_ROW, SEG_REDUCE, SEG_COPY, SEG_IOTA, SEG_SCATTER, SEG_SCAN, SEG_MOVE };
+enum { OPND_SCALAR, OPND_MEM, OPND_VFULL, OPND_VROW, OPND_WIN };
+
+/* The most memory pieces one window reads (movement.c). */
+#define CF_WIN_PIECES 8
+
+/* A run of memory that a window reads: output index c (over the window's
+ * axes) inside the box lo <= c < hi reads element off + sum c[d] *
+ * strides[d] of the slot's storage. */
+typedef struct cf_piece {
+    int32_t slot;      /* read through its storage base                 */
+    cf_dtype dtype;
+    char *data;        /* bound: the base's data                        */
+    int64_t off;
+    int64_t strides[CF_MAX_DIMS];
+    int64_t lo[CF_MAX_DIMS], hi[CF_MAX_DIMS];
+} cf_piece;
+
+/* The value of a SLICE, PAD or CAT (or a VIEW of one) as index arithmetic
+ * over memory: the pieces (disjoint), and the fill where none covers an
+ * index. Read in place by the pointwise steps that use it (OPND_WIN), or,
+ * when something else reads it (mat), computed into memory by a SEG_MOVE
+ * segment. Structure (instr, mat, inherit, np, piece slots, fill) is
+ * planned once per shape; geometry is bound per call (scalar bounds may
+ * change while shapes do not). */
+typedef struct cf_window {
+    int32_t instr;
+    cf_dtype dtype;    /* the slot's (and every piece's) storage dtype  */
+    uint8_t mat;
+    uint8_t inherit[4];/* input j's own window is folded in             */
+    int nd, np;
+    int32_t fill;      /* scalar slot, -1: the pieces cover every index  */
+    cf_scalar fillv;
+    int64_t shape[CF_MAX_DIMS];
+    cf_piece p[CF_WIN_PIECES];
+} cf_window;
 
 typedef struct cf_opnd {
     uint8_t kind;
@@ -55,6 +89,8 @@ typedef struct cf_opnd {
     size_t boff;       /* VROW read by a full step: offset of a chunk of
                           the row's value, filled once per row        */
     cf_scalar sc;      /* SCALAR                                       */
+    int16_t win;       /* WIN: the window (v.data points at it when
+                          bound; v.ndim/v.shape: the index space)     */
     cf_ndview v;       /* MEM: over the step's index space             */
 } cf_opnd;
 
@@ -115,6 +151,7 @@ typedef struct cf_slotinfo {
     uint8_t temp;      /* a TEMP base that is not given memory yet    */
     uint8_t mat;       /* gets a buffer of its own                    */
     uint8_t vrow;      /* virtual, one value per row of a ROW segment */
+    int16_t win;       /* 1 + its window (movement.c), 0: none        */
     size_t off;        /* virtual: byte offset in thread scratch      */
     size_t moff;       /* materialised: byte offset in the temporaries */
     char *data;
@@ -132,6 +169,7 @@ typedef struct cf_cpu_plan {
     int nsegs;
     cf_step *steps;
     int nsteps;
+    cf_window *wins;   /* windows, as many as cf_win_count(p)       */
     void *temps;       /* materialised temporaries (one block)      */
     size_t temps_size;
     char *local;       /* caller's buffer for small calls (or NULL) */
@@ -177,5 +215,25 @@ cf_status cf_cpu_run_scatter(const cf_cpu_plan *pl, const cf_seg *sg);
 
 /* Run a SEG_SCAN segment (scan.c). */
 cf_status cf_cpu_run_scan(const cf_cpu_plan *pl, const cf_seg *sg);
+/* --- movement.c: SLICE, PAD and CAT read in place ------------------------ */
+/* Windows a plan of p may need (0 for programs without movement). */
+int cf_win_count(const cf_program *p);
+/* After views are resolved: which slots are windows, which windows fold
+ * into their consumers' windows and which need memory. */
+void cf_win_plan(cf_cpu_plan *pl);
+/* Is slot s a window read in place (no memory of its own)? */
+int cf_win_virtual(const cf_cpu_plan *pl, int s);
+/* May a step of segment cur read window slot s (its memory is final)? */
+int cf_win_use_ok(const cf_cpu_plan *pl, int cur, int s);
+/* The memory a window slot reads gets a buffer (read by segment g). */
+cf_status cf_win_need_sources(cf_cpu_plan *pl, int s, int g);
+/* Per call: every window's geometry from the bound shapes and scalars. */
+void cf_win_bind(cf_cpu_plan *pl);
+/* Elements [start, start + n) (row-major over the index space nd, ish,
+ * which the window broadcasts to) in the representation of cdt. */
+void cf_win_gather(const cf_window *w, int nd, const int64_t *ish, int64_t start, int64_t n, cf_dtype cdt,
+                   void *out);
+/* A SEG_MOVE segment: the window computed into its slot's memory. */
+cf_status cf_win_run(const cf_cpu_plan *pl, const cf_seg *sg);
 
 #endif

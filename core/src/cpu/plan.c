@@ -98,6 +98,8 @@ static int use_ok(const cf_cpu_plan *pl, int cur, const cf_seg *sg, int s, int r
     const int64_t *osh;
     if (is_scalar_slot(pl, s))
         return 1;
+    if (cf_win_virtual(pl, s))
+        return cf_win_use_ok(pl, cur, s);
     b = pl->si[s].base;
     if (!pl->si[b].temp || pl->si[b].seg != cur)
         return 1;
@@ -248,10 +250,15 @@ static void cut_segments(cf_cpu_plan *pl)
         int t = ins->out[0], s = ins->in[0];
         cf_seg *sg;
         pl->seg_of[i] = -1;
-        if (ins->op == CF_OP_VIEW && role_of(pl, t) == CF_SLOT_TEMP)
+        if (pl->si[t].win && pl->wins[pl->si[t].win - 1].instr == i) {
+            if (cf_win_virtual(pl, t))
+                continue; /* read in place by its consumers */
+            sg = new_seg(pl, SEG_MOVE, i, ndim_of(pl, t), shape_of(pl, t));
+            cur = -1;
+        } else if (ins->op == CF_OP_VIEW && role_of(pl, t) == CF_SLOT_TEMP)
             continue;
-        if (ins->op == CF_OP_VIEW || ins->op == CF_OP_COPY || ins->op == CF_OP_IOTA ||
-            ins->op == CF_OP_SCATTER) {
+        else if (ins->op == CF_OP_VIEW || ins->op == CF_OP_COPY || ins->op == CF_OP_IOTA ||
+                 ins->op == CF_OP_SCATTER) {
             sg = new_seg(pl, ins->op == CF_OP_IOTA ? SEG_IOTA : ins->op == CF_OP_SCATTER ? SEG_SCATTER : SEG_COPY,
                          i, ndim_of(pl, t), shape_of(pl, t));
             cur = -1;
@@ -314,6 +321,12 @@ static cf_status materialise(cf_cpu_plan *pl)
             int s = ins->in[j], b;
             if (is_scalar_slot(pl, s))
                 continue;
+            if (cf_win_virtual(pl, s)) {
+                cf_status rc = cf_win_need_sources(pl, s, pl->seg_of[i]);
+                if (rc != CF_OK)
+                    return rc;
+                continue;
+            }
             b = pl->si[s].base;
             if (!pl->si[b].temp)
                 continue;
@@ -387,6 +400,13 @@ static void make_in(const cf_cpu_plan *pl, cf_opnd *o, int s, cf_dtype cdt, int 
     }
     b = pl->si[s].base;
     o->dtype = dtype_of(pl, s);
+    if (cf_win_virtual(pl, s)) {
+        o->kind = OPND_WIN;
+        o->win = (int16_t)(pl->si[s].win - 1);
+        o->v.ndim = nd;
+        memcpy(o->v.shape, osh, (size_t)nd * sizeof(int64_t));
+        return;
+    }
     if (is_virtual(pl, b)) {
         o->kind = pl->si[b].vrow ? OPND_VROW : OPND_VFULL;
         o->off = pl->si[b].off;
@@ -698,12 +718,15 @@ cf_status cf_cpu_plan_bind(cf_cpu_plan *pl)
     for (int s = 0; s < p->nslots; s++)
         if (pl->si[s].base != s)
             pl->si[s].data = pl->si[pl->si[s].base].data;
+    cf_win_bind(pl);
     for (int i = 0; i < pl->nsteps; i++) {
         cf_step *st = &pl->steps[i];
         for (int j = 0; j < st->nin + st->nout; j++) {
             cf_opnd *o = j < st->nin ? &st->in[j] : &st->out[j - st->nin];
             if (o->kind == OPND_SCALAR)
                 o->sc = pl->vals[o->slot].scalar;
+            else if (o->kind == OPND_WIN)
+                o->v.data = (char *)&pl->wins[o->win];
             else if (o->kind == OPND_MEM)
                 o->v.data = pl->si[o->slot].data;
         }
@@ -717,7 +740,8 @@ size_t cf_cpu_plan_bytes(const cf_program *p)
     size_t n_seg = (size_t)p->ninstrs * sizeof(cf_seg);
     size_t n_step = (size_t)p->ninstrs * sizeof(cf_step);
     size_t n_of = (size_t)p->ninstrs * sizeof(int);
-    return ALIGN64(n_si) + ALIGN64(n_seg) + ALIGN64(n_step) + ALIGN64(n_of) + 64;
+    size_t n_win = (size_t)cf_win_count(p) * sizeof(cf_window);
+    return ALIGN64(n_si) + ALIGN64(n_seg) + ALIGN64(n_step) + ALIGN64(n_of) + ALIGN64(n_win) + 64;
 }
 
 void cf_cpu_plan_place(cf_cpu_plan *pl, char *mem)
@@ -729,7 +753,9 @@ void cf_cpu_plan_place(cf_cpu_plan *pl, char *mem)
     pl->si = (cf_slotinfo *)mem;
     pl->segs = (cf_seg *)(mem + n_si);
     pl->steps = (cf_step *)(mem + n_si + n_seg);
+    size_t n_of = ALIGN64((size_t)p->ninstrs * sizeof(int));
     pl->seg_of = (int *)(mem + n_si + n_seg + n_step);
+    pl->wins = cf_win_count(p) ? (cf_window *)(mem + n_si + n_seg + n_step + n_of) : NULL;
 }
 
 cf_status cf_cpu_plan_alloc(cf_cpu_plan *pl)
@@ -762,6 +788,7 @@ cf_status cf_cpu_plan_build(cf_cpu_plan *pl)
         return rc;
     memset(pl->si, 0, cf_cpu_plan_bytes(pl->p));
     resolve_views(pl);
+    cf_win_plan(pl);
     cut_segments(pl);
     rc = materialise(pl);
     if (rc != CF_OK)

@@ -48,6 +48,9 @@ static const void *load(const cf_opnd *o, cf_dtype cdt, char *scr, void *gbuf,
         }
         cf_nd_gather(&o->v, start, n, cdt, gbuf);
         return gbuf;
+    case OPND_WIN:
+        cf_win_gather((const cf_window *)(const void *)o->v.data, o->v.ndim, o->v.shape, start, n, cdt, gbuf);
+        return gbuf;
     case OPND_VFULL: {
         const char *at = slot_at(o, scr, pos);
         if (!o->need_cvt)

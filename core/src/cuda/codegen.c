@@ -36,12 +36,14 @@
 
 #include "cuda/codegen.h"
 #include "cuda/scan.h"
+#include "cuda/movement.h"
 #include "cuda/sbuf.h"
 #include "cuda/sched_reduce.h"
 #include "cuda/segment.h"
 #include "cfuser/alloc.h"
 #include "cfuser/dtype.h"
 #include "cfuser/status.h"
+#include "move.h"
 
 #define MAXD 16
 #define MAXACC 64
@@ -326,6 +328,26 @@ static cf_status add_special(gen_t *G, int instr)
     }
     if (in->op == CF_OP_IOTA) {
         a->kind = K_IOTA;
+    } else if (cf_move_op(in->op)) {
+        /* read in place like a reshape: its sources from storage */
+        a->kind = K_RESHAPE;
+        a->buf = -1;
+        for (int j = 0; j < (in->op == CF_OP_CAT ? in->nin : 1); j++) {
+            int x = in->in[j], base = G->S->gview[x] ? G->S->gbase[x] : x;
+            int64_t span = 0, xs[CF_MAX_DIMS];
+            if (G->S->gview[x])
+                memcpy(xs, G->S->gst[x], sizeof xs);
+            else
+                cf_seg_storage_strides(G->S, x, xs);
+            for (int d = 0; d < G->p->slots[x].ndim; d++)
+                span += (G->v[x].shape[d] > 0 ? G->v[x].shape[d] - 1 : 0) * (xs[d] < 0 ? -xs[d] : xs[d]);
+            (void)base;
+            if (span >= (a->rnd ? a->rsh[0] * a->rst[0] : 0)) {
+                a->rnd = 1;
+                a->rsh[0] = span + 1;
+                a->rst[0] = 1;
+            }
+        }
     } else {
         int x = in->in[0];
         a->kind = K_RESHAPE;
@@ -685,11 +707,32 @@ static void emit_unravel(gen_t *G, const char *idx, int first, int last)
     E(" const I c%d=t_%d;\n", first, first);
 }
 
+/* What cuda/movement.c borrows from the generator. */
+static void move_ival(void *G, char *o, size_t cap, int64_t x) { ival(G, o, cap, x); }
+static void move_vexpr(void *G, int slot, char *o, size_t cap) { vexpr(G, slot, o, cap); }
+static int move_storage(void *vg, int x, int64_t *st)
+{
+    gen_t *G = vg;
+    int base = G->S->gview[x] ? G->S->gbase[x] : x;
+    if (G->S->gview[x])
+        memcpy(st, G->S->gst[x], sizeof(int64_t) * CF_MAX_DIMS);
+    else
+        cf_seg_storage_strides(G->S, x, st);
+    return word(G, CF_PW_PTR, G->bufidx[base], 0);
+}
+
+static int move_recompute(void *vg, int x) { return cf_seg_recompute(((gen_t *)vg)->S, x); }
+
 /* element load of access k at offset expression off into dst */
 static void emit_elem_load(gen_t *G, int k, const char *off, const char *dst)
 {
     acc_t *a = &G->a[k];
     char e[128], c[192];
+    if (a->kind == K_RESHAPE && cf_move_op(G->p->instrs[a->instr].op)) {
+        cf_cg_move_ctx mc = {G, G->p, G->v, move_ival, move_vexpr, move_storage, move_recompute};
+        cf_cg_move_load(G->b, &mc, &G->p->instrs[a->instr], off, dst);
+        return;
+    }
     if (a->kind == K_RESHAPE) {
         char s[64];
         E(" {I t=%s; I so=0;", off);
@@ -753,7 +796,7 @@ static cf_status emit_instr(gen_t *G, int i)
                      args[k]);
         ap[k] = conv[k];
     }
-    if (in->op == CF_OP_COPY) {
+    if (in->op == CF_OP_COPY || cf_move_op(in->op)) {
         vexpr(G, o, args[0], sizeof args[0]);
         cf_cg_to_slot(fin, sizeof fin, ot, args[0]);
         E(" const %s v%d=%s;\n", cf_cg_regty(ot), o, fin);
@@ -1157,7 +1200,7 @@ static int compute_levels(gen_t *G)
         for (int j = 0; j < in->nout; j++) {
             int o = in->out[j];
             G->lvl[o] = l + (red ? 1 : 0);
-            if (in->op == CF_OP_IOTA || in->op == CF_OP_COPY)
+            if (in->op == CF_OP_IOTA || in->op == CF_OP_COPY || cf_move_op(in->op))
                 G->full[o] = G->a[G->lacc[o]].full;
             else
                 G->full[o] = red ? 0 : (f || (cf_seg_mask(G->S, o) &
@@ -1821,7 +1864,7 @@ static cf_status gen_segment(gen_t *G, cf_kernel_launch *L, cf_sbuf *body,
     } else {
         for (int k = 0; k < g->ninstrs; k++) {
             const cf_prog_instr *in = &G->p->instrs[g->instrs[k]];
-            if (in->op == CF_OP_IOTA || in->op == CF_OP_COPY) {
+            if (in->op == CF_OP_IOTA || in->op == CF_OP_COPY || cf_move_op(in->op)) {
                 if ((st = add_special(G, g->instrs[k])))
                     return st;
                 continue;

@@ -92,8 +92,10 @@ static bool build_key(keybuf *k, const cf_program *p,
         int64_t f[12] = {in->op, in->cdtype, in->nin, in->nout, in->in[0],
                          in->in[1], in->in[2], in->in[3], in->out[0],
                          in->out[1], in->axes, in->correction};
+        int64_t mv[3] = {in->dim, in->manual, in->step};
         ok = kb_put(k, f, sizeof f) &&
-             ((in->op != CF_OP_VIEW && in->op != CF_OP_GATHER) || kb_put(k, in->map, sizeof in->map));
+             ((in->op != CF_OP_VIEW && in->op != CF_OP_GATHER) || kb_put(k, in->map, sizeof in->map)) &&
+             kb_put(k, mv, sizeof mv);
     }
     return ok;
 }

@@ -18,6 +18,7 @@
 #include "cuda/segment.h"
 #include "cfuser/alloc.h"
 #include "cfuser/status.h"
+#include "move.h"
 
 int cf_seg_find(cf_segs *s, int c)
 {
@@ -144,6 +145,110 @@ static bool reads_own_store(cf_segs *s, int x, int cur)
     return false;
 }
 
+/* Nodes of the tree that recomputes x inside a movement read (an input
+ * read from storage counts one), or more than `budget` (then stop). */
+static int recompute_size(const cf_segs *s, int x, int budget)
+{
+    const cf_program *p = s->p;
+    int i = s->prod[x], n = 1;
+    if (is_scalar_slot(s, x))
+        return 0;
+    if (s->gview[x] || p->slots[x].role != CF_SLOT_TEMP || i < 0)
+        return 1;
+    cf_opcode op = p->instrs[i].op;
+    bool pw = cf_op_is_pointwise(op) && op != CF_OP_SEGMENT_SET && !(cf_op_flags(op) & CF_OPF_RANDOM);
+    if (!pw && !cf_move_op(op))
+        return 1;
+    for (int k = 0; k < p->instrs[i].nin && n <= budget; k++)
+        n += recompute_size(s, p->instrs[i].in[k], budget - n);
+    return n;
+}
+
+int cf_seg_recompute(const cf_segs *s, int x)
+{
+    const cf_program *p = s->p;
+    int i = s->prod[x];
+    if (is_scalar_slot(s, x) || s->gview[x] || p->slots[x].role != CF_SLOT_TEMP || i < 0)
+        return -1;
+    cf_opcode op = p->instrs[i].op;
+    if (!cf_move_op(op) && !(cf_op_is_pointwise(op) && op != CF_OP_SEGMENT_SET && !(cf_op_flags(op) & CF_OPF_RANDOM)))
+        return -1;
+    return recompute_size(s, x, CF_SEG_RECOMPUTE_MAX) <= CF_SEG_RECOMPUTE_MAX ? i : -1;
+}
+
+/* The storage a movement instruction of segment `cur` reads, through the
+ * movement instructions it folds in: marked for storage; true when some of
+ * it is computed in `cur` itself (a race). */
+static bool move_reads(cf_segs *s, int x, int cur)
+{
+    int i;
+    if (is_scalar_slot(s, x))
+        return false;
+    if ((i = cf_seg_recompute(s, x)) >= 0) {
+        const cf_prog_instr *in = &s->p->instrs[i];
+        bool race = false;
+        for (int k = 0; k < in->nin; k++)
+            race |= move_reads(s, in->in[k], cur);
+        return race;
+    }
+    if (s->gview[x])
+        return cur >= 0 && reads_own_store(s, x, cur);
+    s->mat[x] = 1;
+    return cur >= 0 && s->pseg[s->root[x]] == cur;
+}
+
+/* The storage a movement read of x needs (its recomputed tree's leaves). */
+static void need_leaves(const cf_segs *s, uint8_t *need, int x)
+{
+    int i = cf_seg_recompute(s, x);
+    if (i < 0) {
+        need[x] = 1;
+        return;
+    }
+    for (int k = 0; k < s->p->instrs[i].nin; k++)
+        if (!is_scalar_slot(s, s->p->instrs[i].in[k]))
+            need_leaves(s, need, s->p->instrs[i].in[k]);
+}
+
+/* Instructions some kernel must run: those computing an output or a value
+ * that an instruction run reads, other than by a movement read that
+ * recomputes it. Only programs with movement have any other. */
+static cf_status mark_live(cf_segs *s)
+{
+    const cf_program *p = s->p;
+    bool any = false;
+    for (int i = 0; i < p->ninstrs && !any; i++)
+        any = cf_move_op(p->instrs[i].op);
+    if (!any)
+        return CF_OK;
+    uint8_t *need = cf_calloc((size_t)s->ns + 1, 1);
+    s->live = cf_calloc((size_t)p->ninstrs + 1, 1);
+    if (!need || !s->live) {
+        cf_free(need);
+        return cf_error_nomem("cuda");
+    }
+    for (int x = 0; x < s->ns; x++)
+        need[x] = p->slots[x].role == CF_SLOT_OUTPUT;
+    for (int i = p->ninstrs - 1; i >= 0; i--) {
+        const cf_prog_instr *in = &p->instrs[i];
+        for (int k = 0; k < in->nout; k++)
+            s->live[i] |= need[in->out[k]];
+        if (!s->live[i])
+            continue;
+        for (int k = 0; k < in->nin; k++) {
+            int x = in->in[k];
+            if (is_scalar_slot(s, x))
+                continue;
+            if (cf_move_op(in->op))
+                need_leaves(s, need, x);
+            else
+                need[x] = 1;
+        }
+    }
+    cf_free(need);
+    return CF_OK;
+}
+
 static bool view_is_monotonic(const cf_segs *s, const cf_prog_instr *in)
 {
     int out = in->out[0], src = in->in[0];
@@ -222,7 +327,7 @@ static cf_status assign_classes(cf_segs *s, const cf_prog_instr *in)
     int o = in->out[0];
     int nd = s->p->slots[o].ndim;
     if (in->op == CF_OP_COPY || in->op == CF_OP_IOTA ||
-        in->op == CF_OP_FULL || in->op == CF_OP_SCATTER)
+        in->op == CF_OP_FULL || in->op == CF_OP_SCATTER || cf_move_op(in->op))
         return fresh(s, o);
     if (cf_op_kind_of(in->op) == CF_KIND_SCAN) {
         /* its own kernel: outputs are read back from storage */
@@ -306,7 +411,9 @@ static bool fits(cf_segs *s, cf_seg *g, const cf_prog_instr *in)
         return r == red && (xm & ~dom) == 0;
     }
     uint64_t om = cf_seg_mask(s, in->out[0]);
-    for (int k = in->op == CF_OP_GATHER ? 1 : 0; k < in->nin; k++)
+    /* a copy or a movement reads its sources from storage by its own
+     * index arithmetic, not along the kernel's loops; a gather its source */
+    for (int k = in->op == CF_OP_GATHER ? 1 : 0; k < in->nin && in->op != CF_OP_COPY && !cf_move_op(in->op); k++)
         if (!is_scalar_slot(s, in->in[k]))
             om |= cf_seg_mask(s, in->in[k]);
     /* A GATHER runs in pointwise kernels only (cuda/indexing.c). */
@@ -401,6 +508,7 @@ void cf_seg_free(cf_segs *s)
     cf_free(s->gbase);
     cf_free(s->gst);
     cf_free(s->mat);
+    cf_free(s->live);
     memset(s, 0, sizeof *s);
 }
 
@@ -435,13 +543,19 @@ static cf_status build_pass(cf_segs *s)
             return st;
         if ((in->op == CF_OP_COPY || in->op == CF_OP_GATHER) && !s->gview[in->in[0]])
             s->mat[in->in[0]] = 1;
+        for (int k = 0; in->op != CF_OP_VIEW && k < in->nout; k++)
+            s->prod[in->out[k]] = i;
+        for (int k = 0; cf_move_op(in->op) && k < in->nin; k++)
+            (void)move_reads(s, in->in[k], -1); /* read in place from storage */
     }
+    if ((st = mark_live(s)))
+        return st;
     cf_seg *g = NULL;
     for (int i = 0; i < p->ninstrs; i++) {
         const cf_prog_instr *in = &p->instrs[i];
         int cur = s->nsegs - 1;
-        if (in->op == CF_OP_VIEW)
-            continue;
+        if (in->op == CF_OP_VIEW || (s->live && !s->live[i]))
+            continue; /* a view, or recomputed by the movement reads of it */
         bool race = false;
         if (in->op == CF_OP_SCATTER) {
             /* two kernels of its own: the copy of arg, then the writes */
@@ -452,7 +566,9 @@ static cf_status build_pass(cf_segs *s)
         }
         for (int k = 0; k < in->nin; k++) {
             int x = in->in[k];
-            if ((in->op == CF_OP_COPY || (in->op == CF_OP_GATHER && k == 0)) && !s->gview[x]) {
+            if (cf_move_op(in->op)) {
+                race |= move_reads(s, x, cur);
+            } else if ((in->op == CF_OP_COPY || (in->op == CF_OP_GATHER && k == 0)) && !s->gview[x]) {
                 /* COPY reads its source from storage */
                 s->mat[x] = 1;
                 if (s->pseg[s->root[x]] == cur)

@@ -44,6 +44,8 @@ typedef struct cf_segs {
     int *gbase;
     int64_t (*gst)[CF_MAX_DIMS];
     uint8_t *mat;                /* needs storage (OUTPUT or temporary)   */
+    uint8_t *live;               /* per instruction, when the program has
+                                    movement: some kernel runs it        */
     cf_seg *segs;
     int nsegs, segcap;
 } cf_segs;
@@ -53,6 +55,13 @@ uint64_t cf_seg_mask(cf_segs *s, int slot);
 /* Storage strides of a slot that has its own storage (OUTPUT: the caller's,
  * TEMP: contiguous). */
 void cf_seg_storage_strides(const cf_segs *s, int slot, int64_t *st);
+/* A movement instruction reads a source by recomputing it at the moved
+ * coordinates when the source is a movement or pointwise result whose tree
+ * (down to inputs and stored values) has at most this many nodes. */
+#define CF_SEG_RECOMPUTE_MAX 24
+/* The instruction that recomputes x inside a movement read, or -1 when x
+ * is read from storage. */
+int cf_seg_recompute(const cf_segs *s, int x);
 cf_status cf_seg_build(cf_segs *s, const cf_program *p,
                        const cf_slot_value *v, bool solo);
 void cf_seg_free(cf_segs *s);
