@@ -38,17 +38,7 @@ static int bool_list(PyObject *err, PyObject *o, int n, int8_t *out)
 
 static int dims_list(cfb_state *st, PyObject *o, const char *argname, int64_t *buf, int *n)
 {
-    int64_t *heap = NULL;
-    Py_ssize_t k = cfb_as_int64_array(o, "define_tensor", argname, buf, CF_MAX_DIMS, CF_MAX_DIMS, &heap);
-    if (k == -2) {
-        cfb_raise_fmt(st, CF_ERR_VALUE, "define_tensor() argument '%s' has more than %d entries; at most %d dims are supported", argname, CF_MAX_DIMS, CF_MAX_DIMS);
-        return -1;
-    }
-    if (k < 0)
-        return -1;
-    cfb_int64_array_free(buf, heap); /* limit == cap: never on the heap */
-    *n = (int)k;
-    return 0;
+    return cfb_op_int_list(st, o, "define_tensor", argname, buf, n);
 }
 
 static PyObject *define_tensor(PyObject *mod, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)

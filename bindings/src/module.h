@@ -67,6 +67,13 @@ PyObject *cfb_raise(cfb_state *st, cf_status s);
 /* Raise a cfuser error of kind s with a formatted message. */
 PyObject *cfb_raise_fmt(cfb_state *st, cf_status s, const char *fmt, ...);
 
+/* From ops.c, for every op entry: the tensor argument 'arg' of a
+ * non-elementwise op (checks that it is a value of the active fusion), and
+ * a dims-like int list of at most CF_MAX_DIMS entries into buf (a longer
+ * one, even endless, is an InvalidArgumentError naming fname and argname). */
+int cfb_op_tensor_arg(cfb_state *st, const char *fname, PyObject *o, FusionObject **fo, cf_id *id);
+int cfb_op_int_list(cfb_state *st, PyObject *o, const char *fname, const char *argname, int64_t *buf, int *n);
+
 /* FusionExecutorCache.kernels_final / wait_for_kernels (tiers.c). */
 PyObject *cfb_cache_kernels_final(PyObject *self, PyObject *unused);
 PyObject *cfb_cache_wait_for_kernels(PyObject *self, PyObject *const *args, Py_ssize_t nargs,

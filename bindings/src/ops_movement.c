@@ -129,17 +129,8 @@ PyObject *op_slice(PyObject *mod, PyObject *const *args, Py_ssize_t nargs, PyObj
     if (cfb_parse("slice", args, nargs, kwnames, CFB_ARGS(slice), p) < 0 ||
         tensor_of(st, "slice", "arg", -1, p[0], &fo, &in) < 0)
         return NULL;
-    if (p[3] && p[3] != Py_None) {
-        int64_t *heap = NULL;
-        Py_ssize_t k = cfb_as_int64_array(p[3], "slice", "strides", steps, CF_MAX_DIMS, &heap);
-        if (k < 0)
-            return NULL;
-        if (heap) {
-            cfb_int64_array_free(steps, heap);
-            return cfb_raise_fmt(st, CF_ERR_VALUE, "slice(): argument 'strides' has %zd entries; at most %d dims are supported", k, CF_MAX_DIMS);
-        }
-        nst = (int)k;
-    }
+    if (p[3] && p[3] != Py_None && cfb_op_int_list(st, p[3], "slice", "strides", steps, &nst) < 0)
+        return NULL;
     if (p[4] && (manual = PyObject_IsTrue(p[4])) < 0)
         return NULL;
     m = cf_fusion_mark_take(fo->f);
