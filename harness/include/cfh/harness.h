@@ -166,6 +166,14 @@ const char *cfh_calibration(void);
 /* seconds (a deadline on the reference host) x cfh_time_factor(). */
 double cfh_deadline(double seconds);
 
+/* --- module lifecycle ---------------------------------------------------- */
+
+/* n rounds of Py_InitializeFromConfig, PyRun_SimpleString(code) and
+ * Py_FinalizeEx in this process (which must not have initialised Python);
+ * prints one JSON object (samples of live blocks, total refcount, RSS) and
+ * returns 0 when every round ran (cycles.c). */
+int cfh_cycles_main(int n, const char *code);
+
 /* --- sanitizers --------------------------------------------------------- */
 
 /* Run LeakSanitizer now (when linked in): the number of leaks found is
