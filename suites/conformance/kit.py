@@ -57,6 +57,7 @@ class Child:
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(opts.path + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
         env["PYTHONFAULTHANDLER"] = "1"
+        env["CFUSER_CONFORMANCE_CYCLES"] = str(opts.cycles.get(target, opts.cycles.get("*", 1000)))
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
         self.lines: queue.Queue = queue.Queue()
         self.err: list[str] = []
@@ -163,8 +164,10 @@ def run_batch(target, batch, opts, cells, info):
 
 def run_target(target, opts):
     cells, info = {}, {}
-    selected = [c for c in checks.CHECKS if not opts.only or c.id in opts.only
-                or c.group in opts.only]
+    if target in opts.unavailable:  # the caller knows why it cannot load (e.g. a setup step failed)
+        info.update(ok=False, error=opts.unavailable[target])
+    selected = [c for c in checks.CHECKS if not opts.only
+                or any(c.id == o or c.id.startswith(o + ".") or c.group == o for o in opts.only)]
     shared, isolated = [], []
     for c in selected:
         if c.internal and target != "cfuser":
@@ -173,7 +176,10 @@ def run_target(target, opts):
             isolated.append(c)
         else:
             shared.append(c)
-    if shared:
+    if shared and info.get("ok") is False:
+        for c in shared:
+            cells[c.id] = {"status": "skip", "evidence": f"the target did not load: {info['error'][-300:]}"}
+    elif shared:
         run_batch(target, shared, opts, cells, info)
     for c in isolated:
         if info.get("ok") is False:
@@ -247,6 +253,10 @@ def main(argv=None):
     p.add_argument("--device", default="auto", help="cpu, cuda or auto (cuda when torch sees one)")
     p.add_argument("--inputs", default="auto", help="numpy or torch (auto: torch on cuda, numpy on cpu)")
     p.add_argument("--only", action="append", help="check ids or groups to run (repeatable)")
+    p.add_argument("--cycles", action="append", default=[],
+                   help="rounds of the lifecycle row: N, or TARGET=N (default 1000; env CFUSER_CONFORMANCE_CYCLES)")
+    p.add_argument("--unavailable", action="append", default=[],
+                   help="TARGET=REASON: report TARGET as not loaded, for REASON (a setup step failed)")
     p.add_argument("--json", help="write the report here")
     p.add_argument("--expect-pass", action="append", default=[], help="exit 1 when this target fails a row")
     opts = p.parse_args(argv)
@@ -260,6 +270,12 @@ def main(argv=None):
     if opts.inputs == "auto":
         opts.inputs = "torch" if opts.device.startswith("cuda") else "numpy"
     opts.path = [str(Path(x).resolve()) for x in opts.path]
+    raw, opts.cycles = opts.cycles, {"*": int(os.environ.get("CFUSER_CONFORMANCE_CYCLES", "1000"))}
+    for c in raw:
+        name, _, n = c.rpartition("=")
+        opts.cycles[name or "*"] = int(n)
+    opts.unavailable = dict(u.split("=", 1) for u in opts.unavailable)
+    targets += [u for u in opts.unavailable if u not in targets]
     results = {}
     for t in targets:
         t0 = time.monotonic()
