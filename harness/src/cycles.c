@@ -5,7 +5,8 @@
  * After the code of each round, while the interpreter is up, it reads the
  * live pymalloc blocks (sys.getallocatedblocks()) and, in a debug
  * interpreter, the total reference count (sys.gettotalrefcount()); after
- * each Py_FinalizeEx the process's resident set (/proc/self/statm). Leaks
+ * each Py_FinalizeEx the process's resident set (/proc/self/statm). The
+ * package dir is on sys.path as after cfh_init. Leaks
  * across rounds show as growth of these at the same point of each round,
  * and are judged against the same loop running other code (the caller runs
  * both). The result is one JSON object on stdout.
@@ -18,16 +19,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#ifndef CFH_PYTHON_HOME
-#define CFH_PYTHON_HOME ""
-#endif
-#ifndef CFH_PYTHON_EXECUTABLE
-#define CFH_PYTHON_EXECUTABLE ""
-#endif
-
-typedef struct sample {
-    long long blocks, refs, rss_kib;
-} sample;
 
 static long long rss_kib(void)
 {
@@ -57,18 +48,16 @@ static int up(void)
 {
     PyConfig cfg;
     PyStatus st;
-    PyConfig_InitIsolatedConfig(&cfg);
-    if (CFH_PYTHON_HOME[0] != '\0') {
-        st = PyConfig_SetBytesString(&cfg, &cfg.home, CFH_PYTHON_HOME);
-        if (PyStatus_Exception(st)) goto fail;
-    }
-    if (CFH_PYTHON_EXECUTABLE[0] != '\0') {
-        st = PyConfig_SetBytesString(&cfg, &cfg.executable, CFH_PYTHON_EXECUTABLE);
-        if (PyStatus_Exception(st)) goto fail;
-    }
+    st = cfh__isolated_config(&cfg);
+    if (PyStatus_Exception(st)) goto fail;
     st = Py_InitializeFromConfig(&cfg);
     if (PyStatus_Exception(st)) goto fail;
     PyConfig_Clear(&cfg);
+    if (cfh__prepend_path(cfh__default_pythonpath()) < 0) { /* the package, as cfh_init has it */
+        fprintf(stderr, "cycles: %s\n", cfh_error());
+        Py_FinalizeEx();
+        return -1;
+    }
     return 0;
 fail:
     PyConfig_Clear(&cfg);
@@ -76,9 +65,9 @@ fail:
     return -1;
 }
 
-/* One round; the sample is taken before finalising. Returns 0, or -1 with
- * the reason printed (the code raised, or finalising failed). */
-static int round_of(const char *code, int i, sample *s)
+/* One round; blocks and refs are read before finalising, RSS after. Returns
+ * 0, or -1 with the reason printed (the code raised, or finalising failed). */
+static int round_of(const char *code, int i, long long *blocks, long long *refs, long long *rss)
 {
     if (up() < 0)
         return -1;
@@ -87,63 +76,91 @@ static int round_of(const char *code, int i, sample *s)
         Py_FinalizeEx();
         return -1;
     }
-    s->blocks = sys_call("getallocatedblocks");
-    s->refs = sys_call("gettotalrefcount");
+    *blocks = sys_call("getallocatedblocks");
+    *refs = sys_call("gettotalrefcount");
     if (Py_FinalizeEx() < 0) {
         fprintf(stderr, "cycles: round %d: Py_FinalizeEx failed\n", i);
         return -1;
     }
-    s->rss_kib = rss_kib();
+    *rss = rss_kib();
     return 0;
 }
 
-static void print_series(const char *name, const sample *s, int n, size_t off)
+/* Least-squares slope of ys over the sampled rounds after the first tenth;
+ * 0 when fewer than three samples qualify or a value is missing. */
+static double slope(const cfh_cycles_result *r, const long long *ys)
 {
-    printf("\"%s\": [", name);
-    for (int i = 0; i < n; i++)
-        printf("%s%lld", i ? ", " : "", *(const long long *)((const char *)&s[i] + off));
-    printf("]");
+    double sx = 0, sy = 0, sxx = 0, sxy = 0;
+    int m = 0, skip = r->cycles / 10 > 1 ? r->cycles / 10 : 1;
+    for (int i = 0; i < r->samples; i++) {
+        if (r->at[i] <= skip || ys[i] < 0)
+            continue;
+        double x = r->at[i], y = (double)ys[i];
+        sx += x; sy += y; sxx += x * x; sxy += x * y;
+        m++;
+    }
+    double den = m * sxx - sx * sx;
+    return m >= 3 && den > 0 ? (m * sxy - sx * sy) / den : 0.0;
 }
 
-/* cfharness cycles N CODE: n rounds, a sample every max(1, n / 20) rounds
- * (and the last). Exit status 0 when every round ran. */
-int cfh_cycles_main(int n, const char *code)
+int cfh_cycles(int n, const char *code, cfh_cycles_result *r)
 {
-    enum { MAX_SAMPLES = 64 };
-    sample samples[MAX_SAMPLES];
-    int at[MAX_SAMPLES], k = 0, done = 0, every = n / 20 > 0 ? n / 20 : 1;
+    int every = n / 20 > 0 ? n / 20 : 1;
     struct timespec t0, t1;
     PyPreConfig pre;
+    memset(r, 0, sizeof *r);
+    r->cycles = n;
     PyPreConfig_InitIsolatedConfig(&pre);
     pre.utf8_mode = 1;
     PyStatus st = Py_PreInitialize(&pre);
     if (PyStatus_Exception(st)) {
         fprintf(stderr, "cycles: Py_PreInitialize: %s\n", st.err_msg ? st.err_msg : "failed");
-        return 1;
+        return -1;
     }
     clock_gettime(CLOCK_MONOTONIC, &t0);
     for (int i = 1; i <= n; i++) {
-        sample s;
-        if (round_of(code, i, &s) < 0)
+        long long blocks, refs, rss;
+        if (round_of(code, i, &blocks, &refs, &rss) < 0)
             break;
-        done = i;
-        if ((i == 1 || i % every == 0 || i == n) && k < MAX_SAMPLES) {
-            samples[k] = s;
-            at[k++] = i;
+        r->completed = i;
+        if ((i == 1 || i % every == 0 || i == n) && r->samples < CFH_CYCLES_SAMPLES) {
+            int k = r->samples++;
+            r->at[k] = i;
+            r->blocks[k] = blocks;
+            r->refs[k] = refs;
+            r->rss_kib[k] = rss;
         }
     }
     clock_gettime(CLOCK_MONOTONIC, &t1);
-    printf("{\"cycles\": %d, \"completed\": %d, \"seconds\": %.3f, \"at\": [", n, done,
-           (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
-    for (int i = 0; i < k; i++)
-        printf("%s%d", i ? ", " : "", at[i]);
-    printf("], ");
-    print_series("blocks", samples, k, offsetof(sample, blocks));
-    printf(", ");
-    print_series("refs", samples, k, offsetof(sample, refs));
-    printf(", ");
-    print_series("rss_kib", samples, k, offsetof(sample, rss_kib));
-    printf("}\n");
+    r->seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    r->blocks_per_round = slope(r, r->blocks);
+    r->refs_per_round = slope(r, r->refs);
+    r->rss_kib_per_round = slope(r, r->rss_kib);
+    return r->completed == n ? 0 : -1;
+}
+
+static void print_series(const char *name, const long long *v, int n)
+{
+    printf(", \"%s\": [", name);
+    for (int i = 0; i < n; i++)
+        printf("%s%lld", i ? ", " : "", v[i]);
+    printf("]");
+}
+
+/* cfharness cycles N CODE */
+int cfh_cycles_main(int n, const char *code)
+{
+    static cfh_cycles_result r;
+    int rc = cfh_cycles(n, code, &r);
+    printf("{\"cycles\": %d, \"completed\": %d, \"seconds\": %.3f, \"at\": [", r.cycles, r.completed, r.seconds);
+    for (int i = 0; i < r.samples; i++)
+        printf("%s%d", i ? ", " : "", r.at[i]);
+    printf("]");
+    print_series("blocks", r.blocks, r.samples);
+    print_series("refs", r.refs, r.samples);
+    print_series("rss_kib", r.rss_kib, r.samples);
+    printf(", \"per_round\": {\"blocks\": %.3f, \"refs\": %.3f, \"rss_kib\": %.3f}}\n",
+           r.blocks_per_round, r.refs_per_round, r.rss_kib_per_round);
     fflush(stdout);
-    return done == n ? 0 : 1;
+    return rc == 0 ? 0 : 1;
 }

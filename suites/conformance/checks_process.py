@@ -89,16 +89,6 @@ def _runner():
     return path if os.access(path, os.X_OK) else None
 
 
-def _slope(xs, ys):
-    pts = [(x, y) for x, y in zip(xs, ys) if y is not None and y >= 0]
-    if len(pts) < 3:
-        return None
-    mx = sum(p[0] for p in pts) / len(pts)
-    my = sum(p[1] for p in pts) / len(pts)
-    den = sum((p[0] - mx) ** 2 for p in pts)
-    return sum((p[0] - mx) * (p[1] - my) for p in pts) / den if den else None
-
-
 def _cycles(runner, n, code):
     r = subprocess.run([runner, "cycles", str(n), code], capture_output=True, text=True,
                        env=_env(), timeout=1800)
@@ -110,11 +100,13 @@ def _cycles(runner, n, code):
 
 
 def _growth(doc):
-    """Per-round growth after the first tenth of the rounds (the first
-    rounds fill caches): blocks, refs, RSS KiB."""
-    keep = [i for i, a in enumerate(doc["at"]) if a > max(1, doc["cycles"] // 10)]
-    at = [doc["at"][i] for i in keep]
-    return {k: _slope(at, [doc[k][i] for i in keep]) for k in ("blocks", "refs", "rss_kib")}
+    """Per-round growth after the first tenth of the rounds, as the runner
+    fits it (cfh_cycles): blocks, refs (None without a debug interpreter),
+    RSS KiB."""
+    g = dict(doc["per_round"])
+    if not any(v >= 0 for v in doc["refs"]):
+        g["refs"] = None
+    return g
 
 
 CYCLE_BARS = {"blocks": 0.5, "refs": 0.5, "rss_kib": 4.0}
