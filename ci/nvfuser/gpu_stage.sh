@@ -29,6 +29,6 @@ else
   echo "conformance: $msg"
   extra=(--unavailable "nvfuser_direct=${msg//$'\n'/ }")
 fi
-cd "$root" && "$py" suites/conformance/kit.py --target cfuser --target nvfuser_direct "${extra[@]}" \
-  --cycles cfuser="${CFUSER_CONFORMANCE_CYCLES:-1000}" --cycles nvfuser_direct="${NVFUSER_CONFORMANCE_CYCLES:-20}" \
+cd "$root" && "$py" suites/conformance/kit.py --target nvfuser_direct --target cfuser "${extra[@]}" \
+  --cycles cfuser="${CFUSER_CONFORMANCE_CYCLES:-1000}" --cycles nvfuser_direct="${NVFUSER_CONFORMANCE_CYCLES:-10}" \
   --json "$res/conformance.json" 2>>"$log"

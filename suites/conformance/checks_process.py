@@ -174,14 +174,15 @@ _SUBINTERP = textwrap.dedent("""\
 
 
 @check("lifecycle.subinterpreter", "lifecycle: import and run a fusion in a subinterpreter", "lifecycle",
-       timeout=200)
+       timeout=120)
 def subinterpreter(t):
     paths = [str(HERE)] + [p for p in sys.path if p]
     code = _SUBINTERP.format(paths=paths, name=t.name, device=t.device, inputs=t.inputs)
     try:
-        r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=_env(), timeout=150)
+        r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=_env(), timeout=90)
     except subprocess.TimeoutExpired as e:
-        return "fail", f"no result within 150 s (a hang): {_tail(e.stderr if isinstance(e.stderr, str) else '')}"
+        err = e.stderr.decode(errors="replace") if isinstance(e.stderr, bytes) else (e.stderr or "")
+        return "fail", f"no result within 90 s (a hang): {_tail(err)}"
     died = _died(r.returncode)
     if died:
         return "crash", f"died with {died}: {_tail(r.stderr)}"

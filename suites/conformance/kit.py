@@ -281,12 +281,13 @@ def main(argv=None):
         t0 = time.monotonic()
         results[t] = run_target(t, opts)
         print(f"conformance: {t}: {time.monotonic() - t0:.0f} s", file=sys.stderr)
-    report = build_report(targets, results, opts)
+        report = build_report(list(results), results, opts)
+        if opts.json:  # after each target: a run cut short keeps what it found
+            Path(opts.json).parent.mkdir(parents=True, exist_ok=True)
+            Path(opts.json).write_text(json.dumps(report, indent=1) + "\n")
     state = validate(report)
     print(table(report))
     if opts.json:
-        Path(opts.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(opts.json).write_text(json.dumps(report, indent=1) + "\n")
         print(f"conformance: wrote {opts.json} ({state})")
     bad = [t for t in opts.expect_pass if report["totals"].get(t, {}).get("fail", 0) + report["totals"].get(t, {}).get("crash", 0)]
     return 1 if bad else 0
