@@ -44,7 +44,7 @@ INTERNAL = {"internal.faultinj", "internal.refleak"}
 
 def kit(*args, timeout=600):
     env = dict(os.environ)
-    env.setdefault("CFUSER_CONFORMANCE_CYCLES", "40")
+    env.setdefault("CFUSER_CONFORMANCE_CYCLES", "60")
     env["CFUSER_CONFORMANCE_HARNESS"] = str(BUILD / "harness" / "cfharness")
     return subprocess.run([sys.executable, str(HERE / "kit.py"), "--path", str(BUILD / "python"),
                            "--path", str(BUILD / "suites" / "conformance"), "--device", "cpu", *args],
