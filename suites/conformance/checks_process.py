@@ -75,13 +75,34 @@ def import_time(t):
 
 @check("binary.size", "binary size (shared objects of the package)", "size")
 def binary_size(t):
-    pkg = Path(t.m.__file__).resolve().parent
-    dirs = [pkg] + [d for d in pkg.parent.glob(pkg.name + ".libs") if d.is_dir()]
-    files = [f for d in dirs for f in d.rglob("*") if f.is_file() and ".so" in f.name]
+    """The shared objects of the distribution that installed the package
+    (its RECORD: bundled libraries included), else those under the package's
+    directory and a sibling NAME.libs."""
+    top = t.name.split(".")[0]
+    files, missing, source = [], 0, "the package directory"
+    try:
+        from importlib.metadata import distribution, packages_distributions
+        for dname in packages_distributions().get(top, []):
+            d = distribution(dname)
+            for f in d.files or []:
+                if ".so" in f.name:
+                    p = Path(d.locate_file(f))
+                    if p.is_file():
+                        files.append(p)
+                    else:
+                        missing += 1
+            source = f"the distribution {dname}"
+    except Exception:  # no metadata: the directory below
+        files = []
+    if not files:
+        pkg = Path(t.m.__file__).resolve().parent
+        dirs = [pkg] + [d for d in pkg.parent.glob(pkg.name + ".libs") if d.is_dir()]
+        files = [f for d in dirs for f in d.rglob("*") if f.is_file() and ".so" in f.name]
+    files = sorted(set(files), key=lambda f: f.stat().st_size, reverse=True)
     total = sum(f.stat().st_size for f in files)
-    big = sorted(files, key=lambda f: f.stat().st_size, reverse=True)[:2]
-    parts = ", ".join(f"{f.name} {f.stat().st_size / 2**20:.1f} MiB" for f in big)
-    return "info", f"{total / 2**20:.1f} MiB in {len(files)} shared objects ({parts})"
+    parts = ", ".join(f"{f.name} {f.stat().st_size / 2**20:.1f} MiB" for f in files[:2])
+    gone = f"; {missing} listed but not installed here" if missing else ""
+    return "info", f"{total / 2**20:.1f} MiB in {len(files)} shared objects of {source} ({parts}){gone}"
 
 
 # --- lifecycle ---------------------------------------------------------------------------
