@@ -236,12 +236,12 @@ def table(report, width=58):
 
 
 def validate(report):
+    sys.path.insert(0, str(REPO))
+    from reports.schema import validate_conformance
     try:
-        sys.path.insert(0, str(REPO))
-        from reports.schema import validate_conformance
-    except ImportError as e:  # jsonschema missing on this machine
-        return f"not validated ({e})"
-    validate_conformance(report)
+        validate_conformance(report)
+    except ImportError as e:  # jsonschema missing on this machine: the report stands unchecked
+        return f"not validated here: {e}"
     return "valid"
 
 
