@@ -206,10 +206,15 @@ def build_report(targets, results, opts):
         info = results[t][1]
         tinfo.append({"name": t, "loaded": bool(info.get("ok")), "version": info.get("version", ""),
                       "file": info.get("file", ""), "error": info.get("error")})
+    host = {"machine": platform.node(), "python": platform.python_version(), "platform": platform.platform()}
+    if "torch" in sys.modules:  # imported to choose the device
+        torch = sys.modules["torch"]
+        host["torch"] = torch.__version__
+        if opts.device.startswith("cuda"):
+            host["gpu"] = torch.cuda.get_device_name()
     return {"schema": "cfuser-conformance/1",
             "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-            "host": {"machine": platform.node(), "python": platform.python_version(),
-                     "platform": platform.platform()},
+            "host": host,
             "device": opts.device, "inputs": opts.inputs, "targets": tinfo, "items": items, "totals": totals}
 
 
