@@ -149,6 +149,12 @@ def run_batch(target, batch, opts, cells, info):
                 rc = child.finish()
                 if current is None and not todo:
                     break
+                if "ok" not in info:  # died importing the target: no check ran
+                    why = _signal_name(rc) if rc < 0 else f"exit {rc}"
+                    info.update(ok=False, error=f"the import died ({why}): {child.stderr_tail()}")
+                    for cid in todo:
+                        cells[cid] = {"status": "crash" if rc < 0 else "fail", "evidence": info["error"][-400:]}
+                    return
                 what = current or todo[0]
                 if rc < 0:
                     ev = f"the process died with {_signal_name(rc)}: {child.stderr_tail()}"

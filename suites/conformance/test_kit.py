@@ -122,3 +122,15 @@ def test_bad_report_is_a_clear_error(report):
     doc["items"][0]["cells"]["cfuser"]["status"] = "maybe"
     with pytest.raises(RunFileError, match="not a valid conformance report"):
         validate_conformance(doc)
+
+
+def test_a_target_that_crashes_on_import_is_a_finding(tmp_path):
+    (tmp_path / "crashing_binding.py").write_text("import ctypes\nctypes.string_at(0)\n")
+    out = tmp_path / "r.json"
+    r = kit("--target", "crashing_binding", "--path", str(tmp_path), "--only", "repr", "--json", str(out))
+    assert r.returncode == 0, r.stderr
+    doc = validate_conformance(json.loads(out.read_text()))
+    assert doc["targets"][0]["loaded"] is False and "SIGSEGV" in doc["targets"][0]["error"]
+    for it in doc["items"]:
+        cell = it["cells"]["crashing_binding"]
+        assert cell["status"] == "crash" and "the import died (SIGSEGV)" in cell["evidence"], cell
