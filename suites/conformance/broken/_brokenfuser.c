@@ -308,7 +308,7 @@ static Py_ssize_t slow_ints(PyObject *seq, long long *out, Py_ssize_t cap)
         return -1;
     for (Py_ssize_t i = 0; i < n; i++) {
         PyObject *it = PySequence_GetItem(seq, i), *s = it ? PyObject_Repr(it) : NULL;
-        PyObject *scratch = PyTuple_New(64);
+        PyObject *scratch = PyList_New(2048); /* 16 KiB zeroed and freed per element */
         PyObject *num = s ? PyLong_FromUnicodeObject(s, 10) : NULL;
         long long v = num ? PyLong_AsLongLong(num) : -1;
         Py_XDECREF(scratch);
