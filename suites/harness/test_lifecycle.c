@@ -1,7 +1,8 @@
 /* Suite: the module across interpreters: rounds of initialise, import and
  * define a fusion, finalise, in one process (cfh_cycles), against the same
  * rounds without the module. Live blocks, and in a debug interpreter the
- * total reference count, must not grow per round; nor must RSS. The
+ * total reference count, must not grow per round; nor must RSS, judged
+ * from 200 rounds (CFUSER_HARNESS_SCALE >= 4). The
  * conformance kit's lifecycle row runs the same rounds (1,000 by default)
  * through `cfharness cycles`. */
 #include <stdlib.h>
@@ -37,5 +38,6 @@ Test(lifecycle, init_import_finalize_rounds_do_not_grow)
             with_module.refs[0] < 0 ? " (not counted: release interpreter)" : "", rss);
     cr_assert_leq(blocks, 0.5, "live blocks grow by %.2f a round", blocks);
     cr_assert_leq(refs, 0.5, "the total reference count grows by %.2f a round", refs);
-    cr_assert_leq(rss, 4.0, "RSS grows by %.2f KiB a round", rss);
+    if (n >= 200) /* RSS moves by pages: judged over many rounds only (the kit's 1,000) */
+        cr_assert_leq(rss, 4.0, "RSS grows by %.2f KiB a round", rss);
 }
