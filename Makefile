@@ -4,7 +4,7 @@ PYTHON ?= python3
 CMAKE_FLAGS ?=
 JOBS ?= $(shell nproc)
 
-.PHONY: all build debug setup check report perf sanitize check-gpu lint clean
+.PHONY: all build debug setup check report perf sanitize check-gpu lint clean conformance
 
 all: build
 
@@ -32,6 +32,14 @@ sanitize:
 
 check-gpu:
 	bash ci/gpu.sh
+
+# The conformance kit against TARGET (modules with nvFuser's direct API,
+# space-separated; e.g. TARGET="cfuser nvfuser_direct"): the table on stdout,
+# the report in reports/out/conformance.json (suites/conformance).
+TARGET ?= cfuser
+conformance: build
+	$(PYTHON) suites/conformance/kit.py $(foreach t,$(TARGET),--target $(t)) --path $(BUILD)/python \
+	  --path $(BUILD)/suites/conformance --json reports/out/conformance.json
 
 lint:
 	bash ci/lint.sh

@@ -87,6 +87,13 @@ grep -E '^nvfuser-style programs' "$OUT/nvfuser_style.log"; tail -1 "$OUT/nvfuse
 np=$(tail -1 "$OUT/nvfuser_style.log" | sed -nE 's/.* ([0-9]+) passed.*/\1/p;s/^([0-9]+) passed.*/\1/p' | head -1)
 count "${np:-0}" $(( rc != 0 ? 1 : 0 )); [ "$rc" -eq 0 ] || stage_fail+=(nvfuser-style)
 
+step "conformance kit: cfuser passes every row, the broken binding fails each (suites/conformance)"
+CFUSER_CONFORMANCE_JSON="$OUT/conformance.json" CFUSER_CONFORMANCE_CYCLES=60 PYTHONPATH="$PWD/build/python" \
+  "$PY" -m pytest -q -p no:cacheprovider suites/conformance --junitxml="$OUT/conformance.xml" >"$OUT/conformance.log" 2>&1; rc=$?
+tail -3 "$OUT/conformance.log"
+read -r p f s < <("$PY" ci/junit_counts.py "$OUT/conformance.xml")
+count "$p" "$f" "$s"; [ "$rc" -eq 0 ] || stage_fail+=(conformance)
+
 step "lint (clang-tidy, cppcheck)"
 if BUILD=build bash ci/lint.sh >"$OUT/lint.log" 2>&1; then count 1 0; else tail -30 "$OUT/lint.log"; count 0 1; stage_fail+=(lint); fi
 

@@ -7,11 +7,14 @@
 # Optional: CFUSER_GPU_DEPS=dir holding lib/ and include/ of libraries the
 # machine lacks (SLEEF, which the CPU executor, our reference, links).
 # CFUSER_GPU_STAGES: which of "test probe sanitize cbench pytest pybench
-# sweep" run (default all but sweep; the builds always do). sweep: the
-# reduction/normalization shape sweep (gpu_bench --sweep; CFUSER_GPU_SWEEP
-# =quick|full, default quick, about 5 minutes), sweep.json and sweep.svg.
-# CFUSER_GPU_PYSUITES: the suites/ folders the pytest stage runs (default
-# "gpu python"). CFUSER_GPU_TRIALS: settings to compare, separated by '|', each one VAR=VALUE (CFUSER_CUDA_TUNE=...,
+# sweep conformance" run (default all but sweep; the builds always do).
+# sweep: the reduction/normalization shape sweep (gpu_bench --sweep;
+# CFUSER_GPU_SWEEP=quick|full, default quick, about 5 minutes), sweep.json
+# and sweep.svg. conformance: the conformance kit against cfuser and
+# NVIDIA's nvFuser (carry .nvfuser/carry, made by ci/nvfuser_fetch.sh;
+# ci/nvfuser/gpu_stage.sh). CFUSER_GPU_PYSUITES: the suites/ folders the
+# pytest stage runs (default "gpu python"). CFUSER_GPU_TRIALS: settings to
+# compare, separated by '|', each one VAR=VALUE (CFUSER_CUDA_TUNE=...,
 # CFUSER_NVRTC_OPTIONS=...), each measured with `gpu_bench --cfuser-only`
 # before the main benchmark (kernel GB/s and first-compile time).
 set -u -o pipefail
@@ -22,7 +25,7 @@ mkdir -p "$RES" "$BUILD"
 LOG=$RES/gpu_log.txt
 : >"$LOG"
 say() { echo "== $*" | tee -a "$LOG"; }
-STAGES=" ${CFUSER_GPU_STAGES:-test probe sanitize cbench pytest pybench} "
+STAGES=" ${CFUSER_GPU_STAGES:-test probe sanitize cbench pytest pybench conformance} "
 want() { [[ $STAGES == *" $1 "* ]]; }
 
 EXTRA_CFLAGS=() EXTRA_LIBS=()
@@ -133,7 +136,7 @@ install_wheel() {
     || { say "wheel: installing $whl failed"; return 1; }
   say "wheel: $(basename "$whl") installed: $(cd / && "$VENV/bin/python" -c 'import cfuser; print(cfuser.__version__, cfuser.__file__)')"
 }
-if ! want pytest && ! want pybench && ! want sweep; then
+if ! want pytest && ! want pybench && ! want sweep && ! want conformance; then
   PYSUITES=  # no Python stage: no wheel
 elif say "the cfuser wheel (built here from the tree, or \$CFUSER_WHEEL)"; install_wheel; then
   PYBIN=$VENV/bin/python
@@ -181,6 +184,10 @@ if [ -n "$PYSUITES" ]; then
     (cd "$ROOT" && "$PYBIN" -m perf.gpu_bench --sweep "${CFUSER_GPU_SWEEP:-quick}" --sweep-out "$RES" \
       --out "$RES/gpu_sweep.json") 2>>"$RES/gpu_sweep_err.txt" | tee "$RES/gpu_sweep.txt"
     PY_RC=$(( PY_RC | $? ))
+  fi
+  if want conformance; then
+    say "conformance kit: cfuser and NVIDIA's nvFuser, item by item (suites/conformance)"
+    bash "$ROOT/ci/nvfuser/gpu_stage.sh" "$PYBIN" "$RES" "$BUILD" | tee -a "$LOG"
   fi
 fi
 exit $(( TEST_RC | PY_RC | WHEEL_RC ))

@@ -126,6 +126,31 @@
     box.appendChild(table(["what", "tried", "failed"], rows, rows.map(r => ({ "data-kind": r[0] }))));
   }
 
+  // The conformance kit (suites/conformance): a row per checklist item, a
+  // column per binding layer, each cell's evidence in its title.
+  function conformance() {
+    const box = document.getElementById("conformance");
+    const c = D.conformance;
+    if (!c) { box.appendChild(el("p", { class: "muted" }, "No conformance report (make conformance writes reports/out/conformance.json).")); return; }
+    const names = c.targets.map(t => t.name);
+    box.appendChild(el("p", { class: "muted" }, `${c.date}, on ${c.device}: ` + c.targets.map(t =>
+      `${t.name}${t.version ? " " + t.version : ""}${t.loaded ? "" : " (did not load: " + (t.error || "") + ")"}`).join(", ")));
+    const cls = { pass: "pass", fail: "fail", crash: "fail", skip: "muted", info: "" };
+    const rows = c.items.map(it => [it.title].concat(names.map(n => {
+      const cell = it.cells[n];
+      if (!cell) return "-";
+      return { text: cell.status === "info" ? cell.evidence : cell.status,
+               attrs: { class: cls[cell.status], title: cell.evidence, "data-status": cell.status } };
+    })));
+    const t = table(["item"].concat(names), rows, c.items.map(it => ({ "data-item": it.id })));
+    t.setAttribute("id", "conformance-table");
+    box.appendChild(t);
+    box.appendChild(el("p", { id: "conformance-totals" }, names.map(n => {
+      const s = c.totals[n];
+      return `${n}: ${s.pass} pass, ${s.fail} fail, ${s.crash} crash, ${s.skip} skipped`;
+    }).join("; ")));
+  }
+
   function suites() {
     const box = document.getElementById("suites");
     const s = (L && L.suites) || {};
@@ -218,7 +243,7 @@
       e.map(x => [x.what, { text: "error", attrs: { class: "fail" } }, x.error]).concat(s.map(x => [x.what, "skipped", x.reason]))));
   }
 
-  header(); summary(); abResult(); targets(); hostFacts(); throughput(); trends(); suites(); catalogue(); compare();
+  header(); summary(); abResult(); targets(); hostFacts(); throughput(); trends(); suites(); catalogue(); conformance(); compare();
   importtime(); skipped();
   // where each part landed (CSS pixels from the top), for the first-screen test
   ["verdict", "ab", "targets", "host", "throughput", "compare-details"].forEach(id => {

@@ -82,9 +82,10 @@ def build_charts(history: list[dict], baselines: dict[str, dict], latest: dict |
 
 
 def build_data(history: list[dict], baselines: dict[str, dict], latest: dict | None,
-               ab: dict | None = None, catalogue: dict | None = None) -> dict:
+               ab: dict | None = None, catalogue: dict | None = None,
+               conformance: dict | None = None) -> dict:
     data = {"history": history, "baselines": {}, "latest": None, "rows": [], "targets": [],
-            "charts": {"throughput": {}, "trends": {}}, "catalogue": catalogue,
+            "charts": {"throughput": {}, "trends": {}}, "catalogue": catalogue, "conformance": conformance,
             "ab": slim_ab(ab), "host": (ab or {}).get("host") or (latest or {}).get("host")}
     for cls, b in baselines.items():
         data["baselines"][cls] = {"commit": b["commit"].get("short"), "date": b.get("date"),
@@ -141,6 +142,8 @@ def main(argv=None) -> int:
     p.add_argument("--ab", help="an A/B result of perf.ab (reports/out/ab.json) for the first screen")
     p.add_argument("--catalogue", default=str(REPO / "reports" / "out" / "catalogue.json"),
                    help="the adversarial catalogue make check writes (shown when present)")
+    p.add_argument("--conformance", default=str(REPO / "reports" / "out" / "conformance.json"),
+                   help="the conformance kit's report (suites/conformance; shown when present)")
     p.add_argument("--out", default=str(REPO / "reports" / "site"))
     args = p.parse_args(argv)
     hdir = Path(args.history)
@@ -179,7 +182,15 @@ def main(argv=None) -> int:
         if not isinstance(catalogue, dict) or catalogue.get("schema") != "cfuser-catalogue/1":
             print(f"dashboard: {args.catalogue} is not a cfuser catalogue", file=sys.stderr)
             return 2
-    page = render(build_data(history, baselines, latest, ab, catalogue))
+    conformance = None
+    if Path(args.conformance).is_file():
+        from .schema import RunFileError, validate_conformance
+        try:
+            conformance = validate_conformance(json.loads(Path(args.conformance).read_text()), args.conformance)
+        except (ValueError, RunFileError) as e:
+            print(f"dashboard: {e}", file=sys.stderr)
+            return 2
+    page = render(build_data(history, baselines, latest, ab, catalogue, conformance))
     (out / "index.html").write_text(page)
     print(f"dashboard: wrote {out / 'index.html'} ({len(history)} runs in the history)")
     return 0

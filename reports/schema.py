@@ -65,18 +65,21 @@ class RunFileError(ValueError):
     """A run or baseline file that cannot be read or does not fit RUN."""
 
 
-def validate_run(doc, where: str = "run") -> dict:
+def _check(schema, doc, where: str, what: str) -> dict:
     from jsonschema import Draft202012Validator
-    errors = sorted(Draft202012Validator(RUN).iter_errors(doc), key=lambda e: list(e.absolute_path))
+    errors = sorted(Draft202012Validator(schema).iter_errors(doc), key=lambda e: list(e.absolute_path))
     if errors:
         lines = []
         for e in errors[:5]:
             path = "/".join(str(p) for p in e.absolute_path) or "(top level)"
             lines.append(f"  at {path}: {e.message}")
         more = f"\n  ... and {len(errors) - 5} more" if len(errors) > 5 else ""
-        raise RunFileError(f"{where} is not a valid cfuser run/baseline file:\n"
-                           + "\n".join(lines) + more)
+        raise RunFileError(f"{where} is not a valid {what}:\n" + "\n".join(lines) + more)
     return doc
+
+
+def validate_run(doc, where: str = "run") -> dict:
+    return _check(RUN, doc, where, "cfuser run/baseline file")
 
 
 def load_run(path) -> dict:
@@ -88,3 +91,47 @@ def load_run(path) -> dict:
     except ValueError as e:
         raise RunFileError(f"{path} is not JSON: {e}") from e
     return validate_run(doc, str(Path(path)))
+
+
+# --- the conformance kit's report (suites/conformance/kit.py) ------------------
+
+CONFORMANCE_CELL = {
+    "type": "object",
+    "required": ["status", "evidence"],
+    "properties": {
+        "status": {"enum": ["pass", "fail", "crash", "skip", "info"]},
+        "evidence": {"type": "string"},
+        "seconds": {"type": "number", "minimum": 0},
+        "signal": {"type": "string"},
+    },
+}
+
+CONFORMANCE = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "binding-layer conformance report",
+    "type": "object",
+    "required": ["schema", "date", "device", "targets", "items", "totals"],
+    "properties": {
+        "schema": {"const": "cfuser-conformance/1"},
+        "date": {"type": "string"},
+        "host": {"type": "object"},
+        "device": {"type": "string"},
+        "inputs": {"type": "string"},
+        "targets": {"type": "array", "minItems": 1, "items": {
+            "type": "object", "required": ["name", "loaded"],
+            "properties": {"name": {"type": "string", "minLength": 1}, "loaded": {"type": "boolean"},
+                           "version": {"type": "string"}, "file": {"type": "string"},
+                           "error": {"type": ["string", "null"]}}}},
+        "items": {"type": "array", "items": {
+            "type": "object", "required": ["id", "title", "group", "cells"],
+            "properties": {"id": {"type": "string"}, "title": {"type": "string"}, "group": {"type": "string"},
+                           "cells": {"type": "object", "additionalProperties": CONFORMANCE_CELL}}}},
+        "totals": {"type": "object", "additionalProperties": {
+            "type": "object", "additionalProperties": {"type": "integer", "minimum": 0}}},
+    },
+}
+
+
+def validate_conformance(doc, where: str = "conformance report") -> dict:
+    """Check a report of the conformance kit against CONFORMANCE."""
+    return _check(CONFORMANCE, doc, where, "conformance report")

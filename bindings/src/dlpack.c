@@ -521,6 +521,12 @@ void cfb_hold_release(cfb_hold *hold)
     /* A deleter may run Python code: keep a pending exception intact. */
     exc = take_exception();
     if (managed) {
+        /* Producers' deleters take the lock with PyGILState_Ensure (numpy's
+         * does). In a subinterpreter that call finds this thread's state of
+         * the main interpreter and waits forever for the lock this thread
+         * holds, so there the deleter runs with the lock released. */
+        int sub = PyThreadState_GetInterpreter(PyThreadState_Get()) != PyInterpreterState_Main();
+        PyThreadState *ts = sub ? PyEval_SaveThread() : NULL;
         if (hold->versioned) {
             dl_managed_tensor_versioned *m = managed;
             if (m->deleter)
@@ -530,6 +536,8 @@ void cfb_hold_release(cfb_hold *hold)
             if (m->deleter)
                 m->deleter(m);
         }
+        if (ts)
+            PyEval_RestoreThread(ts);
     }
     Py_XDECREF(owner);
     if (exc) {

@@ -233,6 +233,13 @@ static void cfb_free(void *m)
 
 static PyModuleDef_Slot cfb_slots[] = {
     {Py_mod_exec, cfb_exec},
+#ifdef Py_mod_multiple_interpreters
+    /* Subinterpreters that share the main interpreter's lock: every state
+     * is per module (suites/conformance's subinterpreter row runs a fusion
+     * in one). Not a lock per interpreter: core's CUDA context, kernel
+     * cache and engine threads are per process. */
+    {Py_mod_multiple_interpreters, Py_MOD_MULTIPLE_INTERPRETERS_SUPPORTED},
+#endif
     {0, NULL},
 };
 

@@ -17,6 +17,12 @@ int cfh__fail(const char *fmt, ...)
  * what), clearing it. Returns -1. */
 int cfh__fail_py(const char *what);
 
+/* Put the ':'-separated dirs in front of sys.path (interp.c). */
+int cfh__prepend_path(const char *dirs);
+/* An isolated config with the build's home and sys.executable (interp.c). */
+PyStatus cfh__isolated_config(PyConfig *cfg);
+/* CFUSER_PYTHONPATH, else the build's package dir. */
+const char *cfh__default_pythonpath(void);
 /* The counting allocator (alloc_hook.c). */
 int cfh__alloc_install(void);
 /* The loaded namespace (run.c), borrowed; NULL when none. */

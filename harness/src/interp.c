@@ -128,7 +128,7 @@ static int enable_faulthandler(void)
 
 /* Isolated mode ignores PYTHONPATH-like settings, so the package dirs (a
  * ':'-separated list, in order) go in front of sys.path here. */
-static int prepend_path(const char *dirs)
+int cfh__prepend_path(const char *dirs)
 {
     PyObject *path = PySys_GetObject("path"); /* borrowed */
     Py_ssize_t at = 0;
@@ -166,6 +166,12 @@ static int export_pythonpath(const char *dir)
     return setenv("PYTHONPATH", buf, 1) == 0 ? 0 : cfh__fail("setenv(PYTHONPATH) failed");
 }
 
+const char *cfh__default_pythonpath(void)
+{
+    const char *pp = getenv("CFUSER_PYTHONPATH");
+    return pp ? pp : CFH_PYTHONPATH_DEFAULT;
+}
+
 /* The reference counts of a debug interpreter are only right when this
  * code was compiled with its headers: built against release headers, each
  * Py_DECREF here goes uncounted and every refleak loop reports a leak. */
@@ -184,6 +190,20 @@ static int check_ref_counting(void)
     return 0;
 }
 
+PyStatus cfh__isolated_config(PyConfig *cfg)
+{
+    PyStatus st = PyStatus_Ok();
+    PyConfig_InitIsolatedConfig(cfg);
+    if (CFH_PYTHON_HOME[0] != '\0')
+        st = PyConfig_SetBytesString(cfg, &cfg->home, CFH_PYTHON_HOME);
+    /* sys.executable: the Python this build found, so that code spawning
+     * "sys.executable -c ..." (subprocess, multiprocessing) runs Python and
+     * not the embedding program, whose name is not on PATH anyway. */
+    if (!PyStatus_Exception(st) && CFH_PYTHON_EXECUTABLE[0] != '\0')
+        st = PyConfig_SetBytesString(cfg, &cfg->executable, CFH_PYTHON_EXECUTABLE);
+    return st;
+}
+
 int cfh_init(void)
 {
     cfh_options o = {0};
@@ -200,8 +220,7 @@ int cfh_init_with(const cfh_options *opt)
     if (g_initialized)
         return cfh__fail("cfh_init: the interpreter is already initialised");
     const char *pp = opt->pythonpath;
-    if (pp == NULL) pp = getenv("CFUSER_PYTHONPATH");
-    if (pp == NULL) pp = CFH_PYTHONPATH_DEFAULT;
+    if (pp == NULL) pp = cfh__default_pythonpath();
     snprintf(g_pythonpath, sizeof g_pythonpath, "%s", pp);
     if (export_pythonpath(g_pythonpath) < 0)
         return -1;
@@ -216,19 +235,9 @@ int cfh_init_with(const cfh_options *opt)
     if (PyImport_AppendInittab("_cfharness", cfh__pymod_init) < 0)
         return cfh__fail("PyImport_AppendInittab(_cfharness) failed");
 
-    PyConfig_InitIsolatedConfig(&cfg);
+    st = cfh__isolated_config(&cfg);
+    if (PyStatus_Exception(st)) goto fail;
     cfg.faulthandler = 0; /* enabled below, with the watchdog's signal */
-    if (CFH_PYTHON_HOME[0] != '\0') {
-        st = PyConfig_SetBytesString(&cfg, &cfg.home, CFH_PYTHON_HOME);
-        if (PyStatus_Exception(st)) goto fail;
-    }
-    /* sys.executable: the Python this build found, so that code spawning
-     * "sys.executable -c ..." (subprocess, multiprocessing) runs Python and
-     * not the embedding program, whose name is not on PATH anyway. */
-    if (CFH_PYTHON_EXECUTABLE[0] != '\0') {
-        st = PyConfig_SetBytesString(&cfg, &cfg.executable, CFH_PYTHON_EXECUTABLE);
-        if (PyStatus_Exception(st)) goto fail;
-    }
     if (opt->argc > 0 && opt->argv != NULL)
         st = PyConfig_SetBytesArgv(&cfg, opt->argc, (char *const *)opt->argv);
     else
@@ -239,7 +248,7 @@ int cfh_init_with(const cfh_options *opt)
     PyConfig_Clear(&cfg);
     g_initialized = 1;
 
-    if (check_ref_counting() < 0 || cfh__alloc_install() < 0 || prepend_path(g_pythonpath) < 0
+    if (check_ref_counting() < 0 || cfh__alloc_install() < 0 || cfh__prepend_path(g_pythonpath) < 0
         || enable_faulthandler() < 0)
         return -1;
     if (cfh_instrumented() == 2)

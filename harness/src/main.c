@@ -9,6 +9,8 @@
  *                                      (CFUSER_HARNESS_DEADLINE: watchdog)
  *   cfharness refleak FILE FUNC [W R]  the refleak loop on FUNC
  *   cfharness sweep FILE FUNC          allocation-failure sweep over FUNC
+ *   cfharness cycles N CODE            N rounds of initialise, run CODE,
+ *                                      finalise; growth as JSON (cycles.c)
  *
  * Every command ends with a leak check and a checked Py_FinalizeEx.
  */
@@ -21,7 +23,7 @@
 static int usage(void)
 {
     fprintf(stderr, "usage: cfharness run FILE | call FILE FUNC... | pytest FILE [ARGS] |"
-                    " refleak FILE FUNC [WARMUPS REPEATS] | sweep FILE FUNC\n");
+                    " refleak FILE FUNC [WARMUPS REPEATS] | sweep FILE FUNC | cycles N CODE\n");
     return 2;
 }
 
@@ -94,6 +96,8 @@ int main(int argc, char **argv)
 {
     if (argc < 3)
         return usage();
+    if (strcmp(argv[1], "cycles") == 0) /* its own interpreters, one after another */
+        return argc == 4 ? cfh_cycles_main(atoi(argv[2]), argv[3]) : usage();
     cfh_options o = {0};
     const char *py_argv[2] = {argv[0], argv[2]};
     o.argc = 2;

@@ -78,6 +78,23 @@ CATALOGUE = {"schema": "cfuser-catalogue/1",
              "total_tried": 302, "total_failed": 2}
 
 
+CONFORMANCE = {
+    "schema": "cfuser-conformance/1", "date": "2026-01-03T00:00:00+00:00", "device": "cuda", "inputs": "torch",
+    "targets": [{"name": "cfuser", "loaded": True, "version": "0.1.0"},
+                {"name": "nvfuser_direct", "loaded": True, "version": "0.2.36"}],
+    "items": [
+        {"id": "keepalive.definition", "title": "keep-alive: t.definition()", "group": "lifetime",
+         "cells": {"cfuser": {"status": "pass", "evidence": "usable"},
+                   "nvfuser_direct": {"status": "crash", "evidence": "died with SIGSEGV", "signal": "SIGSEGV"}}},
+        {"id": "binary.size", "title": "binary size", "group": "size",
+         "cells": {"cfuser": {"status": "info", "evidence": "0.7 MiB"},
+                   "nvfuser_direct": {"status": "info", "evidence": "120 MiB"}}},
+    ],
+    "totals": {"cfuser": {"pass": 1, "fail": 0, "crash": 0, "skip": 0, "info": 1},
+               "nvfuser_direct": {"pass": 0, "fail": 0, "crash": 1, "skip": 0, "info": 1}},
+}
+
+
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("dash")
@@ -96,9 +113,11 @@ def site(tmp_path_factory):
     (bdir / "test-class.json").write_text(json.dumps(runs[0]))
     cat = tmp / "catalogue.json"
     cat.write_text(json.dumps(CATALOGUE))
+    conf = tmp / "conformance.json"
+    conf.write_text(json.dumps(CONFORMANCE))
     out = tmp / "site"
     assert dashboard.main(["--history", str(hist), "--baselines", str(bdir),
-                           "--catalogue", str(cat), "--out", str(out)]) == 0
+                           "--catalogue", str(cat), "--conformance", str(conf), "--out", str(out)]) == 0
     res = subprocess.run([CHROMIUM, "--headless", "--disable-gpu", "--no-sandbox",
                           "--virtual-time-budget=5000", "--dump-dom",
                           (out / "index.html").as_uri()],
@@ -231,3 +250,25 @@ def test_bad_catalogue_is_a_clear_error(tmp_path, capsys):
     assert dashboard.main(["--history", str(empty), "--baselines", str(empty), "--catalogue", str(bad),
                            "--out", str(tmp_path / "site")]) == 2
     assert "not a cfuser catalogue" in capsys.readouterr().err
+
+
+def test_conformance_table_has_a_cell_per_item_and_target(site):
+    rows = {tr.attrs["data-item"]: list(tr.find_all("td")) for tr in site["dom"].find_all("tr") if "data-item" in tr.attrs}
+    assert set(rows) == {"keepalive.definition", "binary.size"}
+    keep = rows["keepalive.definition"]
+    assert [td.all_text() for td in keep] == ["keep-alive: t.definition()", "pass", "crash"]
+    assert keep[2].attrs["title"] == "died with SIGSEGV" and "fail" in keep[2].attrs["class"]
+    assert [td.all_text() for td in rows["binary.size"]][1:] == ["0.7 MiB", "120 MiB"]
+    totals = next(site["dom"].find_all(id="conformance-totals")).all_text()
+    assert "nvfuser_direct: 0 pass, 0 fail, 1 crash" in totals
+
+
+def test_bad_conformance_report_is_a_clear_error(tmp_path, capsys):
+    bad = tmp_path / "conf.json"
+    bad.write_text(json.dumps({**CONFORMANCE, "items": [{"id": "x", "title": "x", "group": "g",
+                                                         "cells": {"cfuser": {"status": "maybe", "evidence": ""}}}]}))
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert dashboard.main(["--history", str(empty), "--baselines", str(empty), "--conformance", str(bad),
+                           "--out", str(tmp_path / "site")]) == 2
+    assert "not a valid conformance report" in capsys.readouterr().err

@@ -166,6 +166,31 @@ const char *cfh_calibration(void);
 /* seconds (a deadline on the reference host) x cfh_time_factor(). */
 double cfh_deadline(double seconds);
 
+/* --- module lifecycle ---------------------------------------------------- */
+
+#define CFH_CYCLES_SAMPLES 64
+
+typedef struct cfh_cycles_result {
+    int cycles, completed;         /* rounds asked for, rounds that ran    */
+    double seconds;
+    int samples;                   /* rounds sampled: at[0..samples)       */
+    int at[CFH_CYCLES_SAMPLES];
+    long long blocks[CFH_CYCLES_SAMPLES]; /* sys.getallocatedblocks()      */
+    long long refs[CFH_CYCLES_SAMPLES];   /* sys.gettotalrefcount(), -1    */
+    long long rss_kib[CFH_CYCLES_SAMPLES];/* after Py_FinalizeEx           */
+    /* least-squares growth per round after the first tenth of the rounds
+     * (the first rounds fill caches); refs 0 without a debug interpreter */
+    double blocks_per_round, refs_per_round, rss_kib_per_round;
+} cfh_cycles_result;
+
+/* n rounds of Py_InitializeFromConfig, PyRun_SimpleString(code) and
+ * Py_FinalizeEx in this process, which must not have initialised Python
+ * (run it in a process of its own). Returns 0 when every round ran, -1
+ * otherwise (the reason on stderr). cycles.c. */
+int cfh_cycles(int n, const char *code, cfh_cycles_result *r);
+/* cfh_cycles, printed as one JSON object; the exit status for main(). */
+int cfh_cycles_main(int n, const char *code);
+
 /* --- sanitizers --------------------------------------------------------- */
 
 /* Run LeakSanitizer now (when linked in): the number of leaks found is
