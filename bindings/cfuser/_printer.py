@@ -192,7 +192,7 @@ class _Printer:
         positional = True
         for name, source, default, kwonly, takes_number in spec:
             is_default = False
-            if source == "operand":
+            if source == "operand" or (source == "operand_opt" and operands):
                 if not operands:
                     raise _C.UnsupportedError(f"repr(fd): '{op}' has fewer operands than its signature")
                 v = operands.pop(0)
@@ -213,6 +213,10 @@ class _Printer:
                 text = "[" + ", ".join(items) + "]"
             elif source == "int" and ints:
                 text = str(ints[0])
+            elif source == "operand_opt" and not operands:
+                text = "None" if default is None else default  # not given: the expression has no such input
+            elif source in ("flag1", "flag2") and len(ints) > int(source[-1]):
+                text = "True" if ints[int(source[-1])] else "False"
             elif source == "default" and default is not None:
                 text = default  # not kept in the IR: it does not change the result
             elif source == "keepdim":

@@ -48,6 +48,8 @@ PRINT_SOURCES = (
     "extents_infer",  # the output's extents, -1 at the dim the op inferred (ints[0])
     "extents_keep",   # the output's extents, -1 where the input's extent is kept
     "none",           # not in the IR: the op never appears in a fusion (size, composites)
+    "operand_opt",    # the next input value if the expression has one left, else the default
+    "flag1", "flag2", # the second / third integer attribute, as a bool
     "default",        # not kept in the IR node, printed as its default: embedding_fwd's
                       # training-only arguments, and max_norm/norm_type, whose
                       # renormalisation is made of ops that print on their own

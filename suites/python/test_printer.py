@@ -223,6 +223,25 @@ def test_the_printed_definition_runs_and_gives_the_same_results():
     np.testing.assert_array_equal(fd.execute([x])[0], again.execute([x])[0])
 
 
+def test_scan_init_and_sort_flags_round_trip():
+    """A scan's init is an input of its node only when given; argsort's and
+    topk's flags are its integer attributes: each prints where it was set."""
+    x = ((np.arange(35, dtype=np.float32) * 7919) % 13).reshape(5, 7)
+    with FusionDefinition() as fd:
+        t0 = fd.define_tensor(shape=[-1, -1], dtype=DataType.Float)
+        fd.add_output(fd.ops.cumsum(t0, dim=1))
+        fd.add_output(fd.ops.cumprod(t0, dim=0, init=0.5))
+        fd.add_output(fd.ops.argsort(t0, dim=1, descending=True, stable=True))
+        values, indices = fd.ops.topk(t0, 3, dim=0, largest=False, sorted=True)
+        fd.add_output(values)
+        fd.add_output(indices)
+    text = assert_round_trip(fd)
+    assert "init=0.500000" in text and "descending=True" in text and "largest=False" in text, text
+    again = rebuild(text)
+    for a, b in zip(fd.execute([x]), again.execute([x])):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_embedding_training_arguments_and_max_norm_round_trip():
     """embedding_fwd's training-only arguments do not change the forward
     result and are not kept in its node; max_norm is made of ops of its own,
