@@ -142,32 +142,55 @@ bad:
     return -1;
 }
 
-int cfb_size_list(cfb_state *st, const char *fname, const char *argname, FusionObject *fo, PyObject *o,
-                  cf_id *out, int *n)
+/* A snapshot of a list argument as a tuple of at most cap items (an item's
+ * __index__ may change the caller's list): a sized object is refused by its
+ * length before anything is copied, an iterator is read no further than
+ * cap + 1 items, so neither range(10**12) nor an endless iterator runs on. */
+static PyObject *bounded_tuple(cfb_state *st, const char *fname, const char *argname, PyObject *o, int cap)
 {
-    PyObject *seq;
-    Py_ssize_t i, len;
-    if (cfb_is_val(st, o) || PyUnicode_Check(o) || PyBytes_Check(o)) {
-        PyErr_Format(PyExc_TypeError, "%s() argument '%s' must be a sequence of sizes, not '%.100s'", fname, argname,
-                     Py_TYPE(o)->tp_name);
-        return -1;
-    }
-    /* A snapshot: an item's __index__ may change the caller's list. */
-    seq = PySequence_Tuple(o);
-    if (!seq) {
-        if (!PyErr_ExceptionMatches(PyExc_TypeError))
-            return -1;
+    PyObject *it, *seq, *item;
+    Py_ssize_t len, k = 0;
+    if (cfb_is_val(st, o) || PyUnicode_Check(o) || PyBytes_Check(o) || !(it = PyObject_GetIter(o))) {
+        if (PyErr_Occurred() && !PyErr_ExceptionMatches(PyExc_TypeError))
+            return NULL;
         PyErr_Clear();
-        PyErr_Format(PyExc_TypeError, "%s() argument '%s' must be a sequence of sizes, not '%.100s'", fname, argname,
-                     Py_TYPE(o)->tp_name);
-        return -1;
+        PyErr_Format(PyExc_TypeError, "%s() argument '%s' must be a sequence of ints or Scalars, not '%.100s'", fname,
+                     argname, Py_TYPE(o)->tp_name);
+        return NULL;
     }
-    len = PyTuple_GET_SIZE(seq);
-    if (len > CF_MAX_DIMS) {
+    len = PyObject_HasAttrString(o, "__len__") ? PyObject_Length(o) : -1;
+    if (len < 0)
+        PyErr_Clear(); /* no length (or an overflowing one): count while reading */
+    if (len > cap || !(seq = PyTuple_New(cap + 1))) {
+        Py_DECREF(it);
+        if (len > cap)
+            cfb_raise_fmt(st, CF_ERR_VALUE, "%s(): argument '%s' has more than %d entries; at most %d are supported",
+                          fname, argname, cap, cap);
+        return NULL;
+    }
+    while (k <= cap && (item = PyIter_Next(it)) != NULL)
+        PyTuple_SET_ITEM(seq, k++, item);
+    Py_DECREF(it);
+    if (PyErr_Occurred() || k > cap) {
+        if (!PyErr_Occurred())
+            cfb_raise_fmt(st, CF_ERR_VALUE, "%s(): argument '%s' has more than %d entries; at most %d are supported",
+                          fname, argname, cap, cap);
         Py_DECREF(seq);
-        cfb_raise_fmt(st, CF_ERR_VALUE, "%s(): argument '%s' has %zd entries; at most %d dims are supported", fname, argname, len, CF_MAX_DIMS);
-        return -1;
+        return NULL;
     }
+    if (_PyTuple_Resize(&seq, k) < 0)
+        return NULL;
+    return seq;
+}
+
+int cfb_int_operand_list(cfb_state *st, const char *fname, const char *argname, FusionObject *fo, PyObject *o,
+                         int cap, cf_id *out, int *n)
+{
+    PyObject *seq = bounded_tuple(st, fname, argname, o, cap);
+    Py_ssize_t i, len;
+    if (!seq)
+        return -1;
+    len = PyTuple_GET_SIZE(seq);
     for (i = 0; i < len; i++) {
         PyObject *item = PyTuple_GET_ITEM(seq, i);
         cf_scalar s;
@@ -193,6 +216,8 @@ int cfb_size_list(cfb_state *st, const char *fname, const char *argname, FusionO
                 PyErr_Format(PyExc_OverflowError, "%s() argument '%s': item %zd does not fit in int64", fname, argname, i);
                 goto fail;
             }
+            if (s.v.i == -1 && PyErr_Occurred())
+                goto fail;
         }
         s.dtype = CF_DTYPE_INT;
         if ((rc = cf_fusion_constant(fo->f, &s, &out[i]))) {
@@ -206,4 +231,10 @@ int cfb_size_list(cfb_state *st, const char *fname, const char *argname, FusionO
 fail:
     Py_DECREF(seq);
     return -1;
+}
+
+int cfb_size_list(cfb_state *st, const char *fname, const char *argname, FusionObject *fo, PyObject *o,
+                  cf_id *out, int *n)
+{
+    return cfb_int_operand_list(st, fname, argname, fo, o, CF_MAX_DIMS, out, n);
 }

@@ -120,7 +120,12 @@ void cfb_active_abandon(ActiveStack *stack, uint64_t token);
 int cfb_find_fusion(cfb_state *st, const char *fname, PyObject *const *ops, int n, FusionObject **fo);
 int cfb_operand(cfb_state *st, const char *fname, const char *argname, FusionObject *fo, PyObject *o,
                 int allow_number, cf_id *out);
-/* A list of sizes (ints or integer Scalars) as value ids. */
+/* A list of at most cap ints or integer Scalars as value ids (a longer
+ * one, even an endless iterator, is an InvalidArgumentError; a snapshot is
+ * read, since an item's __index__ may change the caller's list). */
+int cfb_int_operand_list(cfb_state *st, const char *fname, const char *argname, FusionObject *fo, PyObject *o,
+                         int cap, cf_id *out, int *n);
+/* The same for a list of sizes (cap CF_MAX_DIMS). */
 int cfb_size_list(cfb_state *st, const char *fname, const char *argname, FusionObject *fo, PyObject *o,
                   cf_id *out, int *n);
 

@@ -66,56 +66,6 @@ static int int_arg(const char *fname, const char *argname, PyObject *o, int64_t 
     return *out == -1 && PyErr_Occurred() ? -1 : 0;
 }
 
-/* ints or integer Scalars (at most cap) as value ids; a snapshot of the
- * sequence is read, since an item's __index__ may change the caller's. */
-static int bound_list(cfb_state *st, const char *fname, const char *argname, FusionObject *fo, PyObject *o, int cap,
-                      cf_id *out, int *n)
-{
-    PyObject *seq;
-    Py_ssize_t i, len;
-    if (cfb_is_val(st, o) || PyUnicode_Check(o) || PyBytes_Check(o) || !(seq = PySequence_Tuple(o))) {
-        if (PyErr_Occurred() && !PyErr_ExceptionMatches(PyExc_TypeError))
-            return -1;
-        PyErr_Clear();
-        PyErr_Format(PyExc_TypeError, "%s() argument '%s' must be a sequence of ints or Scalars, not '%.100s'", fname,
-                     argname, Py_TYPE(o)->tp_name);
-        return -1;
-    }
-    len = PyTuple_GET_SIZE(seq);
-    if (len > cap) {
-        Py_DECREF(seq);
-        cfb_raise_fmt(st, CF_ERR_VALUE, "%s(): argument '%s' has %zd entries; at most %d are supported", fname, argname, len, cap);
-        return -1;
-    }
-    for (i = 0; i < len; i++) {
-        PyObject *item = PyTuple_GET_ITEM(seq, i);
-        cf_scalar s;
-        cf_status rc;
-        if (cfb_is_val(st, item)) {
-            if (cfb_operand(st, fname, argname, fo, item, 0, &out[i]) < 0)
-                goto fail;
-            continue;
-        }
-        if (PyBool_Check(item) || !PyIndex_Check(item)) {
-            PyErr_Format(PyExc_TypeError, "%s() argument '%s': item %zd must be an integer or Scalar, not '%.100s'", fname,
-                         argname, i, Py_TYPE(item)->tp_name);
-            goto fail;
-        }
-        if (int_arg(fname, argname, item, &s.v.i) < 0)
-            goto fail;
-        s.dtype = CF_DTYPE_INT;
-        if ((rc = cf_fusion_constant(fo->f, &s, &out[i]))) {
-            cfb_raise(st, rc);
-            goto fail;
-        }
-    }
-    *n = (int)len;
-    Py_DECREF(seq);
-    return 0;
-fail:
-    Py_DECREF(seq);
-    return -1;
-}
 
 PyObject *op_slice(PyObject *mod, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -134,8 +84,8 @@ PyObject *op_slice(PyObject *mod, PyObject *const *args, Py_ssize_t nargs, PyObj
     if (p[4] && (manual = PyObject_IsTrue(p[4])) < 0)
         return NULL;
     m = cf_fusion_mark_take(fo->f);
-    if (bound_list(st, "slice", "start_indices", fo, p[1], CF_MAX_DIMS, starts, &ns) < 0 ||
-        bound_list(st, "slice", "end_indices", fo, p[2], CF_MAX_DIMS, ends, &ne) < 0) {
+    if (cfb_int_operand_list(st, "slice", "start_indices", fo, p[1], CF_MAX_DIMS, starts, &ns) < 0 ||
+        cfb_int_operand_list(st, "slice", "end_indices", fo, p[2], CF_MAX_DIMS, ends, &ne) < 0) {
         cfb_rollback(fo, &m);
         return NULL;
     }
@@ -155,7 +105,7 @@ PyObject *op_pad(PyObject *mod, PyObject *const *args, Py_ssize_t nargs, PyObjec
     if (cfb_parse("pad", args, nargs, kwnames, CFB_ARGS(pad), p) < 0 || tensor_of(st, "pad", "arg", -1, p[0], &fo, &in) < 0)
         return NULL;
     m = cf_fusion_mark_take(fo->f);
-    if (bound_list(st, "pad", "pad_widths", fo, p[1], MOVE_MAX_WIDTHS, widths, &n) < 0 ||
+    if (cfb_int_operand_list(st, "pad", "pad_widths", fo, p[1], MOVE_MAX_WIDTHS, widths, &n) < 0 ||
         (p[2] && p[2] != Py_None && cfb_operand(st, "pad", "value", fo, p[2], 1, &value) < 0)) {
         cfb_rollback(fo, &m);
         return NULL;

@@ -9,6 +9,7 @@ built-in base it derives from; a failed call leaves the fusion as it was
 from __future__ import annotations
 
 import itertools
+import re
 from types import SimpleNamespace
 from typing import Any, Callable, NamedTuple
 
@@ -506,6 +507,13 @@ def test_too_long_size_list_names_the_argument_and_allocates_nothing(make):
         x = fd.define_tensor(shape=[-1, -1])
         with pytest.raises(cfuser.InvalidArgumentError, match=r"sum\(\) argument 'dims' has more than 8 entries"):
             fd.ops.sum(x, dims=make())
+        for call, name in ((lambda v: fd.ops.reshape(x, v), "reshape(): argument 'new_shape'"),
+                           (lambda v: fd.ops.broadcast_in_dim(x, v, [0, 1]), "broadcast_in_dim(): argument 'shape'"),
+                           (lambda v: fd.ops.full(v, 1.0, dtype=cfuser.DataType.Float), "full(): argument 'shape'"),
+                           (lambda v: fd.ops.slice(x, v, [1, 1]), "slice(): argument 'start_indices'"),
+                           (lambda v: fd.ops.pad(x, v), "pad(): argument 'pad_widths'")):
+            with pytest.raises(cfuser.InvalidArgumentError, match=re.escape(name) + " has (more than|9 entries)"):
+                call(make())
 
 
 def test_axis_index_beyond_c_long_is_an_index_error():
