@@ -337,12 +337,21 @@ cf_status cf_ir_new_expr(cf_fusion *f, cf_opcode op, int nin, const cf_id *in, i
 }
 
 /* --- definitions ---------------------------------------------------------- */
-static cf_status const_int(cf_fusion *f, int64_t v, cf_id *out)
+cf_status cf_ir_new_int(cf_fusion *f, int64_t v, cf_id *out)
 {
     cf_scalar s;
     s.dtype = CF_DTYPE_INT;
     s.v.i = v;
     return cf_ir_new_scalar(f, CF_DTYPE_INT, &s, out);
+}
+
+bool cf_ir_const_int(const cf_fusion *f, cf_id v, int64_t *out)
+{
+    cf_scalar s;
+    if (!cf_val_constant(f, v, &s) || !(cf_dtype_is_integer(s.dtype) || cf_dtype_is_bool(s.dtype)))
+        return false;
+    *out = cf_dtype_is_bool(s.dtype) ? (int64_t)s.v.b : s.v.i;
+    return true;
 }
 
 static cf_status check_dtype(cf_dtype dtype, const char *fn)
@@ -383,7 +392,7 @@ cf_status cf_define_tensor(cf_fusion *f, int ndim, const int64_t *shape, const i
         if (shape[i] == -1)
             st = cf_ir_new_scalar(f, CF_DTYPE_INT, NULL, &ext);
         else
-            st = const_int(f, shape[i], &ext);
+            st = cf_ir_new_int(f, shape[i], &ext);
         if (!st)
             st = cf_ir_new_iter(f, ext, bcast ? CF_ITER_BROADCAST : CF_ITER_ITERATION, &axes[i]);
         if (st)

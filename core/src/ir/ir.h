@@ -62,6 +62,10 @@ cf_status cf_ir_new_scalar(cf_fusion *f, cf_dtype dtype, const cf_scalar *value,
                            cf_id *out);
 cf_status cf_ir_new_iter(cf_fusion *f, cf_id extent, cf_iter_type type,
                          cf_id *out);
+/* A new Int constant v. */
+cf_status cf_ir_new_int(cf_fusion *f, int64_t v, cf_id *out);
+/* Whether v is an integer (Int, Int32) or Bool constant; its value in *out. */
+bool cf_ir_const_int(const cf_fusion *f, cf_id v, int64_t *out);
 /* Append an expr; takes ownership of attrs->ints (a cf_malloc block). */
 cf_status cf_ir_new_expr(cf_fusion *f, cf_opcode op, int nin, const cf_id *in,
                          int nout, const cf_id *out, const cf_expr_attrs *attrs,

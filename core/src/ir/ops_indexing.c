@@ -43,14 +43,6 @@ static cf_status wrap_dim(const char *op, int64_t dim, int r, int64_t *out)
     return CF_OK;
 }
 
-static bool const_int(const cf_fusion *f, cf_id v, int64_t *out)
-{
-    cf_scalar s;
-    if (!cf_val_constant(f, v, &s))
-        return false;
-    *out = s.v.i;
-    return true;
-}
 
 /* A new axis like axis a (same extent and type). */
 static cf_status copy_axis(cf_fusion *f, cf_id a, cf_id *out)
@@ -139,7 +131,7 @@ static cf_status gather_like(cf_fusion *f, cf_opcode opc, cf_id arg, cf_id index
         return st;
     for (d = 0; d < r; d++) {
         int64_t a, b;
-        bool ka = const_int(f, f->iters[ax[d]].extent, &a), kb = const_int(f, f->iters[ix[d]].extent, &b);
+        bool ka = cf_ir_const_int(f, f->iters[ax[d]].extent, &a), kb = cf_ir_const_int(f, f->iters[ix[d]].extent, &b);
         bool abc = f->iters[ax[d]].type == CF_ITER_BROADCAST, ibc = f->iters[ix[d]].type == CF_ITER_BROADCAST;
         if (d != dim && ka && kb) {
             if (!take && b > a)
@@ -199,11 +191,11 @@ cf_status cf_op_scatter(cf_fusion *f, cf_id arg, cf_id index, cf_id src, int64_t
                             cf_dtype_pyname(f->vals[src].dtype), cf_dtype_pyname(f->vals[arg].dtype));
     for (d = 0; d < r; d++) {
         int64_t a, b, c;
-        if (const_int(f, f->iters[ix[d]].extent, &b)) {
-            if (d != dim && const_int(f, f->iters[ax[d]].extent, &a) && b > a)
+        if (cf_ir_const_int(f, f->iters[ix[d]].extent, &b)) {
+            if (d != dim && cf_ir_const_int(f, f->iters[ax[d]].extent, &a) && b > a)
                 return cf_error_set(CF_ERR_VALUE, op, "%s(): 'index' has size %lld at dim %d, larger than arg's %lld", op,
                                     (long long)b, d, (long long)a);
-            if (src_tensor && const_int(f, f->iters[sx[d]].extent, &c) && b > c)
+            if (src_tensor && cf_ir_const_int(f, f->iters[sx[d]].extent, &c) && b > c)
                 return cf_error_set(CF_ERR_VALUE, op, "%s(): 'index' has size %lld at dim %d, larger than src's %lld", op,
                                     (long long)b, d, (long long)c);
         }
@@ -302,7 +294,7 @@ cf_status cf_op_embedding_fwd(cf_fusion *f, cf_id input, cf_id weight, cf_id pad
         if (!cf_fusion_has_val(f, padding_idx) || f->vals[padding_idx].kind != CF_VAL_SCALAR ||
             !cf_dtype_is_integer(f->vals[padding_idx].dtype))
             return cf_error_set(CF_ERR_TYPE, op, "%s(): argument 'padding_idx' must be an int or an integer Scalar", op);
-        if (const_int(f, padding_idx, &pad) && const_int(f, f->iters[wx[0]].extent, &rows) && (pad < -rows || pad >= rows))
+        if (cf_ir_const_int(f, padding_idx, &pad) && cf_ir_const_int(f, f->iters[wx[0]].extent, &rows) && (pad < -rows || pad >= rows))
             return cf_error_set(CF_ERR_INDEX, op, "%s(): argument 'padding_idx' is %lld; expected a row in [%lld, %lld)", op,
                                 (long long)pad, (long long)-rows, (long long)rows);
     }

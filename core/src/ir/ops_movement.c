@@ -16,22 +16,7 @@
 #include "ir.h"
 #include "move.h"
 
-static bool const_int(const cf_fusion *f, cf_id v, int64_t *out)
-{
-    cf_scalar s;
-    if (!cf_val_constant(f, v, &s))
-        return false;
-    *out = s.v.i;
-    return true;
-}
 
-static cf_status int_const(cf_fusion *f, int64_t v, cf_id *out)
-{
-    cf_scalar s;
-    s.dtype = CF_DTYPE_INT;
-    s.v.i = v;
-    return cf_ir_new_scalar(f, CF_DTYPE_INT, &s, out);
-}
 
 static cf_status need_int(const cf_fusion *f, const char *op, const char *arg, int item, cf_id v)
 {
@@ -48,7 +33,7 @@ static cf_status need_int(const cf_fusion *f, const char *op, const char *arg, i
 static cf_status new_extent(cf_fusion *f, bool known, int64_t v, cf_id *axis)
 {
     cf_id ext;
-    cf_status st = known ? int_const(f, v, &ext) : cf_ir_new_scalar(f, CF_DTYPE_INT, NULL, &ext);
+    cf_status st = known ? cf_ir_new_int(f, v, &ext) : cf_ir_new_scalar(f, CF_DTYPE_INT, NULL, &ext);
     if (st)
         return st;
     return cf_ir_new_iter(f, ext, CF_ITER_ITERATION, axis);
@@ -111,11 +96,11 @@ cf_status cf_op_slice(cf_fusion *f, cf_id arg, int nstart, const cf_id *starts, 
             return st;
         if (steps && steps[d] <= 0)
             return cf_error_set(CF_ERR_VALUE, op, "%s(): argument 'strides': item %d is %lld; strides must be > 0", op, d, (long long)steps[d]);
-        if (manual && const_int(f, starts[d], &s) && s < 0)
+        if (manual && cf_ir_const_int(f, starts[d], &s) && s < 0)
             return cf_error_set(CF_ERR_VALUE, op, "%s(): manual_normalization: start_indices[%d] is %lld; it must be >= 0", op, d, (long long)s);
-        if (manual && const_int(f, starts[d], &s) && const_int(f, ends[d], &e) && e < s)
+        if (manual && cf_ir_const_int(f, starts[d], &s) && cf_ir_const_int(f, ends[d], &e) && e < s)
             return cf_error_set(CF_ERR_VALUE, op, "%s(): manual_normalization: end_indices[%d] (%lld) is before start_indices[%d] (%lld)", op, d, (long long)e, d, (long long)s);
-        if (manual && const_int(f, ends[d], &e) && const_int(f, f->iters[ax[d]].extent, &n) && e > n)
+        if (manual && cf_ir_const_int(f, ends[d], &e) && cf_ir_const_int(f, f->iters[ax[d]].extent, &n) && e > n)
             return cf_error_set(CF_ERR_VALUE, op, "%s(): manual_normalization: end_indices[%d] is %lld, past the dim's size %lld", op, d, (long long)e, (long long)n);
     }
     cur = arg;
@@ -123,8 +108,8 @@ cf_status cf_op_slice(cf_fusion *f, cf_id arg, int nstart, const cf_id *starts, 
         int64_t s = 0, e = 0, n = 0, step = steps ? steps[d] : 1, first, len;
         cf_id in[3], axis, cax[CF_MAX_DIMS];
         int64_t ints[3];
-        bool sk = const_int(f, starts[d], &s), ek = const_int(f, ends[d], &e);
-        bool nk = const_int(f, f->iters[ax[d]].extent, &n);
+        bool sk = cf_ir_const_int(f, starts[d], &s), ek = cf_ir_const_int(f, ends[d], &e);
+        bool nk = cf_ir_const_int(f, f->iters[ax[d]].extent, &n);
         /* a dim taken whole needs no node */
         if (step == 1 && sk && s == 0 && (ends[d] == f->iters[ax[d]].extent || (ek && nk && e >= n)))
             continue;
@@ -185,8 +170,8 @@ cf_status cf_op_pad(cf_fusion *f, cf_id arg, int n, const cf_id *widths, cf_id v
     for (k = 0; k < n / 2; k++) {
         int d = r - 1 - k;
         int64_t lo, hi, e;
-        if (const_int(f, widths[2 * k], &lo) && const_int(f, widths[2 * k + 1], &hi) &&
-            const_int(f, f->iters[ax[d]].extent, &e) && e + lo + hi < 0) {
+        if (cf_ir_const_int(f, widths[2 * k], &lo) && cf_ir_const_int(f, widths[2 * k + 1], &hi) &&
+            cf_ir_const_int(f, f->iters[ax[d]].extent, &e) && e + lo + hi < 0) {
             st = cf_error_set(CF_ERR_VALUE, op, "%s(): pad widths (%lld, %lld) make dim %d of size %lld negative", op, (long long)lo, (long long)hi, d, (long long)e);
             goto fail;
         }
@@ -195,8 +180,8 @@ cf_status cf_op_pad(cf_fusion *f, cf_id arg, int n, const cf_id *widths, cf_id v
     for (k = n / 2 - 1; k >= 0; k--) {
         int d = r - 1 - k;
         int64_t lo, hi, e, ints[1];
-        bool lk = const_int(f, widths[2 * k], &lo), hk = const_int(f, widths[2 * k + 1], &hi);
-        bool ek = const_int(f, f->iters[ax[d]].extent, &e);
+        bool lk = cf_ir_const_int(f, widths[2 * k], &lo), hk = cf_ir_const_int(f, widths[2 * k + 1], &hi);
+        bool ek = cf_ir_const_int(f, f->iters[ax[d]].extent, &e);
         cf_id in[4], axis, cax[CF_MAX_DIMS];
         if (lk && hk && lo == 0 && hi == 0)
             continue;
@@ -253,7 +238,7 @@ cf_status cf_op_cat(cf_fusion *f, int n, const cf_id *tensors, int64_t dim, bool
             return cf_error_set(CF_ERR_VALUE, op, "%s(): tensors have different ranks (item 0 has %d dims, item %d has %d)", op, r, i, ri);
         for (int k = 0; k < r; k++) {
             int64_t a, b;
-            if (k != d && const_int(f, f->iters[ax0[k]].extent, &a) && const_int(f, f->iters[ax[k]].extent, &b) && a != b)
+            if (k != d && cf_ir_const_int(f, f->iters[ax0[k]].extent, &a) && cf_ir_const_int(f, f->iters[ax[k]].extent, &b) && a != b)
                 return cf_error_set(CF_ERR_VALUE, op, "%s(): sizes must match except in dim %d: item 0 has size %lld at dim %d, item %d has %lld", op, d, (long long)a, k, i, (long long)b);
         }
     }
@@ -273,7 +258,7 @@ cf_status cf_op_cat(cf_fusion *f, int n, const cf_id *tensors, int64_t dim, bool
             cf_id ax[CF_MAX_DIMS];
             int64_t e;
             cf_ir_noreduction_axes(f, in[j], ax);
-            if (const_int(f, f->iters[ax[d]].extent, &e))
+            if (cf_ir_const_int(f, f->iters[ax[d]].extent, &e))
                 total += e;
             else
                 known = false;
@@ -315,7 +300,7 @@ cf_status cf_op_select(cf_fusion *f, cf_id arg, cf_id index, int64_t dim, cf_id 
     if (dim < -r || dim >= r || r == 0)
         return cf_error_set(CF_ERR_INDEX, op, "%s(): argument 'dim' is %lld; expected a dim in %d..%d", op, (long long)dim, -r, r - 1);
     d = (int)(dim < 0 ? dim + r : dim);
-    if (const_int(f, index, &idx) && const_int(f, f->iters[ax[d]].extent, &n) && (idx < -n || idx >= n))
+    if (cf_ir_const_int(f, index, &idx) && cf_ir_const_int(f, f->iters[ax[d]].extent, &n) && (idx < -n || idx >= n))
         return cf_error_set(CF_ERR_INDEX, op, "%s(): index %lld is out of range for dim %d of size %lld", op, (long long)idx, d, (long long)n);
     for (int q = 0; q < r; q++)
         if (q != d && (st = same_axis(f, ax[q], &axes[k++])))
