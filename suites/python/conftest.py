@@ -111,6 +111,17 @@ def random_array(rng, shape, dtype_name, lo=-3.0, hi=3.0):
     return vals.astype(NP_DTYPE[dtype_name])
 
 
+def torch_random(shape, dtype_name, seed=0):
+    """A torch tensor of a cfuser dtype (by name), seeded: Bool fair coins,
+    integers in [-50, 50), floating values from a normal distribution."""
+    g = torch.Generator().manual_seed(seed)
+    if dtype_name == "Bool":
+        return torch.rand(shape, generator=g) < 0.5
+    if dtype_name in ("Int", "Int32"):
+        return torch.randint(-50, 50, shape, generator=g, dtype=TORCH_DTYPE[dtype_name])
+    return torch.randn(shape, generator=g, dtype=torch.float64).to(TORCH_DTYPE[dtype_name])
+
+
 def bf16_round(a):
     """float32 values rounded to the nearest bfloat16 (ties to even)."""
     a = np.asarray(a, dtype=np.float32)

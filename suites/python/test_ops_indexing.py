@@ -13,18 +13,10 @@ import pytest
 import torch
 
 from conftest import SUPPORTED, TORCH_DTYPE, cfuser, dt
+from conftest import torch_random as values
 
 IDX = {"Int": torch.int64, "Int32": torch.int32}
 SIZES = [1, 7, 31, 33]
-
-
-def values(shape, dtype, seed=0):
-    g = torch.Generator().manual_seed(seed)
-    if dtype == "Bool":
-        return torch.rand(shape, generator=g) < 0.5
-    if dtype in ("Int", "Int32"):
-        return torch.randint(-50, 50, shape, generator=g, dtype=TORCH_DTYPE[dtype])
-    return torch.randn(shape, generator=g, dtype=torch.float64).to(TORCH_DTYPE[dtype])
 
 
 def positions(shape, hi, itype, seed=1):

@@ -10,17 +10,9 @@ import torch
 import torch.nn.functional as F
 
 from conftest import SUPPORTED, TORCH_DTYPE, cfuser, dt
+from conftest import torch_random as rand
 
 SIZES = [1, 7, 31, 33]
-
-
-def rand(shape, dtype, seed=0):
-    g = torch.Generator().manual_seed(seed)
-    if dtype == "Bool":
-        return torch.rand(shape, generator=g) < 0.5
-    if dtype in ("Int", "Int32"):
-        return torch.randint(-50, 50, shape, generator=g).to(TORCH_DTYPE[dtype])
-    return torch.randn(shape, generator=g).to(TORCH_DTYPE[dtype])
 
 
 def run(build, inputs, dtypes=None):

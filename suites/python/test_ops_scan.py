@@ -12,20 +12,11 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import cfuser, dt
+from conftest import TORCH_DTYPE, cfuser, dt
 
 FD = cfuser.FusionDefinition
 ALL = ["Float", "Double", "Half", "BFloat16", "Int", "Int32", "Bool"]
 FLOATS = ["Float", "Double", "Half", "BFloat16"]
-TD = {
-    "Float": torch.float32,
-    "Double": torch.float64,
-    "Half": torch.float16,
-    "BFloat16": torch.bfloat16,
-    "Int": torch.int64,
-    "Int32": torch.int32,
-    "Bool": torch.bool,
-}
 # unit roundoff of each floating dtype
 EPS = {"Float": 6e-8, "Double": 1.2e-16, "Half": 4.9e-4, "BFloat16": 3.9e-3}
 SIZES = [1, 7, 31, 33, 1025]
@@ -43,13 +34,13 @@ def make(dtype, shape, g, op=None):
         return torch.rand(shape, generator=g) < 0.9
     if dtype in ("Int", "Int32"):
         lo, hi = (-2, 3) if op == "cumprod" else (-50, 50)
-        return torch.randint(lo, hi, shape, generator=g, dtype=TD[dtype])
+        return torch.randint(lo, hi, shape, generator=g, dtype=TORCH_DTYPE[dtype])
     if op == "cumprod":
         x = torch.rand(shape, generator=g, dtype=torch.float64) * 0.4 + 0.8
         x = torch.where(torch.rand(shape, generator=g) < 0.5, -x, x)
     else:
         x = torch.randn(shape, generator=g, dtype=torch.float64)
-    return x.to(TD[dtype])
+    return x.to(TORCH_DTYPE[dtype])
 
 
 def fusion(build, *inputs):
@@ -245,8 +236,8 @@ def sort_data(dtype, shape, g):
     if dtype == "Bool":
         return torch.rand(shape, generator=g) < 0.5
     if dtype in ("Int", "Int32"):
-        return torch.randint(-5, 5, shape, generator=g, dtype=TD[dtype])
-    return (torch.randn(shape, generator=g, dtype=torch.float64) * 4).round().to(TD[dtype]) / 4
+        return torch.randint(-5, 5, shape, generator=g, dtype=TORCH_DTYPE[dtype])
+    return (torch.randn(shape, generator=g, dtype=torch.float64) * 4).round().to(TORCH_DTYPE[dtype]) / 4
 
 
 def torch_key(x):
@@ -381,7 +372,7 @@ def test_topk_zero_dim():
 def test_welford(dtype, n, dims):
     x = make(dtype, (3, n, 5), gen(n))
     avg, var_sum, cnt = run(lambda fd, t: fd.ops.welford(t, dims), x)
-    want_t = TD[dtype] if dtype in FLOATS else torch.float32
+    want_t = TORCH_DTYPE[dtype] if dtype in FLOATS else torch.float32
     assert avg.dtype == want_t and var_sum.dtype == want_t and cnt.dtype == torch.int64
     w = x.double()
     v, m = torch.var_mean(w, dims, correction=0)
@@ -583,14 +574,14 @@ def test_scan_of_a_widening_cast(op, src, mid):
         return fd.ops.cast(s, dtype=dt(src)) if mid == "Float" else s
 
     (out,) = run(build, x)
-    wide = x.to(TD[mid])
+    wide = x.to(TORCH_DTYPE[mid])
     ref = scan_ref(op, wide, 1, mid)
     if mid == "Float":
         assert out.dtype == x.dtype
         want = ref.to(torch.float32).to(x.dtype)
         torch.testing.assert_close(out.double(), want.double(), rtol=EPS[src] * 4, atol=EPS[src] * 4 * 33)
     else:
-        assert out.dtype == TD[mid]
+        assert out.dtype == TORCH_DTYPE[mid]
         check_scan(op, out, wide, 1, mid)
 
 
