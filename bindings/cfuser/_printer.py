@@ -14,6 +14,14 @@ where its value lives in the IR: the next operand of the expression, its
 integer attributes, its dtype, or the output's extents. An op whose
 arguments cannot be found raises UnsupportedError naming it.
 
+Ops with per-dim arguments (slice, pad: the ``dim_*`` sources) make one
+node per dim they move, each on the previous one's result. A run of such
+nodes is written as one call: each node's dim gets its bounds or widths,
+every other dim the value that makes no node (start 0 and the input's size,
+or widths 0). Those "leave it whole" numbers the original call made and no
+node uses are written again in their place, so the rebuilt fusion holds
+the same constants in the same order.
+
 Numbers are written as nvFuser writes them (``3.00000``, six significant
 digits) when that text reads back as the same double; otherwise with
 Python's shortest exact form, so the definition loses no bits.
@@ -29,6 +37,8 @@ from cfuser import _C
 _TAB = "    "
 _ITER_BROADCAST = 1
 _ITER_REDUCTION = 2
+# sources of ops that make one node per dim they move (see opgen.py PRINT_SOURCES)
+_DIM_SOURCES = ("dim_starts", "dim_ends", "dim_steps", "dim_widths")
 
 # one row of _C._ir_dump: see bindings/src/ir_dump.c
 _Val = Tuple[bool, Any, int, int, Any, Tuple[Tuple[int, int], ...], Tuple[int, ...], Optional[Tuple[int, ...]]]
@@ -77,6 +87,7 @@ class _Call:
         self.refs: List[int] = []  # value ids passed (operands, extents)
         self.no_literal: Set[int] = set()  # passed where a number is not accepted
         self.lists: Dict[str, List[Optional[int]]] = {}  # shape arguments: ids, None for -1
+        self.fills = 0  # "leave this dim whole" numbers the call made and nothing uses
 
 
 class _Printer:
@@ -94,6 +105,7 @@ class _Printer:
         self.placeholders: Set[int] = set()
         self.fill: Dict[int, List[int]] = {}  # expr -> constants written for its kept sizes
         self.trailing, self.alias = self._keepdim_broadcasts()
+        self.chains = self._dim_chains()
 
     def _keepdim_broadcasts(self) -> Tuple[Dict[int, int], Dict[int, int]]:
         """A reduction with keepdim=True is the reduction and then one
@@ -119,6 +131,74 @@ class _Printer:
                     trailing[b] = r
                     alias[o] = self.exprs[b][2][0]
         return trailing, alias
+
+    def _dim_chains(self) -> Dict[int, List[int]]:
+        """{first expr: the run of exprs one call made}. An op whose arguments
+        are per dim (slice, pad) makes one node per dim it moves, each on the
+        previous one's result (ops_movement.c); a run of them, on increasing
+        dims, with nothing else made in between and the inner results used
+        by nothing else, is printed as one call, which makes the same run."""
+        uses: Dict[int, List[int]] = {}
+        for e, row in enumerate(self.exprs):
+            for v in row[1]:
+                uses.setdefault(v, []).append(e)
+        out_set = set(self.outputs)
+        chains: Dict[int, List[int]] = {}
+        e = 0
+        while e < len(self.exprs):
+            op, ins, outs, _dt, _kd, _corr, ints = self.exprs[e]
+            spec = self.specs.get(op)
+            if not spec or not any(row[1] in _DIM_SOURCES for row in spec) or e in self.trailing:
+                e += 1
+                continue
+            run = [e]
+            while True:
+                last = self.exprs[run[-1]]
+                n = run[-1] + 1
+                if n >= len(self.exprs):
+                    break
+                nop, nins, nouts, _, _, _, nints = self.exprs[n]
+                o = last[2][0]
+                # same op on the last result, one new extent in between, a later dim,
+                # the same flag (slice's manual_normalization) and fill (pad's value)
+                if (nop != op or nins[0] != o or uses.get(o) != [n] or o in out_set or nouts[0] != o + 2
+                        or nints[0] <= last[6][0] or nints[2:] != ints[2:] or nins[3:] != ins[3:]):
+                    break
+                run.append(n)
+            for b in run[1:]:
+                self.trailing[b] = e
+            if len(run) > 1:
+                self.alias[outs[0]] = self.exprs[run[-1]][2][0]
+            chains[e] = run
+            e = run[-1] + 1
+        return chains
+
+    def _dim_args(self, e: int, source: str, operands: List[int], call: _Call) -> str:
+        """The text of a per-dim argument of the call that made chains[e]."""
+        run = self.chains.get(e, [e])
+        head_in = self.exprs[e][1][0]
+        axes = [a for a in self.vals[head_in][5] if a[1] != _ITER_REDUCTION]
+        by_dim = {self.exprs[x][6][0]: self.exprs[x] for x in run}
+        if source == "dim_steps":
+            steps = [by_dim[d][6][1] if d in by_dim else 1 for d in range(len(axes))]
+            return "None" if all(s == 1 for s in steps) else "[" + ", ".join(str(s) for s in steps) + "]"
+        take = {"dim_starts": (1,), "dim_ends": (2,), "dim_widths": (1, 2)}[source]
+        for k in take:  # the head's own operands; the others are the run's
+            if operands and operands[0] == self.exprs[e][1][k]:
+                operands.pop(0)
+        items: List[str] = []
+        dims = range(len(axes)) if source != "dim_widths" else \
+            range(len(axes) - 1, min(by_dim) - 1, -1)
+        for d in dims:
+            for k in take:
+                if d in by_dim:
+                    v = by_dim[d][1][k]
+                    call.refs.append(v)
+                    items.append(f"@{v}")
+                else:
+                    call.fills += 1  # 0, or the extent: a literal the call made, or the size
+                    items.append(f"?{axes[d][0]}" if source == "dim_ends" else "?~")
+        return "[" + ", ".join(items) + "]"
 
     def _absorbed_casts(self) -> Dict[int, int]:
         """{cast expr: the elementwise expr that made it}. An elementwise op
@@ -245,16 +325,20 @@ class _Printer:
                         items.append(f"@{x}")
                         call.lists[name].append(x)
                 text = "[" + ", ".join(items) + "]"
-            elif source == "not_printed":
-                raise _C.UnsupportedError(
-                    f"repr(fd): '{op}' is not printed yet: its call makes one node per dim it moves "
-                    "(or a chain of nodes), which the printer does not fold back into one call")
+            elif source == "operands":
+                for v in operands:
+                    call.refs.append(v)
+                    call.no_literal.add(v)
+                text = "[" + ", ".join(f"@{v}" for v in operands) + "]"
+                operands = []
+            elif source in _DIM_SOURCES:
+                text = self._dim_args(e, source, operands, call)
             else:
                 raise _C.UnsupportedError(
                     f"repr(fd): the registry does not say where '{op}' keeps its argument '{name}' "
                     "(give its row a 'print' field)")
             is_default = default is not None and text == default and source != "operand"
-            positional = positional and source == "operand" and not kwonly
+            positional = positional and source in ("operand", "operands") and not kwonly
             call.args.append((name, text, is_default, positional))
         if operands:
             raise _C.UnsupportedError(f"repr(fd): '{op}' has more operands than its signature")
@@ -377,17 +461,24 @@ class _Printer:
             if self.vals[o][0]:
                 self.printed_tensors.append(o)
 
+    def _fill_text(self, v: int, inline: Set[int]) -> str:
+        """A number the call made and nothing uses: a literal, or its name where it is defined apart."""
+        return format_number(self.vals[v][4]) if v in self.placeholders else self._ref_text(v, inline)
+
     def _sub_refs(self, text: str, inline: Set[int], fill: List[int]) -> str:
         out = []
         i = 0
         while i < len(text):
-            if text[i] in "@?":
+            if text[i] == "?" and text[i + 1:i + 2] == "~":  # a number the call made, else 0
+                out.append(self._fill_text(fill.pop(0), inline) if fill else "0")
+                i += 2
+            elif text[i] in "@?":
                 j = i + 1
                 while j < len(text) and text[j].isdigit():
                     j += 1
                 v = int(text[i + 1:j])
                 if text[i] == "?" and fill:
-                    out.append(format_number(self.vals[fill.pop(0)][4]))
+                    out.append(self._fill_text(fill.pop(0), inline))
                 else:
                     out.append(self._ref_text(v, inline))
                 i = j
@@ -434,7 +525,7 @@ class _Printer:
                       and _literal_dtype(self.vals[v][4]) == self.vals[v][1].name]
             # the number given for a kept or inferred size (-1, or the size) is made
             # by the call and used by nothing: write it again there
-            wanted = sum(entries.count(None) for entries in calls[e].lists.values())
+            wanted = sum(entries.count(None) for entries in calls[e].lists.values()) + calls[e].fills
             self.fill[e] = []
             for v in range(lo + 1, first_out[e]):
                 if wanted and self._is_const(v) and not uses.get(v) and v not in internal \
@@ -447,6 +538,9 @@ class _Printer:
             # a literal is made during the call, after every named constant before it
             first_named = max(named) if named else -1
             inline.update(v for v in window if v > first_named)
+            # a number written again before a named constant made after it would
+            # come out of order: it is named too (define_scalar) and passed by name
+            self.placeholders.difference_update(v for v in self.fill[e] if v < first_named)
             boundary = max(max(self.exprs[b][2]) for b in [e] + [b for b, r in self.trailing.items() if r == e])
         return inline
 

@@ -53,8 +53,15 @@ PRINT_SOURCES = (
     "default",        # not kept in the IR node, printed as its default: embedding_fwd's
                       # training-only arguments, and max_norm/norm_type, whose
                       # renormalisation is made of ops that print on their own
-    "not_printed",    # in the IR in another form than its call (one node per dim moved):
-                      # repr(fd) raises UnsupportedError for now
+    "operands",       # every remaining input value of the expression, as a list (cat)
+    # ops that make one node per dim they move (ops_movement.c): a run of such
+    # nodes chained one into the next is printed as one call; a dim without a
+    # node is written as the call's "leave it whole" value
+    "dim_starts",     # per dim: the node's first operand after the tensor, else 0 (slice)
+    "dim_ends",       # per dim: the node's second operand after the tensor, else the extent
+    "dim_steps",      # per dim: the node's ints[1], else 1 (None when every one is 1)
+    "dim_widths",     # (before, after) per dim, last dim first: the node's two operands
+                      # after the tensor, else 0 (pad)
 )
 SECTION_FLAGS = {
     "unary": ["elementwise"],

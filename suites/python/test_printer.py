@@ -24,12 +24,6 @@ HEADER = "def nvfuser_fusion(fd : FusionDefinition) -> None :\n"
 # Ops whose example the round trip cannot build in any dtype, with the reason.
 # The test fails when one of these starts to work: take it off the list.
 CANNOT_BUILD: dict[str, str] = {}
-# Ops the printer does not write back yet (their rows' print field says
-# "not_printed"): repr(fd) raises UnsupportedError for a fusion using them.
-NOT_PRINTED = {
-    "slice": "one node per sliced dim", "pad": "one node per padded dim",
-    "cat": "a chain of nodes past four tensors",
-}
 
 DTYPES = [d for d in DataType if d is not DataType.Null]
 
@@ -81,10 +75,6 @@ REGISTRY_OPS = sorted(json.loads(cfuser._C._op_print_specs))
 
 @pytest.mark.parametrize("op", REGISTRY_OPS)
 def test_every_registry_op_round_trips_in_every_dtype(op):
-    if op in NOT_PRINTED:
-        with pytest.raises(cfuser.UnsupportedError, match="not printed yet"):
-            repr(_build_example(op, DataType.Float))
-        return
     built = []
     for dtype in DTYPES:
         try:
