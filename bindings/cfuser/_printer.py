@@ -465,12 +465,21 @@ class _Printer:
         """A number the call made and nothing uses: a literal, or its name where it is defined apart."""
         return format_number(self.vals[v][4]) if v in self.placeholders else self._ref_text(v, inline)
 
+    def _zero_text(self) -> str:
+        """An Int 0 for a dim left whole, where the call made none: a zero constant
+        already named (making no value, as in the original), else a literal."""
+        for v, name in self.names.items():
+            val = self.vals[v]
+            if self._is_const(v) and val[1].name == "Int" and val[4] == 0 and not name.startswith("v"):
+                return name
+        return "0"
+
     def _sub_refs(self, text: str, inline: Set[int], fill: List[int]) -> str:
         out = []
         i = 0
         while i < len(text):
-            if text[i] == "?" and text[i + 1:i + 2] == "~":  # a number the call made, else 0
-                out.append(self._fill_text(fill.pop(0), inline) if fill else "0")
+            if text[i] == "?" and text[i + 1:i + 2] == "~":  # a number the call made, else a zero
+                out.append(self._fill_text(fill.pop(0), inline) if fill else self._zero_text())
                 i += 2
             elif text[i] in "@?":
                 j = i + 1
@@ -537,7 +546,15 @@ class _Printer:
                      and v not in window and v not in self.placeholders]
             # a literal is made during the call, after every named constant before it
             first_named = max(named) if named else -1
-            inline.update(v for v in window if v > first_named)
+            # literals are made in the order the call passes them (pad's value after its
+            # widths): those made in another order are named, before the call, as they were
+            seq = [v for v in calls[e].refs if v in window and v > first_named]
+            i = 0
+            while i < len(seq) and not (all(x < y for x, y in zip(seq[i:], seq[i + 1:]))
+                                        and min(seq[i:]) > max(seq[:i], default=-1)):
+                i += 1
+            first_named = max([first_named] + seq[:i])
+            inline.update(seq[i:])
             # a number written again before a named constant made after it would
             # come out of order: it is named too (define_scalar) and passed by name
             self.placeholders.difference_update(v for v in self.fill[e] if v < first_named)

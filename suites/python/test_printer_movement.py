@@ -181,3 +181,41 @@ def test_select_and_movement_ops_together(dtype):
     want = torch.cat([x0[1:4, 0:5:2], torch.nn.functional.pad(x1.to(torch.int8) if dtype is DataType.Bool else x1,
                                                                [0, 0, 1, 0]).to(x1.dtype)])[:, 1]
     torch.testing.assert_close(again.execute([x0, x1, 1])[0], want, rtol=0, atol=0)
+
+
+def test_a_named_zero_start_used_elsewhere_is_passed_by_name():
+    with FusionDefinition() as fd:
+        t0 = fd.define_tensor(shape=[-1, -1], dtype=DataType.Float)
+        z = fd.define_scalar(0, dtype=DataType.Int)
+        fd.add_output(fd.ops.slice(t0, [z, 1], [fd.ops.size(t0, 0), 3]))
+        fd.add_output(fd.ops.add(t0, z))
+    text = assert_round_trip(fd)
+    assert "start_indices=[c" in text
+    _same_values(fd, [_sample([4, 5], DataType.Float)])
+
+
+def test_a_pad_value_made_before_the_widths_stays_named():
+    with FusionDefinition() as fd:
+        t0 = fd.define_tensor(shape=[-1, -1], dtype=DataType.Half)
+        v = fd.define_scalar(2.5, dtype=DataType.Double)
+        fd.add_output(fd.ops.pad(t0, [1, 1, 2, 2], v))
+    text = assert_round_trip(fd)
+    assert "define_scalar(2.50000, dtype=DataType.Double)" in text
+    _same_values(fd, [_sample([3, 2], DataType.Half)])
+
+
+def test_pads_of_pads_and_chained_scalar_slices():
+    with FusionDefinition() as fd:
+        t0 = fd.define_tensor(shape=[-1, -1, -1], dtype=DataType.Float)
+        s = fd.define_scalar(None, dtype=DataType.Int)
+        x = fd.ops.pad(t0, [1, 1, 2, 2])
+        y = fd.ops.pad(x, [0, 0, 1, 1], 1.5)
+        a = fd.ops.slice(y, [0, s, 0], [fd.ops.size(y, 0), fd.ops.size(y, 1), fd.ops.size(y, 2)])
+        b = fd.ops.slice(a, [0, 0, s], [fd.ops.size(a, 0), fd.ops.size(a, 1), fd.ops.size(a, 2)])
+        fd.add_output(b)
+    assert_round_trip(fd)
+    x0 = _sample([2, 3, 4], DataType.Float)
+    again = rebuild(repr(fd))
+    want = torch.nn.functional.pad(torch.nn.functional.pad(x0, [1, 1, 2, 2]), [0, 0, 1, 1], value=1.5)[:, 1:, 1:]
+    torch.testing.assert_close(again.execute([x0, 1])[0], want, rtol=0, atol=0)
+    torch.testing.assert_close(fd.execute([x0, 1])[0], want, rtol=0, atol=0)
