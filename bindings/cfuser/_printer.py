@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from typing import Any, Dict, List, Optional, Sequence, Set, Tuple
 
 from cfuser import _C
@@ -103,7 +104,7 @@ class _Printer:
         self.owner = {v: e for e, x in enumerate(self.exprs) for v in x[2]}
         self.absorbed = self._absorbed_casts()
         self.placeholders: Set[int] = set()
-        self.fill: Dict[int, List[int]] = {}  # expr -> constants written for its kept sizes
+        self.fill: Dict[int, List[Optional[int]]] = {}  # expr -> per "?" of its text: the constant written there
         self.trailing, self.alias = self._keepdim_broadcasts()
         self.chains = self._dim_chains()
 
@@ -195,9 +196,11 @@ class _Printer:
                     v = by_dim[d][1][k]
                     call.refs.append(v)
                     items.append(f"@{v}")
+                elif source == "dim_ends" and self.vals[axes[d][0]][4] is None:
+                    items.append(f"@{axes[d][0]}")  # a symbolic size is whole only when passed itself
                 else:
-                    call.fills += 1  # 0, or the extent: a literal the call made, or the size
-                    items.append(f"?{axes[d][0]}" if source == "dim_ends" else "?~")
+                    call.fills += 1  # 0, or the size: a literal the call made, or the size itself
+                    items.append(f"^{axes[d][0]}" if source == "dim_ends" else "?~")
         return "[" + ", ".join(items) + "]"
 
     def _absorbed_casts(self) -> Dict[int, int]:
@@ -474,20 +477,34 @@ class _Printer:
                 return name
         return "0"
 
-    def _sub_refs(self, text: str, inline: Set[int], fill: List[int]) -> str:
+    def _fits(self, token: Tuple[str, str], v: int) -> bool:
+        """Whether a number the call made fits a "?" of the text ("?~": a whole dim's
+        start, 0; "^x": a whole dim's end, at least the size x; "?x": a kept size)."""
+        mark, arg = token
+        value = self.vals[v][4]
+        if arg == "~":
+            return value == 0
+        if mark == "^":
+            size = self.vals[int(arg)][4]
+            return size is not None and value >= size
+        return True
+
+    def _sub_refs(self, text: str, inline: Set[int], fill: List[Optional[int]]) -> str:
         out = []
         i = 0
         while i < len(text):
             if text[i] == "?" and text[i + 1:i + 2] == "~":  # a number the call made, else a zero
-                out.append(self._fill_text(fill.pop(0), inline) if fill else self._zero_text())
+                v = fill.pop(0) if fill else None
+                out.append(self._zero_text() if v is None else self._fill_text(v, inline))
                 i += 2
-            elif text[i] in "@?":
+            elif text[i] in "@?^":
                 j = i + 1
                 while j < len(text) and text[j].isdigit():
                     j += 1
                 v = int(text[i + 1:j])
-                if text[i] == "?" and fill:
-                    out.append(self._fill_text(fill.pop(0), inline))
+                w = fill.pop(0) if text[i] in "?^" and fill else None
+                if w is not None:
+                    out.append(self._fill_text(w, inline))
                 else:
                     out.append(self._ref_text(v, inline))
                 i = j
@@ -534,14 +551,23 @@ class _Printer:
                       and _literal_dtype(self.vals[v][4]) == self.vals[v][1].name]
             # the number given for a kept or inferred size (-1, or the size) is made
             # by the call and used by nothing: write it again there
-            wanted = sum(entries.count(None) for entries in calls[e].lists.values()) + calls[e].fills
-            self.fill[e] = []
-            for v in range(lo + 1, first_out[e]):
-                if wanted and self._is_const(v) and not uses.get(v) and v not in internal \
-                        and self.vals[v][1].name == "Int":
-                    self.placeholders.add(v)
-                    self.fill[e].append(v)
-                    wanted -= 1
+            # (each "?" of the text, from the last, takes the last such number that fits it:
+            # the call makes them last, so an unused constant made before it stays apart)
+            tokens = [(m.group(1), m.group(2)) for _n, text, _d, _p in calls[e].args
+                      for m in re.finditer(r"([?^])(~|\d+)", text)]
+            spare = [v for v in range(lo + 1, first_out[e]) if self._is_const(v) and not uses.get(v)
+                     and v not in internal and self.vals[v][1].name == "Int"]
+            assign: List[Optional[int]] = [None] * len(tokens)
+            for t in reversed(range(len(tokens))):
+                if spare and self._fits(tokens[t], spare[-1]):
+                    assign[t] = spare.pop()
+            self.fill[e] = assign
+            self.placeholders.update(v for v in assign if v is not None)
+            if any(v is None and tok == ("?", "~") for v, tok in zip(assign, tokens)):
+                # a dim left whole with no zero of its own is given one the call passes
+                # elsewhere (_zero_text): that one is then named, not a literal
+                window = [v for v in window if self.vals[v][4] != 0 or self.vals[v][1].name != "Int"]
+                self.placeholders.difference_update(v for v in assign if v is not None and self.vals[v][4] == 0)
             named = [v for v in range(lo + 1, first_out[e]) if self._is_const(v) and v not in internal
                      and v not in window and v not in self.placeholders]
             # a literal is made during the call, after every named constant before it
@@ -554,10 +580,21 @@ class _Printer:
                                         and min(seq[i:]) > max(seq[:i], default=-1)):
                 i += 1
             first_named = max([first_named] + seq[:i])
-            inline.update(seq[i:])
             # a number written again before a named constant made after it would
             # come out of order: it is named too (define_scalar) and passed by name
-            self.placeholders.difference_update(v for v in self.fill[e] if v < first_named)
+            self.placeholders.difference_update(v for v in assign if v is not None and v < first_named)
+            # the literals and numbers written again, in the order the text gives them,
+            # must be the order they were made; else every one is named
+            lits, fills, made = set(seq[i:]), list(assign), []
+            for _name, text, _is_default, _pos in calls[e].args:
+                for m in re.finditer(r"([@?^])(~|\d+)", text):
+                    w: Optional[int] = int(m.group(2)) if m.group(1) == "@" else fills.pop(0)
+                    if w is not None and (w in lits or (m.group(1) != "@" and w in self.placeholders)):
+                        made.append(w)
+            if any(x >= y for x, y in zip(made, made[1:])):
+                lits = set()
+                self.placeholders.difference_update(v for v in assign if v is not None)
+            inline.update(lits)
             boundary = max(max(self.exprs[b][2]) for b in [e] + [b for b, r in self.trailing.items() if r == e])
         return inline
 
