@@ -475,6 +475,10 @@ class _Printer:
             val = self.vals[v]
             if self._is_const(v) and val[1].name == "Int" and val[4] == 0 and not name.startswith("v"):
                 return name
+        for t in self.printed_tensors:  # or a size of 0 (a size makes no value)
+            for ext, kind in self.vals[t][5]:
+                if kind != _ITER_REDUCTION and self.vals[ext][4] == 0 and self.vals[ext][1].name == "Int":
+                    return self._ref_text(ext, set())
         return "0"
 
     def _fits(self, token: Tuple[str, str], v: int) -> bool:
@@ -535,7 +539,21 @@ class _Printer:
     def _inline_constants(self, calls: Dict[int, _Call], first_out: Dict[int, int], uses: Dict[int, int],
                           internal: Set[int]) -> Set[int]:
         """Constants written as literals in the call that made them: passed
-        once, of a literal's dtype, made after the previous statement."""
+        once, of a literal's dtype, made after the previous statement. A call
+        that leaves a dim whole without a zero of its own is given the last
+        zero made before it (_zero_text), which is then named, not a literal."""
+        needs: List[int] = []
+        inline = self._inline_pass(calls, first_out, uses, internal, set(), needs)
+        zeros = [v for v in range(len(self.vals)) if self._is_const(v) and v not in internal
+                 and self.vals[v][1].name == "Int" and self.vals[v][4] == 0]
+        named = {max(z for z in zeros if z < point) for point in needs if any(z < point for z in zeros)}
+        if named:
+            self.placeholders = set()
+            inline = self._inline_pass(calls, first_out, uses, internal, named, [])
+        return inline
+
+    def _inline_pass(self, calls: Dict[int, _Call], first_out: Dict[int, int], uses: Dict[int, int],
+                     internal: Set[int], named_zeros: Set[int], needs: List[int]) -> Set[int]:
         inline: Set[int] = set()
         boundary = -1
         owner = self.owner
@@ -556,7 +574,8 @@ class _Printer:
             tokens = [(m.group(1), m.group(2)) for _n, text, _d, _p in calls[e].args
                       for m in re.finditer(r"([?^])(~|\d+)", text)]
             spare = [v for v in range(lo + 1, first_out[e]) if self._is_const(v) and not uses.get(v)
-                     and v not in internal and self.vals[v][1].name == "Int"]
+                     and v not in internal and self.vals[v][1].name == "Int" and v not in named_zeros]
+            window = [v for v in window if v not in named_zeros]
             assign: List[Optional[int]] = [None] * len(tokens)
             for t in reversed(range(len(tokens))):
                 if spare and self._fits(tokens[t], spare[-1]):
@@ -564,6 +583,7 @@ class _Printer:
             self.fill[e] = assign
             self.placeholders.update(v for v in assign if v is not None)
             if any(v is None and tok == ("?", "~") for v, tok in zip(assign, tokens)):
+                needs.append(first_out[e])
                 # a dim left whole with no zero of its own is given one the call passes
                 # elsewhere (_zero_text): that one is then named, not a literal
                 window = [v for v in window if self.vals[v][4] != 0 or self.vals[v][1].name != "Int"]
