@@ -8,23 +8,17 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import cfuser
+from conftest import cfuser, torch_random
 from test_printer import assert_round_trip, rebuild
 
 DataType = cfuser.DataType
 FusionDefinition = cfuser.FusionDefinition
 
-TORCH = {DataType.Float: torch.float32, DataType.Double: torch.float64, DataType.Int: torch.int64,
-         DataType.Int32: torch.int32, DataType.Bool: torch.bool, DataType.Half: torch.float16,
-         DataType.BFloat16: torch.bfloat16}
 SOME_DTYPES = [DataType.Float, DataType.Double, DataType.Int, DataType.Int32, DataType.Bool, DataType.Half]
 
 
 def _sample(shape, dtype, seed=0):
-    g = torch.Generator().manual_seed(seed)
-    if dtype is DataType.Bool:
-        return torch.rand(shape, generator=g) > 0.5
-    return (torch.rand(shape, generator=g) * 100 - 50).to(TORCH[dtype])
+    return torch_random(shape, dtype.name, seed)
 
 
 def _same_values(fd, inputs):
