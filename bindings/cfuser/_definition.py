@@ -133,9 +133,19 @@ class FusionDefinition:
         """Mark a value as an input of the fusion."""
         self._fusion.add_input(val)
 
-    def add_output(self, val: _C.Val) -> None:
-        """Mark a tensor as an output of the fusion."""
-        self._fusion.add_output(val)
+    def add_output(self, val: _C.Val, alias_input: Optional[_C.TensorView] = None) -> None:
+        """Mark a tensor as an output of the fusion.
+
+        With ``alias_input`` (an input tensor of the fusion, of ``val``'s dtype
+        and shape), ``val`` is written into that input at the end of every
+        execute, an in-place update as nvFuser's; it is not returned unless
+        also added without ``alias_input``, and then, as an output that is an
+        input, the input object itself is returned.
+        """
+        if alias_input is None:
+            self._fusion.add_output(val)
+        else:
+            self._fusion.add_output(val, alias_input)
 
     def execute(
         self,
@@ -207,9 +217,10 @@ class FusionDefinition:
         output is compared with tolerances for its dtype (or ``atol``/``rtol``);
         an AssertionError names the first output that differs and by how much.
         """
-        outputs = self.execute(inputs, device=device)
         if reference_outputs is None:
+            # before execute, which may write into inputs (alias_input)
             reference_outputs = cpu_reference(self._fusion, inputs)
+        outputs = self.execute(inputs, device=device)
         check_outputs(outputs, reference_outputs, atol=atol, rtol=rtol)
 
     def last_cuda_code(self, intrinsic_code: bool = False, **kwargs: Any) -> str:

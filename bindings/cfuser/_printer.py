@@ -95,7 +95,8 @@ class _Printer:
     def __init__(self, fusion: _C.Fusion) -> None:
         self.vals: Sequence[_Val]
         self.exprs: Sequence[_Expr]
-        self.vals, self.exprs, self.inputs, self.outputs = _C._ir_dump(fusion)
+        self.vals, self.exprs, self.inputs, self.outputs, self.output_aliases = _C._ir_dump(fusion)
+        # (the input id written into or -1, whether returned) per output
         self.specs = op_print_specs()
         self.input_set = set(self.inputs)
         self.lines: List[str] = []
@@ -437,8 +438,11 @@ class _Printer:
                 name = self._name(v)
                 self.lines.append(f"{name} = fd.define_scalar({format_number(val[4])}, dtype=DataType.{dtype.name})")
                 self.names[v] = name
-        for v in self.outputs:
-            self.lines.append(f"fd.add_output({self._ref_text(v, set())})")
+        for v, (alias, visible) in zip(self.outputs, self.output_aliases):
+            if alias >= 0:
+                self.lines.append(f"fd.add_output({self._ref_text(v, set())}, {self._ref_text(alias, set())})")
+            if visible:
+                self.lines.append(f"fd.add_output({self._ref_text(v, set())})")
         body = "".join(f"{_TAB}{line}\n" for line in self.lines) or f"{_TAB}pass\n"
         return "def nvfuser_fusion(fd : FusionDefinition) -> None :\n" + body
 
@@ -487,10 +491,10 @@ class _Printer:
         mark, arg = token
         value = self.vals[v][4]
         if arg == "~":
-            return value == 0
+            return bool(value == 0)
         if mark == "^":
             size = self.vals[int(arg)][4]
-            return size is not None and value >= size
+            return size is not None and bool(value >= size)
         return True
 
     def _sub_refs(self, text: str, inline: Set[int], fill: List[Optional[int]]) -> str:

@@ -16,16 +16,19 @@ _TOLERANCES = {
 
 
 def _cpu_copy(value: Any) -> Any:
-    """A tensor on the CPU (torch tensors are copied; numpy and numbers pass)."""
-    device = getattr(value, "device", None)
-    if getattr(device, "type", "cpu") != "cpu" and hasattr(value, "cpu"):
-        return value.detach().cpu()
+    """A copy of a tensor on the CPU (torch and numpy; numbers pass): the
+    reference run must not write into the caller's inputs
+    (add_output(..., alias_input))."""
+    if hasattr(value, "detach"):  # torch
+        return value.detach().to("cpu", copy=True)
+    if hasattr(value, "__array_interface__") and hasattr(value, "copy"):  # numpy
+        return value.copy()
     return value
 
 
 def cpu_reference(fusion: _C.Fusion, inputs: Sequence[Any]) -> List[Any]:
     """The fusion's outputs from a fresh executor, run by the CPU engine on
-    CPU copies of the inputs."""
+    CPU copies of the inputs (the inputs themselves are left as they are)."""
     return _C.FusionExecutorCache(fusion).execute([_cpu_copy(v) for v in inputs], device="cpu")
 
 

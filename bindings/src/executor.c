@@ -2,6 +2,10 @@
  * DLPack, the interpreter lock released while the kernels run. */
 #include "module.h"
 
+#ifdef CFUSER_WITH_CUDA
+#include "cfuser/cuda.h"
+#endif
+
 static PyObject *cache_new(PyTypeObject *tp, PyObject *args, PyObject *kw)
 {
     static char *names[] = {"fusion", "auto_schedule", NULL};
@@ -227,6 +231,62 @@ static int parse_stream(PyObject *o, void **stream)
 
 #define STACK_ARGS 8
 
+/* nvFuser's aliases, after a run: each output written into an input
+ * (add_output(out, alias_input)) is copied there with the input's own
+ * item assignment (torch's copy_ on its current stream, numpy's copyto),
+ * hidden outputs leave the list, and a visible output that aliases an
+ * input, or is one, is that input object. *outs is replaced when any of
+ * this applies. */
+static int resolve_aliases(cfb_state *st, cf_run *run, PyObject *inputs, PyObject **outs, int device, void *explicit_stream)
+{
+    Py_ssize_t i, n = PyList_GET_SIZE(*outs);
+    int any = 0;
+    PyObject *res;
+    for (i = 0; i < n && !any; i++) {
+        bool vis;
+        int same, k = cf_run_output_alias(run, (int)i, &vis, &same);
+        any = k >= 0 || same >= 0 || !vis;
+    }
+    if (!any)
+        return 0;
+#ifdef CFUSER_WITH_CUDA
+    /* the copies go on the framework's current stream: the run's own one
+     * must be done first */
+    if (device >= 0 && explicit_stream) {
+        cf_status s;
+        Py_BEGIN_ALLOW_THREADS
+        s = cf_cuda_synchronize(device, explicit_stream);
+        Py_END_ALLOW_THREADS
+        if (s) {
+            cfb_raise(st, s);
+            return -1;
+        }
+    }
+#else
+    (void)st;
+    (void)device;
+    (void)explicit_stream;
+#endif
+    for (i = 0; i < n; i++) {
+        int k = cf_run_output_alias(run, (int)i, NULL, NULL);
+        if (k >= 0 && PyObject_SetItem(PyTuple_GET_ITEM(inputs, k), Py_Ellipsis, PyList_GET_ITEM(*outs, i)) < 0)
+            return -1;
+    }
+    if (!(res = PyList_New(0)))
+        return -1;
+    for (i = 0; i < n; i++) {
+        bool vis;
+        int same, k = cf_run_output_alias(run, (int)i, &vis, &same);
+        PyObject *o = k >= 0 ? PyTuple_GET_ITEM(inputs, k) : same >= 0 ? PyTuple_GET_ITEM(inputs, same) : PyList_GET_ITEM(*outs, i);
+        if (vis && PyList_Append(res, o) < 0) {
+            Py_DECREF(res);
+            return -1;
+        }
+    }
+    Py_SETREF(*outs, res);
+    return 0;
+}
+
 static PyObject *cache_execute(CacheObject *c, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
     static const char *const names[] = {"inputs", "device", "_enable_options", "_disable_options", "stream"};
@@ -327,6 +387,8 @@ static PyObject *cache_execute(CacheObject *c, PyObject *const *args, Py_ssize_t
     if (s) {
         Py_CLEAR(outs);
         cfb_raise(st, s);
+    } else if (resolve_aliases(st, run, seq, &outs, opt.device, p[4] && p[4] != Py_None ? opt.stream : NULL) < 0) {
+        Py_CLEAR(outs);
     }
 done:
     cf_run_free(run);

@@ -75,18 +75,30 @@ static PyObject *fusion_exprs(FusionObject *fo, PyObject *u) { return fusion_val
 
 static PyObject *fusion_mark(FusionObject *fo, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames, int output)
 {
-    static const char *const names[] = {"val"};
+    static const char *const names[] = {"val", "alias_input"};
     const char *fname = output ? "add_output" : "add_input";
     cfb_state *st = cfb_state_of_obj((PyObject *)fo);
-    PyObject *v;
+    PyObject *p[2] = {NULL, NULL};
     cf_status s;
-    if (!st || cfb_parse(fname, args, nargs, kwnames, names, 1, 1, 1, &v) < 0)
+    int i;
+    if (!st || cfb_parse(fname, args, nargs, kwnames, names, output ? 2 : 1, output ? 2 : 1, 1, p) < 0)
         return NULL;
-    if (!cfb_is_val(st, v))
-        return cfb_type_error(st, fname, "val", "a TensorView or Scalar", v);
-    if (((NodeObject *)v)->fusion != fo)
-        return cfb_raise_fmt(st, CF_ERR_VALUE, "%s(): argument 'val' belongs to a different fusion", fname);
-    s = output ? cf_fusion_add_output(fo->f, ((NodeObject *)v)->id) : cf_fusion_add_input(fo->f, ((NodeObject *)v)->id);
+    if (p[1] == Py_None)
+        p[1] = NULL;
+    for (i = 0; i < 2; i++) {
+        if (!p[i])
+            continue;
+        if (!cfb_is_val(st, p[i]))
+            return cfb_type_error(st, fname, names[i], i ? "a TensorView (an input of the fusion) or None" : "a TensorView or Scalar", p[i]);
+        if (((NodeObject *)p[i])->fusion != fo)
+            return cfb_raise_fmt(st, CF_ERR_VALUE, "%s(): argument '%s' belongs to a different fusion", fname, names[i]);
+    }
+    if (!output)
+        s = cf_fusion_add_input(fo->f, ((NodeObject *)p[0])->id);
+    else if (p[1])
+        s = cf_fusion_alias_output(fo->f, ((NodeObject *)p[0])->id, ((NodeObject *)p[1])->id);
+    else
+        s = cf_fusion_add_output(fo->f, ((NodeObject *)p[0])->id);
     if (s)
         return cfb_raise(st, s);
     Py_RETURN_NONE;
@@ -151,7 +163,10 @@ static PyMethodDef fusion_methods[] = {
     {"add_input", (PyCFunction)(void (*)(void))fusion_add_input, METH_FASTCALL | METH_KEYWORDS,
      "add_input($self, val)\n--\n\nMark a value without a definition as an input."},
     {"add_output", (PyCFunction)(void (*)(void))fusion_add_output, METH_FASTCALL | METH_KEYWORDS,
-     "add_output($self, val)\n--\n\nMark a tensor as an output (once)."},
+     "add_output($self, val, alias_input=None)\n--\n\nMark a tensor as an output (once). With alias_input (an input tensor of the\n"
+     "fusion, same dtype and shape), val is written into that input at the end of\n"
+     "every execute (an in-place update) and is not returned unless also added\n"
+     "without alias_input; an output that aliases an input returns that input."},
     {"structural_hash", (PyCFunction)fusion_structural_hash, METH_NOARGS,
      "structural_hash($self, /)\n--\n\nA 64-bit hash of the fusion's structure (nodes, ops, attributes, inputs and "
      "outputs; not names or identity): equal for structurally equal fusions."},

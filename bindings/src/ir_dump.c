@@ -1,12 +1,15 @@
 /* ir_dump.c - a fusion's IR as plain tuples, for the Python printer
  * (cfuser/_printer.py writes a fusion back as nvFuser's Python definition).
  *
- * _C._ir_dump(fusion) -> (vals, exprs, inputs, outputs), ids being indexes:
+ * _C._ir_dump(fusion) -> (vals, exprs, inputs, outputs, output_aliases),
+ * ids being indexes:
  *   vals[v]  = (is_tensor, dtype, name, definition (expr id or -1),
  *               constant value or None, axes ((extent id, iter type), ...),
  *               contiguity (1, 0, -1 per axis), stride order or None)
  *   exprs[e] = (op name, input ids, output ids, attr dtype or None, keepdim,
  *               correction, ints)
+ *   output_aliases[i] = (id of the input output i is written into or -1,
+ *               whether output i is returned)
  * _C._op_print_specs: the registry's JSON of where each argument is found
  * (core/ops/opgen.py, gen_print_specs). */
 #include "module.h"
@@ -166,11 +169,28 @@ static PyObject *list_of(cfb_state *st, const cf_fusion *f, int n, PyObject *(*o
 static cf_id fusion_input_at(const cf_fusion *f, cf_id unused, int i) { (void)unused; return cf_fusion_input(f, i); }
 static cf_id fusion_output_at(const cf_fusion *f, cf_id unused, int i) { (void)unused; return cf_fusion_output(f, i); }
 
+static PyObject *output_aliases(const cf_fusion *f)
+{
+    int i, n = cf_fusion_num_outputs(f);
+    PyObject *t = PyTuple_New(n);
+    for (i = 0; t && i < n; i++) {
+        bool visible;
+        int k = cf_fusion_output_alias(f, i, &visible);
+        PyObject *x = Py_BuildValue("(lO)", (long)(k >= 0 ? cf_fusion_input(f, k) : -1), visible ? Py_True : Py_False);
+        if (!x) {
+            Py_CLEAR(t);
+            break;
+        }
+        PyTuple_SET_ITEM(t, i, x);
+    }
+    return t;
+}
+
 static PyObject *ir_dump(PyObject *m, PyObject *arg)
 {
     cfb_state *st = cfb_state_of_module(m);
     const cf_fusion *f;
-    PyObject *vals, *exprs, *ins, *outs;
+    PyObject *vals, *exprs, *ins, *outs, *aliases;
     if (!PyObject_TypeCheck(arg, st->Fusion))
         return cfb_type_error(st, "_ir_dump", "fusion", "Fusion", arg);
     f = ((FusionObject *)arg)->f;
@@ -179,14 +199,16 @@ static PyObject *ir_dump(PyObject *m, PyObject *arg)
     exprs = list_of(st, f, cf_fusion_num_exprs(f), dump_expr);
     ins = ids_tuple(cf_fusion_num_inputs(f), fusion_input_at, f, CF_NO_ID);
     outs = ids_tuple(cf_fusion_num_outputs(f), fusion_output_at, f, CF_NO_ID);
-    if (!vals || !exprs || !ins || !outs) {
+    aliases = output_aliases(f);
+    if (!vals || !exprs || !ins || !outs || !aliases) {
         Py_XDECREF(vals);
         Py_XDECREF(exprs);
         Py_XDECREF(ins);
         Py_XDECREF(outs);
+        Py_XDECREF(aliases);
         return NULL;
     }
-    return Py_BuildValue("(NNNN)", vals, exprs, ins, outs);
+    return Py_BuildValue("(NNNNN)", vals, exprs, ins, outs, aliases);
 }
 
 static PyMethodDef ir_dump_defs[] = {

@@ -238,6 +238,27 @@ static void output_spec(cf_run *r, int i)
     t->ndim = k;
 }
 
+/* An output written into an input must have the input's shape. */
+static cf_status check_aliases(const cf_run *r, int nargs, const cf_arg *args)
+{
+    int i, d;
+    for (i = 0; i < r->plan->prog->noutputs; i++) {
+        int k = r->plan->out_alias[i].input;
+        const cf_tensor *o = &r->outputs[i], *t;
+        bool same;
+        if (k < 0 || k >= nargs || !args[k].is_tensor)
+            continue;
+        t = &args[k].tensor;
+        same = o->ndim == t->ndim;
+        for (d = 0; same && d < o->ndim; d++)
+            same = o->shape[d] == t->shape[d];
+        if (!same)
+            return cf_error_set(CF_ERR_VALUE, "execute",
+                                "execute(): output %d is written into input %d (add_output(..., alias_input)), but its shape differs from the input's: the shapes must be equal", i, k);
+    }
+    return CF_OK;
+}
+
 cf_status cf_run_prepare(cf_cache *c, int nargs, const cf_arg *args, const cf_exec_options *opt, cf_run **out)
 {
     sig_input stack[16], *sig = stack;
@@ -311,6 +332,10 @@ cf_status cf_run_prepare(cf_cache *c, int nargs, const cf_arg *args, const cf_ex
     }
     for (i = 0; i < plan->prog->noutputs; i++)
         output_spec(r, i);
+    if ((st = check_aliases(r, nargs, args))) {
+        cf_run_free(r);
+        return st;
+    }
     *out = r;
     return CF_OK;
 fail_locked:
@@ -322,6 +347,15 @@ fail_locked:
 }
 
 int cf_run_num_outputs(const cf_run *r) { return r->plan->prog->noutputs; }
+int cf_run_output_alias(const cf_run *r, int i, bool *visible, int *same_as)
+{
+    bool in = i >= 0 && i < r->plan->prog->noutputs;
+    if (visible)
+        *visible = in && r->plan->out_alias[i].visible;
+    if (same_as)
+        *same_as = in ? r->plan->out_alias[i].same_as : -1;
+    return in ? r->plan->out_alias[i].input : -1;
+}
 const cf_program *cf_run_program(const cf_run *r) { return r->plan->prog; }
 const cf_slot_value *cf_run_slot_values(const cf_run *r) { return r->vals; }
 

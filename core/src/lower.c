@@ -560,10 +560,16 @@ static cf_status finish_outputs(lower_ctx *c)
     p->outputs = cf_calloc((size_t)p->noutputs + 1, sizeof(int32_t));
     pl->out_squeeze = cf_calloc((size_t)p->noutputs + 1, sizeof(uint32_t));
     pl->out_order = cf_calloc((size_t)p->noutputs + 1, sizeof *pl->out_order);
-    if (!p->outputs || !pl->out_squeeze || !pl->out_order)
+    pl->out_alias = cf_calloc((size_t)p->noutputs + 1, sizeof *pl->out_alias);
+    if (!p->outputs || !pl->out_squeeze || !pl->out_order || !pl->out_alias)
         return cf_error_nomem("execute");
     for (i = 0; i < p->noutputs; i++) {
         cf_id v = cf_fusion_output(f, i);
+        pl->out_alias[i].input = cf_fusion_output_alias(f, i, &pl->out_alias[i].visible);
+        pl->out_alias[i].same_as = -1;
+        for (s = 0; s < cf_fusion_num_inputs(f); s++)
+            if (cf_fusion_input(f, s) == v)
+                pl->out_alias[i].same_as = s;
         int32_t slot = -1;
         cf_status st;
         /* a reduction that writes this output directly */
@@ -689,6 +695,7 @@ void cf_plan_free(cf_plan *pl)
     cf_free(pl->input_sym);
     cf_free(pl->out_squeeze);
     cf_free(pl->out_order);
+    cf_free(pl->out_alias);
     cf_free(pl);
 }
 

@@ -34,6 +34,11 @@ typedef struct cf_plan {
                                  does not see (reductions without keepdim) */
     struct { int8_t ord[CF_MAX_DIMS]; int n; } *out_order; /* per output: its memory
                                  order (cf_fusion_alloc_order), user-visible axes */
+    struct cf_plan_alias { int32_t input, same_as; bool visible; } *out_alias;
+                              /* per output: the input position it is
+                                 written into (-1 none), the input position
+                                 it is itself (-1 none), whether the user
+                                 sees it                                   */
     int nruns;                /* runs using it (under the cache's lock)     */
 } cf_plan;
 

@@ -153,3 +153,87 @@ Test(exec, a_changed_fusion_is_lowered_again)
     cf_cache_free(c);
     cf_fusion_release(f);
 }
+
+/* cf_fusion_alias_output: the marks a run reports, the checks at definition
+ * and at prepare, the output order, and the fingerprint. */
+Test(exec, aliased_outputs_are_reported_to_the_caller)
+{
+    cf_fusion *f = chain(), *g = chain();
+    cf_id a = cf_fusion_input(f, 0), b = cf_fusion_input(f, 1), t3 = cf_fusion_output(f, 0), neg;
+    cf_cache *c;
+    cf_run *r;
+    float x[4] = {1, 2, 3, 4}, y[4] = {1, 1, 1, 1}, o0[4], o1[4];
+    cf_arg args[2] = {vec_arg(x, 4), vec_arg(y, 4)};
+    bool vis;
+    int same;
+    uint64_t h1, h2;
+    cr_assert_eq(cf_op_pointwise(f, CF_OP_NEG, 1, &a, &neg), CF_OK);
+    /* errors: not an input, an input twice, an output twice */
+    cr_assert_eq(cf_fusion_alias_output(f, neg, t3), CF_ERR_VALUE);
+    cr_assert_eq(cf_fusion_alias_output(f, neg, a), CF_OK);
+    cr_assert_eq(cf_fusion_alias_output(f, t3, a), CF_ERR_VALUE);
+    cr_assert_eq(cf_fusion_alias_output(f, neg, b), CF_ERR_VALUE);
+    cr_assert_eq(cf_fusion_num_outputs(f), 2);
+    cr_assert_eq(cf_fusion_output_alias(f, 1, &vis), 0);
+    cr_assert(!vis);
+    cr_assert_eq(cf_fusion_output_alias(f, 0, &vis), -1);
+    cr_assert(vis);
+    cr_assert_eq(cf_fusion_output_alias(f, 7, &vis), -1);
+    /* the same structure without the alias is a different fusion */
+    cr_assert_eq(cf_op_pointwise(g, CF_OP_NEG, 1, &a, &neg), CF_OK);
+    cr_assert_eq(cf_fusion_add_output(g, neg), CF_OK);
+    cr_assert_eq(cf_fusion_hash(f, &h1), CF_OK);
+    cr_assert_eq(cf_fusion_hash(g, &h2), CF_OK);
+    cr_assert_neq(h1, h2);
+    /* made visible: it moves to the end, keeps its alias */
+    cr_assert_eq(cf_fusion_add_output(f, neg), CF_OK);
+    cr_assert_eq(cf_fusion_add_output(f, neg), CF_ERR_VALUE);
+    cr_assert_eq(cf_fusion_output(f, 1), neg);
+    cr_assert_eq(cf_fusion_output_alias(f, 1, &vis), 0);
+    cr_assert(vis);
+    cr_assert_eq(cf_cache_new(f, &c), CF_OK);
+    cr_assert_eq(cf_run_prepare(c, 2, args, NULL, &r), CF_OK);
+    cr_assert_eq(cf_run_output_alias(r, 1, &vis, &same), 0);
+    cr_assert(vis);
+    cr_assert_eq(same, -1);
+    cr_assert_eq(cf_run_output_alias(r, 0, NULL, &same), -1);
+    cr_assert_eq(cf_run_set_output(r, 0, o0, NULL), CF_OK);
+    cr_assert_eq(cf_run_set_output(r, 1, o1, NULL), CF_OK);
+    cr_assert_eq(cf_run_execute(r), CF_OK);
+    cr_assert_float_eq(o1[2], -3.0f, 0);
+    cr_assert_float_eq(x[2], 3.0f, 0); /* the core writes no input */
+    cf_run_free(r);
+    cf_cache_free(c);
+    cf_fusion_release(f);
+    cf_fusion_release(g);
+}
+
+Test(exec, an_alias_of_another_shape_is_refused_at_prepare)
+{
+    int64_t shape[2] = {-1, -1}, bshape[2] = {-1, 1};
+    cf_fusion *f = cf_fusion_new();
+    cf_id a, b, in[2], sum, t;
+    cf_cache *c;
+    cf_run *r = NULL;
+    float x[6] = {0}, y[2] = {0};
+    cf_arg args[2];
+    cr_assert_eq(cf_define_tensor(f, 2, shape, NULL, CF_DTYPE_FLOAT, NULL, &a), CF_OK);
+    cr_assert_eq(cf_define_tensor(f, 2, bshape, NULL, CF_DTYPE_FLOAT, NULL, &b), CF_OK);
+    in[0] = a; in[1] = b;
+    cr_assert_eq(cf_op_pointwise(f, CF_OP_ADD, 2, in, &sum), CF_OK);
+    cr_assert_eq(cf_fusion_alias_output(f, sum, b), CF_OK);
+    /* a scalar or a value of another dtype cannot be the target */
+    cr_assert_eq(cf_op_cast(f, sum, CF_DTYPE_DOUBLE, &t), CF_OK);
+    cr_assert_eq(cf_fusion_alias_output(f, t, a), CF_ERR_VALUE);
+    cr_assert_eq(cf_cache_new(f, &c), CF_OK);
+    memset(args, 0, sizeof args);
+    args[0] = vec_arg(x, 3);
+    args[0].tensor.ndim = 2; args[0].tensor.shape[1] = 2; args[0].tensor.strides[0] = 2; args[0].tensor.strides[1] = 1;
+    args[1] = vec_arg(y, 3);
+    args[1].tensor.ndim = 2; args[1].tensor.shape[0] = 3; args[1].tensor.shape[1] = 1; args[1].tensor.strides[0] = 1; args[1].tensor.strides[1] = 1;
+    cr_assert_eq(cf_run_prepare(c, 2, args, NULL, &r), CF_ERR_VALUE);
+    cr_assert_null(r);
+    cr_assert(strstr(cf_error_last()->message, "shape differs") != NULL, "%s", cf_error_last()->message);
+    cf_cache_free(c);
+    cf_fusion_release(f);
+}

@@ -170,8 +170,27 @@ class DefinitionAPI(RuleBasedStateMachine):
         except MISUSE:
             pass
         n = len(f.inputs())
-        outs = cfuser.FusionExecutorCache(f).execute([np.ones((2, 3))] * n)
-        assert len(outs) == len(f.outputs())
+        ins = [np.ones((2, 3)) for _ in range(n)]
+        outs = cfuser.FusionExecutorCache(f).execute(ins)
+        aliases = cfuser._C._ir_dump(f)[4]
+        assert len(outs) == sum(visible for _, visible in aliases)
+        # an output that is an input, or is written into one, is that input
+        shown = [(v, a) for v, (a, visible) in zip(f.outputs(), aliases) if visible]
+        for o, (v, a) in zip(outs, shown):
+            pos = [i for i, x in enumerate(f.inputs()) if x is (f.vals()[a] if a >= 0 else v)]
+            assert (o is ins[pos[0]]) if pos else all(o is not x for x in ins)
+
+    @precondition(lambda self: self.nodes)
+    @rule(k=st.integers(0, 99), j=st.integers(0, 99))
+    def alias_output(self, k, j):
+        f, t = self.nodes[k % len(self.nodes)]
+        ins = f.inputs()
+        target = ins[j % len(ins)] if ins else t
+        before = (len(f.outputs()), cfuser._C._ir_dump(f)[4])
+        try:
+            f.add_output(t, target)
+        except MISUSE:
+            assert (len(f.outputs()), cfuser._C._ir_dump(f)[4]) == before
 
     @precondition(lambda self: len(self.nodes) > 50)
     @rule()

@@ -103,12 +103,14 @@ def test_define_tensor_stride_order_is_the_outputs_layout_with_numpy():
     with FusionDefinition() as fd:
         t = fd.define_tensor(shape=[-1, -1], stride_order=[0, 1], dtype=DataType.Float)
         fd.add_output(fd.ops.add(t, 1.0))
-        fd.add_output(t)  # an input as an output: a copy in its layout
-    out, same = fd.execute([a])
+        fd.add_output(fd.ops.set(t))  # a copy in the input's layout
+        fd.add_output(t)  # an input as an output: the input itself, as nvFuser's
+    out, copy, same = fd.execute([a])
     assert isinstance(out, np.ndarray) and out.strides == (a + 1).strides == a.strides
     np.testing.assert_array_equal(out, a + 1)
-    assert same.strides == a.strides and np.shares_memory(same, a) is False
-    np.testing.assert_array_equal(same, a)
+    assert copy.strides == a.strides and np.shares_memory(copy, a) is False
+    np.testing.assert_array_equal(copy, a)
+    assert same is a
 
 
 def test_a_permuted_output_is_dense_and_writable():

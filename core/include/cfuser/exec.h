@@ -69,6 +69,14 @@ cf_status cf_run_prepare(cf_cache *c, int nargs, const cf_arg *args,
 int cf_run_num_outputs(const cf_run *r);
 /* Shape, dtype and device of output i; data is NULL until set. */
 const cf_tensor *cf_run_output(const cf_run *r, int i);
+/* Output i's alias (cf_fusion_alias_output) as the fusion had it when the
+ * run's plan was built: the input position the caller copies output i into
+ * after cf_run_execute, or -1 (cf_run_prepare has checked that the shapes
+ * agree); *visible (when not NULL) whether output i is returned to the user;
+ * *same_as (when not NULL) the input position when output i is an input of
+ * the fusion itself (add_output(t0)), else -1: nvFuser returns that input
+ * rather than a copy, and so does the binding. */
+int cf_run_output_alias(const cf_run *r, int i, bool *visible, int *same_as);
 /* Storage for output i (strides in elements, NULL for contiguous). It must
  * not overlap an input or another output. */
 cf_status cf_run_set_output(cf_run *r, int i, void *data,

@@ -69,6 +69,22 @@ cf_id cf_fusion_output(const cf_fusion *f, int i);
  * an input that has a definition, a constant scalar as output. */
 cf_status cf_fusion_add_input(cf_fusion *f, cf_id val);
 cf_status cf_fusion_add_output(cf_fusion *f, cf_id val);
+/* nvFuser's add_output(val, alias_input): at the end of every run, input
+ * tensor `input` holds val's values (an in-place update, e.g. running
+ * statistics). val becomes an output entry that is computed like any other
+ * (the caller gives it storage of its own, cf_run_set_output) and copied
+ * into the input's storage by the caller once the run is done (the core
+ * never writes an input); the entry is hidden (not returned to the user)
+ * unless val is also added with cf_fusion_add_output, before or after. A
+ * hidden entry that cf_fusion_add_output later makes visible moves to the
+ * end, so visible outputs keep the order of their add_output calls.
+ * Errors: val not a tensor of f; input not a tensor input of f; dtypes or
+ * ranks that differ (shapes are checked by cf_run_prepare); val already
+ * aliased; input already the alias of another output. */
+cf_status cf_fusion_alias_output(cf_fusion *f, cf_id val, cf_id input);
+/* Output entry i's alias: the input position it is written into, or -1;
+ * *visible (when not NULL): whether it is returned to the user. */
+int cf_fusion_output_alias(const cf_fusion *f, int i, bool *visible);
 bool cf_fusion_is_input(const cf_fusion *f, cf_id val);
 bool cf_fusion_is_output(const cf_fusion *f, cf_id val);
 

@@ -129,6 +129,7 @@ void cf_fusion_release(cf_fusion *f)
     }
     cf_free(f->inputs);
     cf_free(f->outputs);
+    cf_free(f->omarks);
     cf_free(f);
 }
 
@@ -182,21 +183,102 @@ cf_status cf_fusion_add_input(cf_fusion *f, cf_id v)
     return CF_OK;
 }
 
-cf_status cf_fusion_add_output(cf_fusion *f, cf_id v)
+/* Append v as output entry with this mark (both arrays grow together). */
+static cf_status push_output(cf_fusion *f, cf_id v, int alias_input, bool visible, const char *op)
 {
-    if (!cf_fusion_has_val(f, v))
-        return cf_error_set(CF_ERR_VALUE, "add_output", "add_output(): value %d is not part of this fusion", (int)v);
-    if (cf_fusion_is_output(f, v))
-        return cf_error_set(CF_ERR_VALUE, "add_output", "add_output(): the value is already an output of the fusion; an output can be added only once");
-    if (f->vals[v].kind == CF_VAL_SCALAR && f->vals[v].is_const)
-        return cf_error_set(CF_ERR_VALUE, "add_output", "add_output(): a constant scalar cannot be an output; expected a TensorView");
-    if (f->vals[v].kind == CF_VAL_SCALAR)
-        return cf_error_set(CF_ERR_UNSUPPORTED, "add_output", "add_output(): scalar outputs are not supported yet; expected a TensorView");
-    if (grow((void **)&f->outputs, &f->capoutputs, f->noutputs, sizeof(cf_id)))
-        return cf_error_nomem("add_output");
-    f->outputs[f->noutputs++] = v;
+    if (grow((void **)&f->outputs, &f->capoutputs, f->noutputs, sizeof(cf_id)) ||
+        grow((void **)&f->omarks, &f->capomarks, f->noutputs, sizeof *f->omarks))
+        return cf_error_nomem(op);
+    f->outputs[f->noutputs] = v;
+    f->omarks[f->noutputs].alias_input = alias_input;
+    f->omarks[f->noutputs].visible = visible;
+    f->noutputs++;
     f->version++;
     return CF_OK;
+}
+
+static int output_index(const cf_fusion *f, cf_id v)
+{
+    int i;
+    for (i = 0; i < f->noutputs; i++)
+        if (f->outputs[i] == v)
+            return i;
+    return -1;
+}
+
+/* Why v cannot be an output of f, or NULL. */
+static cf_status check_output_val(cf_fusion *f, cf_id v, const char *op)
+{
+    if (!cf_fusion_has_val(f, v))
+        return cf_error_set(CF_ERR_VALUE, op, "%s(): value %d is not part of this fusion", op, (int)v);
+    if (f->vals[v].kind == CF_VAL_SCALAR && f->vals[v].is_const)
+        return cf_error_set(CF_ERR_VALUE, op, "%s(): a constant scalar cannot be an output; expected a TensorView", op);
+    if (f->vals[v].kind == CF_VAL_SCALAR)
+        return cf_error_set(CF_ERR_UNSUPPORTED, op, "%s(): scalar outputs are not supported yet; expected a TensorView", op);
+    return CF_OK;
+}
+
+cf_status cf_fusion_add_output(cf_fusion *f, cf_id v)
+{
+    cf_status st = check_output_val(f, v, "add_output");
+    int i;
+    if (st)
+        return st;
+    i = output_index(f, v);
+    if (i >= 0 && f->omarks[i].visible)
+        return cf_error_set(CF_ERR_VALUE, "add_output", "add_output(): the value is already an output of the fusion; an output can be added only once");
+    if (i >= 0) {
+        /* aliased so far only: it becomes visible, returned after the
+         * outputs added before this call */
+        int alias = f->omarks[i].alias_input;
+        memmove(&f->outputs[i], &f->outputs[i + 1], sizeof(cf_id) * (size_t)(f->noutputs - i - 1));
+        memmove(&f->omarks[i], &f->omarks[i + 1], sizeof *f->omarks * (size_t)(f->noutputs - i - 1));
+        f->noutputs--;
+        return push_output(f, v, alias, true, "add_output");
+    }
+    return push_output(f, v, -1, true, "add_output");
+}
+
+cf_status cf_fusion_alias_output(cf_fusion *f, cf_id v, cf_id input)
+{
+    cf_status st = check_output_val(f, v, "add_output");
+    int i, pos;
+    if (st)
+        return st;
+    for (pos = 0; pos < f->ninputs && f->inputs[pos] != input; pos++)
+        ;
+    if (pos == f->ninputs)
+        return cf_error_set(CF_ERR_VALUE, "add_output", "add_output(): 'alias_input' must be an input of the fusion (a tensor made by define_tensor)");
+    if (f->vals[input].kind != CF_VAL_TENSOR)
+        return cf_error_set(CF_ERR_VALUE, "add_output", "add_output(): 'alias_input' must be a TensorView, not a Scalar");
+    if (f->vals[v].dtype != f->vals[input].dtype || cf_tensor_ndim_noreduction(f, v) != cf_tensor_ndim_noreduction(f, input))
+        return cf_error_set(CF_ERR_VALUE, "add_output",
+                            "add_output(): the output (%s, %d dims) cannot be written into 'alias_input' (%s, %d dims): the dtype and the number of dims must agree",
+                            cf_dtype_name(f->vals[v].dtype), cf_tensor_ndim_noreduction(f, v), cf_dtype_name(f->vals[input].dtype), cf_tensor_ndim_noreduction(f, input));
+    for (i = 0; i < f->noutputs; i++)
+        if (f->omarks[i].alias_input == pos)
+            return cf_error_set(CF_ERR_VALUE, "add_output", "add_output(): input %d is already written by another output; an input can be the alias of one output only", pos);
+    i = output_index(f, v);
+    if (i >= 0 && f->omarks[i].alias_input >= 0)
+        return cf_error_set(CF_ERR_VALUE, "add_output", "add_output(): the value is already written into input %d; an output can alias one input only", f->omarks[i].alias_input);
+    if (i >= 0) {
+        f->omarks[i].alias_input = pos;
+        f->version++;
+        return CF_OK;
+    }
+    return push_output(f, v, pos, false, "add_output");
+}
+
+int cf_fusion_output_alias(const cf_fusion *f, int i, bool *visible)
+{
+    if (i < 0 || i >= f->noutputs) {
+        if (visible)
+            *visible = false;
+        return -1;
+    }
+    if (visible)
+        *visible = f->omarks[i].visible;
+    return f->omarks[i].alias_input;
 }
 
 /* --- node construction ---------------------------------------------------- */
@@ -584,8 +666,10 @@ void cf_fusion_rollback(cf_fusion *f, const cf_fusion_mark *pm)
             f->inputs[k++] = f->inputs[i];
     f->ninputs = k;
     for (i = 0, k = 0; i < f->noutputs; i++)
-        if (f->outputs[i] < pm->nvals)
+        if (f->outputs[i] < pm->nvals && (f->omarks[i].alias_input < 0 || f->omarks[i].alias_input < f->ninputs)) {
+            f->omarks[k] = f->omarks[i];
             f->outputs[k++] = f->outputs[i];
+        }
     f->noutputs = k;
     cf_ir_rollback(f, &m);
     f->version++;

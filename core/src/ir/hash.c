@@ -67,7 +67,7 @@ static void put_expr(words *b, const cf_expr_node *e)
 static cf_status fingerprint(const cf_fusion *f, words *b, const char *op)
 {
     size_t cap = 5 + (size_t)f->nvals * (3 + 2 * CF_MAX_DIMS) + (size_t)f->niters + (size_t)f->ninputs +
-                 (size_t)f->noutputs;
+                 3 * (size_t)f->noutputs;
     int i;
     for (i = 0; i < f->nexprs; i++)
         cap += 4 + (size_t)f->exprs[i].nin + (size_t)f->exprs[i].nout + (size_t)f->exprs[i].attrs.nints;
@@ -87,8 +87,11 @@ static cf_status fingerprint(const cf_fusion *f, words *b, const char *op)
     for (i = 0; i < f->ninputs; i++)
         PUT(b, (int64_t)f->inputs[i]);
     PUT(b, f->noutputs);
-    for (i = 0; i < f->noutputs; i++)
+    for (i = 0; i < f->noutputs; i++) {
         PUT(b, (int64_t)f->outputs[i]);
+        PUT(b, (int64_t)f->omarks[i].alias_input);
+        PUT(b, (int64_t)f->omarks[i].visible);
+    }
     return CF_OK;
 }
 

@@ -52,6 +52,10 @@ struct cf_fusion {
     cf_id *inputs;
     int noutputs, capoutputs;
     cf_id *outputs;
+    /* parallel to outputs: the input position output i is written into
+     * (cf_fusion_alias_output) or -1; whether it is returned to the user */
+    int capomarks;
+    struct cf_output_mark { int alias_input; bool visible; } *omarks;
     int32_t tv_count, scalar_count, iter_count;
 };
 

@@ -237,6 +237,11 @@ cf_status cf_fusion_print_math(const cf_fusion *f, char **text)
     for (i = 0; i < f->noutputs; i++) {
         sb_printf(&b, "  ");
         put_val(&b, f, f->outputs[i]);
+        if (f->omarks[i].alias_input >= 0) {
+            sb_printf(&b, " (written into ");
+            put_val(&b, f, f->inputs[f->omarks[i].alias_input]);
+            sb_printf(&b, f->omarks[i].visible ? ")" : ", not returned)");
+        }
         sb_printf(&b, "\n");
     }
     sb_printf(&b, "\n%%kernel_math {\n");
