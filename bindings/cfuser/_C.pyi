@@ -26,7 +26,7 @@ _op_print_specs: str
 def _ir_dump(
     fusion: Fusion, /
 ) -> tuple[
-    tuple[tuple[bool, DataType, int, int, bool | int | float | None, tuple[tuple[int, int], ...], tuple[int, ...], tuple[int, ...] | None], ...],
+    tuple[tuple[bool, DataType, int, int, bool | int | float | None, tuple[tuple[int, int], ...], tuple[int, ...], tuple[int, ...] | None, bool], ...],
     tuple[tuple[str, tuple[int, ...], tuple[int, ...], DataType | None, bool, int, tuple[int, ...]], ...],
     tuple[int, ...],
     tuple[int, ...],

@@ -42,7 +42,7 @@ _ITER_REDUCTION = 2
 _DIM_SOURCES = ("dim_starts", "dim_ends", "dim_steps", "dim_widths")
 
 # one row of _C._ir_dump: see bindings/src/ir_dump.c
-_Val = Tuple[bool, Any, int, int, Any, Tuple[Tuple[int, int], ...], Tuple[int, ...], Optional[Tuple[int, ...]]]
+_Val = Tuple[bool, Any, int, int, Any, Tuple[Tuple[int, int], ...], Tuple[int, ...], Optional[Tuple[int, ...]], bool]
 _Expr = Tuple[str, Tuple[int, ...], Tuple[int, ...], Any, bool, int, Tuple[int, ...]]
 _Spec = List[Tuple[str, str, Optional[str], bool, bool]]
 
@@ -369,14 +369,14 @@ class _Printer:
         raise _C.UnsupportedError(f"repr(fd): scalar {self._name(v)} has no definition this printer can write")
 
     def _define_tensor(self, v: int) -> str:
-        _, dtype, _, _, _, axes, contig, order = self.vals[v]
+        _, dtype, _, _, _, axes, contig, order, is_cpu = self.vals[v]
         shape = []
         for ext, _kind in axes:
             value = self.vals[ext][4]
             shape.append("-1" if value is None else str(value))
         cont = ", ".join({1: "True", 0: "False"}.get(c, "None") for c in contig)
         text = (f"fd.define_tensor(shape=[{', '.join(shape)}], contiguity=[{cont}], "
-                f"dtype=DataType.{dtype.name}, is_cpu=False")
+                f"dtype=DataType.{dtype.name}, is_cpu={is_cpu}")
         if order is not None:
             text += f", stride_order=[{', '.join(str(o) for o in order)}]"
         return text + ")"

@@ -99,7 +99,11 @@ static PyObject *define_tensor(PyObject *mod, PyObject *const *args, Py_ssize_t 
     }
     if (p[3] && p[3] != Py_True && p[3] != Py_False && p[3] != Py_None)
         return PyErr_Format(PyExc_TypeError, "define_tensor() argument 'is_cpu' must be bool, not '%.100s'", Py_TYPE(p[3])->tp_name);
+    if (p[3] == Py_True && n != 0)
+        return cfb_raise_fmt(st, CF_ERR_VALUE, "define_tensor(): is_cpu=True is for 0-dim tensors (shape=[]); CPU non-scalar tensors are not supported next to CUDA ones (a fusion of CPU tensors needs no is_cpu)");
     s = cf_define_tensor(fo->f, n, shape, contig, dt, have_order ? order : NULL, &out);
+    if (!s && p[3] == Py_True)
+        s = cf_tensor_set_cpu_scalar(fo->f, out);
     if (s)
         return cfb_raise(st, s);
     return cfb_wrap_val(st, fo, out);
@@ -159,7 +163,7 @@ PyMethodDef cfb_module_functions[] = {
      "define_tensor(shape=None, contiguity=None, dtype=None, is_cpu=False, stride_order=None, sizes=None, strides=None)\n--\n\n"
      "Define a tensor input of the active fusion.\n\nParameters\n----------\nshape : sequence of int\n"
      "    -1 for a symbolic size, 1 for a broadcast dim, n >= 0 for a fixed size.\ncontiguity : bool or sequence of bool/None\n"
-     "    Per-dim contiguity (a hint).\ndtype : DataType, optional\n    Element type; None means DataType.Float.\nis_cpu : bool\n    A CPU scalar tensor (accepted for compatibility).\n"
+     "    Per-dim contiguity (a hint).\ndtype : DataType, optional\n    Element type; None means DataType.Float.\nis_cpu : bool\n    A 0-dim tensor given as a CPU scalar tensor next to CUDA tensors (kept and printed; any 0-dim CPU tensor may join CUDA inputs).\n"
      "stride_order : sequence of int\n    Order of the strides (nvFuser's meaning).\nsizes, strides : sequence of int\n"
      "    Alternative form: concrete sizes and strides.\n\nReturns\n-------\nTensorView\n"},
     {"define_scalar", (PyCFunction)(void (*)(void))define_scalar, METH_FASTCALL | METH_KEYWORDS,

@@ -352,7 +352,7 @@ static PyObject *cache_execute(CacheObject *c, PyObject *const *args, Py_ssize_t
         /* CUDA work goes on the framework's current stream, so that a torch
          * op queued after this call sees the results without a sync */
         for (i = 0; i < n; i++)
-            if (cargs[i].is_tensor) {
+            if (cargs[i].is_tensor && !(cargs[i].tensor.ndim == 0 && cargs[i].tensor.device < 0)) {
                 if (cargs[i].tensor.device >= 0 && cfb_current_stream(&st->dl, cargs[i].tensor.device, &opt.stream) < 0)
                     goto done;
                 break;

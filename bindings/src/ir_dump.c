@@ -5,7 +5,8 @@
  * ids being indexes:
  *   vals[v]  = (is_tensor, dtype, name, definition (expr id or -1),
  *               constant value or None, axes ((extent id, iter type), ...),
- *               contiguity (1, 0, -1 per axis), stride order or None)
+ *               contiguity (1, 0, -1 per axis), stride order or None,
+ *               is_cpu)
  *   exprs[e] = (op name, input ids, output ids, attr dtype or None, keepdim,
  *               correction, ints)
  *   output_aliases[i] = (id of the input output i is written into or -1,
@@ -110,8 +111,9 @@ static PyObject *dump_val(cfb_state *st, const cf_fusion *f, cf_id v)
     {
         PyObject *dt = cfb_dtype_obj(st, cf_val_dtype(f, v));
         if (dt)
-            res = Py_BuildValue("(NNiiNNNN)", PyBool_FromLong(tensor), dt, name_number(f, v),
-                                (int)cf_val_definition(f, v), value, axes, contig, order);
+            res = Py_BuildValue("(NNiiNNNNN)", PyBool_FromLong(tensor), dt, name_number(f, v),
+                                (int)cf_val_definition(f, v), value, axes, contig, order,
+                                PyBool_FromLong(tensor && cf_tensor_is_cpu_scalar(f, v)));
         value = axes = contig = order = NULL; /* stolen by "N" (or freed on failure) */
     }
 done:

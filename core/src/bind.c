@@ -85,6 +85,13 @@ static cf_status check_inputs(const cf_plan *pl, int nargs, const cf_arg *args, 
             return cf_error_set(CF_ERR_TYPE, "execute", "execute(): input %d has dtype %s but the fusion defines it as DataType.%s", i, cf_dtype_pyname(a->tensor.dtype) ? cf_dtype_pyname(a->tensor.dtype) : "?", cf_dtype_pyname(sl->dtype));
         if (a->tensor.ndim != sl->ndim)
             return cf_error_set(CF_ERR_VALUE, "execute", "execute(): input %d has %d dims but the fusion defines it with %d", i, a->tensor.ndim, sl->ndim);
+        /* a 0-dim CPU tensor joins inputs on any device (nvFuser's CPU
+         * scalars); the run's device is that of the others */
+        vals[s].on_host = sl->ndim == 0 && a->tensor.device < 0;
+        if (vals[s].on_host) {
+            vals[s].data = a->tensor.data;
+            continue;
+        }
         if (device != -3 && a->tensor.device != device)
             return cf_error_set(CF_ERR_DEVICE, "execute", "execute(): inputs are on different devices (input %d is on %s%d, an earlier one on %s%d)", i, a->tensor.device < 0 ? "cpu" : "cuda:", a->tensor.device < 0 ? 0 : a->tensor.device, device < 0 ? "cpu" : "cuda:", device < 0 ? 0 : device);
         device = a->tensor.device;

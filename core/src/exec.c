@@ -296,20 +296,23 @@ cf_status cf_run_prepare(cf_cache *c, int nargs, const cf_arg *args, const cf_ex
     pthread_mutex_unlock(&c->lock);
     if (sig != stack)
         cf_free(sig);
+    /* the device of the tensors, leaving out 0-dim CPU tensors (nvFuser's
+     * CPU scalars), which join a run on any device */
     r->device = CF_DEVICE_CPU;
-    for (i = 0; i < nargs; i++)
-        if (args[i].is_tensor) {
+    bool placed = false;
+    for (i = 0; i < nargs && !placed; i++)
+        if (args[i].is_tensor && !(args[i].tensor.ndim == 0 && args[i].tensor.device < 0)) {
             r->device = args[i].tensor.device;
-            break;
+            placed = true;
         }
     if (opt) {
         r->opt = *opt;
-        if (opt->device != -2 && opt->device != r->device && nargs > 0) {
+        if (opt->device != -2 && opt->device != r->device && placed) {
             int have = r->device;
             cf_run_free(r);
             return cf_error_set(CF_ERR_DEVICE, "execute", "execute(): inputs are on %s but device=%s%d was requested", have < 0 ? "the cpu" : "a CUDA device", opt->device < 0 ? "cpu" : "cuda:", opt->device < 0 ? 0 : opt->device);
         }
-        if (opt->device != -2 && nargs == 0)
+        if (opt->device != -2 && !placed)
             r->device = opt->device;
     }
     /* Work on a CUDA device: say now, before outputs are allocated there,

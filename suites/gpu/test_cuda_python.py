@@ -737,3 +737,87 @@ def test_softmax_dim0(dtype, shape, gen):
         return fd.ops.cast(fd.ops.div(e, fd.ops.sum(e, dims=[0], keepdim=True)), DT[dtype])
     (out,) = run1(build, x)
     close(out, torch.softmax(x.float(), 0).to(x.dtype), dtype)
+
+
+# --- nvFuser's CPU scalar tensors and outputs that alias inputs, on CUDA ---------------
+
+
+def test_a_cpu_scalar_tensor_joins_cuda_inputs():
+    # nvFuser's test_cpu_add: a 0-dim CPU tensor next to a CUDA tensor
+    s, x = torch.tensor(2.0), torch.randn(3, device="cuda")
+    with FusionDefinition() as fd:
+        t0 = fd.from_pytorch(s)
+        t1 = fd.from_pytorch(x)
+        fd.add_output(fd.ops.add(t0, t1))
+        fd.add_output(fd.ops.mul(t1, t0))
+    assert "is_cpu=True" in repr(fd)
+    out = fd.execute([s, x])
+    assert all(o.is_cuda for o in out)
+    torch.testing.assert_close(out[0], x + 2.0)
+    torch.testing.assert_close(out[1], x * 2.0)
+    # the value is read at each execute, not kept from the first
+    s.fill_(-3.0)
+    torch.testing.assert_close(fd.execute([s, x])[1], x * -3.0)
+
+
+@pytest.mark.parametrize("sdt", ["float64", "int64", "float32"])
+def test_a_cpu_scalar_tensor_promotes_as_torch(sdt):
+    s = torch.tensor(3, dtype=getattr(torch, sdt))
+    x = torch.randn(5, 7, device="cuda").half()
+    with FusionDefinition() as fd:
+        a = fd.from_pytorch(x)
+        b = fd.from_pytorch(s)
+        fd.add_output(fd.ops.mul(a, b))
+    (out,) = fd.execute([x, s])
+    ref = x * s.to("cuda")
+    assert out.dtype == ref.dtype
+    torch.testing.assert_close(out, ref)
+
+
+def test_only_cpu_scalar_inputs_run_on_the_requested_device():
+    # nvFuser's test_full_with_cpu_inputs
+    s = torch.tensor(2.0)
+    with FusionDefinition() as fd:
+        t0 = fd.from_pytorch(s)
+        full = fd.ops.full(shape=[2, 2], fill_value=fd.define_scalar(3.0), dtype=DataType.Float)
+        fd.add_output(fd.ops.mul(t0, full))
+    (out,) = fd.execute([s], device="cuda")
+    assert out.is_cuda
+    torch.testing.assert_close(out, torch.full((2, 2), 6.0, device="cuda"))
+
+
+def test_an_aliased_output_updates_a_cuda_input_in_place():
+    # nvFuser's test_alias_output_to_input, on CUDA, on a side stream too
+    for stream in (None, torch.cuda.Stream()):
+        x = torch.ones(4, 4, device="cuda")
+        ptr = x.data_ptr()
+        with FusionDefinition() as fd:
+            t0 = fd.from_pytorch(x)
+            t1 = fd.ops.add(t0, fd.define_scalar(1.0))
+            t2 = fd.ops.add(t1, fd.define_scalar(2.0))
+            fd.add_output(t1, alias_input=t0)
+            fd.add_output(t2)
+            fd.add_output(t1)
+        if stream is None:
+            out = fd.execute([x])
+        else:
+            with torch.cuda.stream(stream):
+                out = fd.execute([x], stream=stream.cuda_stream)
+            stream.synchronize()
+        assert len(out) == 2 and out[1] is x and x.data_ptr() == ptr
+        torch.testing.assert_close(out[0], torch.full((4, 4), 4.0, device="cuda"))
+        torch.testing.assert_close(x, torch.full((4, 4), 2.0, device="cuda"))
+
+
+def test_running_mean_update_as_nvfusers_batchnorm():
+    x = torch.randn(16, 8, 5, 5, device="cuda").to(memory_format=torch.channels_last)
+    rm = torch.zeros(8, device="cuda")
+    with FusionDefinition() as fd:
+        tx = fd.from_pytorch(x)
+        trm = fd.from_pytorch(rm)
+        mean = fd.ops.div(fd.ops.sum(tx, [0, 2, 3]), 16 * 25)
+        fd.add_output(fd.ops.add(fd.ops.mul(trm, 0.9), fd.ops.mul(mean, 0.1)), trm)
+        fd.add_output(mean)
+    (m,) = fd.execute([x, rm])
+    torch.testing.assert_close(m, x.mean((0, 2, 3)), rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(rm, 0.1 * x.mean((0, 2, 3)), rtol=1e-4, atol=1e-5)

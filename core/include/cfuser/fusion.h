@@ -146,6 +146,13 @@ cf_id cf_tensor_axis(const cf_fusion *f, cf_id tv, int i); /* iterdomain id */
 int cf_tensor_contiguity(const cf_fusion *f, cf_id tv, int i);
 /* stride order of an input; false when none was given */
 bool cf_tensor_stride_order(const cf_fusion *f, cf_id tv, int64_t *order);
+/* nvFuser's define_tensor(is_cpu=True): mark a 0-dim tensor input as one
+ * given as a CPU scalar tensor next to CUDA tensors (kept, hashed and
+ * printed; at run time any 0-dim CPU tensor may join CUDA inputs, its value
+ * copied to the device on the run's stream). Errors: not a 0-dim tensor
+ * input of f ("CPU non-scalar tensor is not supported"). */
+cf_status cf_tensor_set_cpu_scalar(cf_fusion *f, cf_id tv);
+bool cf_tensor_is_cpu_scalar(const cf_fusion *f, cf_id tv);
 /* The memory order execute gives tensor tv (ir/ops_layout.c): its
  * non-reduction axes from the outermost to the innermost, *n of them, as
  * torch lays out the same computation (inputs by their stride_order,

@@ -141,6 +141,9 @@ typedef struct cf_slot_value {
     int64_t shape[CF_MAX_DIMS];
     int64_t strides[CF_MAX_DIMS];
     cf_scalar scalar;     /* CONST and SCALAR slots                        */
+    bool on_host;         /* a 0-dim input tensor in CPU memory in a CUDA
+                             run (nvFuser's is_cpu scalars): cf_cuda_execute
+                             copies its element to the device first       */
 } cf_slot_value;
 
 /* Lower fusion f (with the given dtypes/ranks of its inputs already checked

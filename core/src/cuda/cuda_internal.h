@@ -44,6 +44,7 @@
     X(cuMemFreeAsync, "cuMemFreeAsync")                                       \
     X(cuMemsetD8Async, "cuMemsetD8Async")                                     \
     X(cuMemcpyHtoD_v2, "cuMemcpyHtoD_v2")                                     \
+    X(cuMemcpyHtoDAsync_v2, "cuMemcpyHtoDAsync_v2")                           \
     X(cuMemcpyDtoH_v2, "cuMemcpyDtoH_v2")                                     \
     X(cuMemcpyDtoDAsync_v2, "cuMemcpyDtoDAsync_v2")                           \
     X(cuStreamSynchronize, "cuStreamSynchronize")

@@ -322,11 +322,25 @@ cf_status cf_cuda_execute(const cf_program *p, cf_slot_value *vals,
                             "program has %d buffers (at most %d)",
                             plan->nbuffers, CF_LAUNCH_MAX_BUFS);
     CUstream s = (CUstream)stream;
-    CUdeviceptr ptr[CF_LAUNCH_MAX_BUFS];
-    int nalloc = 0;
+    CUdeviceptr ptr[CF_LAUNCH_MAX_BUFS], host_copy[CF_LAUNCH_MAX_BUFS];
+    int nalloc = 0, ncopies = 0;
     for (int b = 0; b < plan->nbuffers; b++) {
         const cf_plan_buffer *pb = &plan->buffers[b];
         ptr[b] = pb->slot >= 0 ? (CUdeviceptr)(uintptr_t)vals[pb->slot].data : 0;
+        if (!pb->temp && pb->slot >= 0 && vals[pb->slot].on_host) {
+            /* a CPU scalar tensor: its element goes to the device on the
+             * run's stream (staged at once: the caller may reuse it) */
+            size_t bytes = cf_dtype_size(p->slots[pb->slot].dtype);
+            CUresult r = d->mempool ? cu->cuMemAllocAsync(&host_copy[ncopies], 16, s)
+                                    : cu->cuMemAlloc_v2(&host_copy[ncopies], 16);
+            if ((st = cf_cu_check(r, "cuda", "allocating a CPU scalar's copy")))
+                goto out;
+            ptr[b] = host_copy[ncopies++];
+            if ((st = cf_cu_check(cu->cuMemcpyHtoDAsync_v2(ptr[b], vals[pb->slot].data, bytes, s), "cuda",
+                                  "copying a CPU scalar to the device")))
+                goto out;
+            continue;
+        }
         if (!pb->temp)
             continue;
         CUresult r = d->mempool
@@ -377,6 +391,14 @@ cf_status cf_cuda_execute(const cf_program *p, cf_slot_value *vals,
             st = cf_cuda_index_error(p, vals, flag);
     }
 out:
+    for (int k = 0; k < ncopies; k++) {
+        if (d->mempool)
+            cu->cuMemFreeAsync(host_copy[k], s);
+        else {
+            cu->cuStreamSynchronize(s);
+            cu->cuMemFree_v2(host_copy[k]);
+        }
+    }
     for (int b = 0; b < nalloc; b++) {
         if (!plan->buffers[b].temp || ptr[b] == 0 ||
             (plan->buffers[b].slot >= 0 &&

@@ -628,6 +628,22 @@ bool cf_tensor_stride_order(const cf_fusion *f, cf_id tv, int64_t *order)
     return true;
 }
 
+cf_status cf_tensor_set_cpu_scalar(cf_fusion *f, cf_id tv)
+{
+    if (!cf_fusion_has_val(f, tv) || f->vals[tv].kind != CF_VAL_TENSOR || !cf_fusion_is_input(f, tv))
+        return cf_error_set(CF_ERR_VALUE, "define_tensor", "define_tensor(): is_cpu=True needs a tensor input of the fusion");
+    if (f->vals[tv].ndim != 0)
+        return cf_error_set(CF_ERR_VALUE, "define_tensor", "define_tensor(): is_cpu=True is for 0-dim tensors (shape=[]); CPU non-scalar tensors are not supported next to CUDA ones (a fusion of CPU tensors needs no is_cpu)");
+    f->vals[tv].cpu_scalar = true;
+    f->version++;
+    return CF_OK;
+}
+
+bool cf_tensor_is_cpu_scalar(const cf_fusion *f, cf_id tv)
+{
+    return cf_fusion_has_val(f, tv) && f->vals[tv].kind == CF_VAL_TENSOR && f->vals[tv].cpu_scalar;
+}
+
 cf_id cf_iterdomain_extent(const cf_fusion *f, cf_id id) { return f->iters[id].extent; }
 cf_iter_type cf_iterdomain_type(const cf_fusion *f, cf_id id) { return (cf_iter_type)f->iters[id].type; }
 

@@ -36,7 +36,7 @@ static void put_val(words *b, const cf_val_node *v)
     PUT(b, ((uint64_t)v->kind << 32) | (uint32_t)v->dtype);
     PUT(b, (int64_t)v->def);
     if (v->kind == CF_VAL_TENSOR) {
-        PUT(b, ((uint64_t)(uint8_t)v->ndim << 8) | v->has_stride_order);
+        PUT(b, ((uint64_t)v->cpu_scalar << 16) | ((uint64_t)(uint8_t)v->ndim << 8) | v->has_stride_order);
         for (d = 0; d < v->ndim; d++) {
             PUT(b, (int64_t)v->axes[d]);
             PUT(b, ((uint64_t)(uint8_t)v->contig[d] << 8) | (uint8_t)(v->has_stride_order ? v->stride_order[d] : 0));

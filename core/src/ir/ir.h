@@ -19,6 +19,7 @@ typedef struct cf_val_node {
     cf_id axes[CF_MAX_DIMS];
     int8_t contig[CF_MAX_DIMS];
     bool has_stride_order;
+    bool cpu_scalar;          /* an input given as a 0-dim CPU tensor      */
     int8_t stride_order[CF_MAX_DIMS]; /* small: nodes are many */
     /* scalars */
     bool is_const;
@@ -86,9 +87,16 @@ cf_status cf_ir_need_tensor(const cf_fusion *f, cf_id v, const char *op);
 /* Compute type of a pointwise op (promote.c). */
 /* The type the operands meet in (torch.result_type), before the op's
  * category turns it into the result type. */
-cf_dtype cf_ir_common_dtype(cf_opcode op, int n, const cf_dtype *dt, const bool *is_tensor);
+/* An operand's tier in torch.result_type (promote.c): tensors with dims
+ * decide over 0-dim tensors, which decide over scalars, unless a lower tier
+ * is of a higher category. */
+typedef enum cf_operand_tier { CF_TIER_TENSOR = 0, CF_TIER_ZERO_DIM = 1, CF_TIER_SCALAR = 2 } cf_operand_tier;
+cf_dtype cf_ir_common_dtype(cf_opcode op, int n, const cf_dtype *dt, const cf_operand_tier *tier);
 cf_dtype cf_ir_compute_dtype(cf_opcode op, int n, const cf_dtype *dt,
-                             const bool *is_tensor, cf_dtype result);
+                             const cf_operand_tier *tier, cf_dtype result);
+/* cf_op_result_dtype with tiers. */
+cf_status cf_ir_result_dtype(cf_opcode op, int n, const cf_dtype *dt,
+                             const cf_operand_tier *tier, cf_dtype *out);
 
 /* dims (negative allowed) to a bit mask over rank r (ops_reduce.c). */
 cf_status cf_ir_dims_mask(const char *op, const char *arg, int r, int n,

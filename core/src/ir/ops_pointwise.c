@@ -63,10 +63,17 @@ static cf_status make_pointwise(cf_fusion *f, cf_opcode op, int n, const cf_id *
     cf_ir_mark m = cf_ir_mark_take(f);
     cf_expr_attrs attrs;
     cf_status st;
+    bool zero_dim = false;
     for (i = 0; i < n; i++) {
         if (f->vals[in[i]].kind != CF_VAL_TENSOR)
             continue;
         int ri = cf_tensor_ndim_noreduction(f, in[i]);
+        /* a 0-dim tensor meets tensors of any rank, as a scalar does
+         * (nvFuser's CPU scalar tensors: add(t0d, t2d)) */
+        if (ri == 0) {
+            zero_dim = true;
+            continue;
+        }
         if (r >= 0 && ri != r)
             return cf_error_set(CF_ERR_VALUE, name, "%s(): operands have different ranks: operand %d has %d dims, operand %d has %d; use broadcast_in_dim to align them", name, pos[0], r, i, ri);
         r = ri;
@@ -75,7 +82,10 @@ static cf_status make_pointwise(cf_fusion *f, cf_opcode op, int n, const cf_id *
     }
     memset(&attrs, 0, sizeof attrs);
     attrs.dtype = cdtype;
-    if (nt == 0) {
+    if (nt == 0 && zero_dim) {
+        if ((st = cf_ir_new_tensor(f, result, 0, axes, out)))
+            goto fail;
+    } else if (nt == 0) {
         if ((st = cf_ir_new_scalar(f, result, NULL, out)))
             goto fail;
     } else {
@@ -97,6 +107,7 @@ cf_status cf_op_pointwise(cf_fusion *f, cf_opcode op, int n, const cf_id *in, cf
     const char *name = cf_op_name(op);
     cf_dtype dt[4], result, common;
     bool is_tensor[4];
+    cf_operand_tier tier[4];
     cf_id use[4];
     cf_ir_mark m = cf_ir_mark_take(f);
     cf_status st;
@@ -110,13 +121,14 @@ cf_status cf_op_pointwise(cf_fusion *f, cf_opcode op, int n, const cf_id *in, cf
             return st;
         dt[i] = f->vals[in[i]].dtype;
         is_tensor[i] = f->vals[in[i]].kind == CF_VAL_TENSOR;
+        tier[i] = !is_tensor[i] ? CF_TIER_SCALAR : cf_tensor_ndim_noreduction(f, in[i]) == 0 ? CF_TIER_ZERO_DIM : CF_TIER_TENSOR;
         use[i] = in[i];
     }
-    if ((st = cf_op_result_dtype(op, n, dt, is_tensor, &result)))
+    if ((st = cf_ir_result_dtype(op, n, dt, tier, &result)))
         return st;
     /* As in torch, a scalar meets Half or BFloat16 tensors in their type:
      * x != 0.001 compares with 0.001 rounded to half, not with the double. */
-    common = cf_ir_common_dtype(op, n, dt, is_tensor);
+    common = cf_ir_common_dtype(op, n, dt, tier);
     if (common == CF_DTYPE_HALF || common == CF_DTYPE_BFLOAT16)
         for (i = op == CF_OP_WHERE ? 1 : 0; i < n; i++) {
             if (is_tensor[i] || dt[i] == common)
@@ -127,7 +139,7 @@ cf_status cf_op_pointwise(cf_fusion *f, cf_opcode op, int n, const cf_id *in, cf
             }
             dt[i] = common;
         }
-    st = make_pointwise(f, op, n, use, result, cf_ir_compute_dtype(op, n, dt, is_tensor, result), out);
+    st = make_pointwise(f, op, n, use, result, cf_ir_compute_dtype(op, n, dt, tier, result), out);
     if (st)
         cf_ir_rollback(f, &m);
     return st;

@@ -36,40 +36,64 @@ static cf_dtype join(cf_dtype acc, bool have, cf_dtype t)
     return wider(acc, t);
 }
 
-/* torch.result_type: tensors decide unless a scalar is of a higher category. */
-static cf_dtype promote(int n, const cf_dtype *dt, const bool *is_tensor)
+/* torch's combineCategories: the higher tier decides unless the lower one
+ * is of a higher category (a float under integers, anything under Bool). */
+static cf_dtype combine(cf_dtype higher, bool hh, cf_dtype lower, bool hl)
 {
-    cf_dtype tt = CF_DTYPE_NULL, st = CF_DTYPE_NULL;
-    bool ht = false, hs = false;
-    int i;
-    for (i = 0; i < n; i++) {
-        if (is_tensor[i]) {
-            tt = join(tt, ht, dt[i]);
-            ht = true;
-        } else {
-            st = join(st, hs, dt[i]);
-            hs = true;
-        }
-    }
-    if (!ht)
-        return st;
-    if (hs && category(st) > category(tt))
-        return category(st) == 2 ? CF_DTYPE_FLOAT : CF_DTYPE_INT;
-    return tt;
+    if (!hh || !hl)
+        return hh ? higher : lower;
+    if (category(higher) == 2)
+        return higher;
+    if (higher == CF_DTYPE_BOOL || category(lower) == 2)
+        return join(higher, true, lower);
+    return higher;
 }
 
-cf_dtype cf_ir_common_dtype(cf_opcode op, int n, const cf_dtype *dt, const bool *is_tensor)
+/* torch.result_type, tier by tier: tensors with dims, then 0-dim tensors,
+ * then scalars (a float scalar counts as Float, an integer one as Int);
+ * scalars alone keep their own types. */
+static cf_dtype promote(int n, const cf_dtype *dt, const cf_operand_tier *tier)
+{
+    cf_dtype acc[3] = {CF_DTYPE_NULL, CF_DTYPE_NULL, CF_DTYPE_NULL};
+    bool has[3] = {false, false, false};
+    int i;
+    for (i = 0; i < n; i++) {
+        acc[tier[i]] = join(acc[tier[i]], has[tier[i]], dt[i]);
+        has[tier[i]] = true;
+    }
+    if (!has[CF_TIER_TENSOR] && !has[CF_TIER_ZERO_DIM])
+        return acc[CF_TIER_SCALAR];
+    if (has[CF_TIER_SCALAR])
+        acc[CF_TIER_SCALAR] = category(acc[CF_TIER_SCALAR]) == 2 ? CF_DTYPE_FLOAT
+                              : category(acc[CF_TIER_SCALAR]) == 1 ? CF_DTYPE_INT : CF_DTYPE_BOOL;
+    return combine(acc[CF_TIER_TENSOR], has[CF_TIER_TENSOR],
+                   combine(acc[CF_TIER_ZERO_DIM], has[CF_TIER_ZERO_DIM], acc[CF_TIER_SCALAR], has[CF_TIER_SCALAR]),
+                   has[CF_TIER_ZERO_DIM] || has[CF_TIER_SCALAR]);
+}
+
+cf_dtype cf_ir_common_dtype(cf_opcode op, int n, const cf_dtype *dt, const cf_operand_tier *tier)
 {
     int skip = op == CF_OP_WHERE ? 1 : 0;
-    return promote(n - skip, dt + skip, is_tensor + skip);
+    return promote(n - skip, dt + skip, tier + skip);
 }
 
 cf_status cf_op_result_dtype(cf_opcode op, int n, const cf_dtype *dt, const bool *is_tensor, cf_dtype *out)
 {
+    cf_operand_tier tier[8];
+    int i;
+    if (n < 0 || n > 8)
+        return cf_error_set(CF_ERR_VALUE, "result_dtype", "result_dtype(): %d operands (at most 8)", n);
+    for (i = 0; i < n; i++)
+        tier[i] = is_tensor[i] ? CF_TIER_TENSOR : CF_TIER_SCALAR;
+    return cf_ir_result_dtype(op, n, dt, tier, out);
+}
+
+cf_status cf_ir_result_dtype(cf_opcode op, int n, const cf_dtype *dt, const cf_operand_tier *tier, cf_dtype *out)
+{
     const char *name = cf_op_name(op);
     cf_dtype p;
     int skip = op == CF_OP_WHERE ? 1 : 0; /* where's predicate does not promote */
-    p = promote(n - skip, dt + skip, is_tensor + skip);
+    p = promote(n - skip, dt + skip, tier + skip);
     switch (cf_op_category_of(op)) {
     case CF_CAT_FLOAT:
         *out = cf_dtype_is_float(p) ? p : CF_DTYPE_FLOAT;
@@ -115,10 +139,10 @@ cf_status cf_op_result_dtype(cf_opcode op, int n, const cf_dtype *dt, const bool
 }
 
 /* The type an op computes in, given its operands' promoted type. */
-cf_dtype cf_ir_compute_dtype(cf_opcode op, int n, const cf_dtype *dt, const bool *is_tensor, cf_dtype result)
+cf_dtype cf_ir_compute_dtype(cf_opcode op, int n, const cf_dtype *dt, const cf_operand_tier *tier, cf_dtype result)
 {
     if (cf_op_category_of(op) == CF_CAT_PRED) {
-        cf_dtype p = promote(n, dt, is_tensor);
+        cf_dtype p = promote(n, dt, tier);
         return cf_dtype_compute(p);
     }
     return cf_dtype_compute(result);
