@@ -75,7 +75,9 @@ class NVFuserTest:
         expected_fd_str: Optional[str] = None,
         device: Any = None,
     ) -> Tuple[List[Any], FusionDefinition]:
-        captured = deepcopy(inputs)  # outputs that alias inputs may write them
+        # outputs that alias inputs write them: each run gets a copy of the
+        # inputs as they were
+        captured, for_cache = deepcopy(inputs), deepcopy(inputs)
         with FusionDefinition() as fd:
             fusion_func(fd)
         torch.manual_seed(0)
@@ -89,7 +91,7 @@ class NVFuserTest:
         assert _LRU.cache_compile(fd.fusion) is fec, "a second compile of one fusion must hit"
         assert _LRU.cache_compile(again.fusion) is fec, "an equal definition must hit"
         # the cache takes vector inputs (define_vector) as their scalars
-        flat = [x for v in deepcopy(captured) for x in (v if isinstance(v, (list, tuple)) else (v,))]
+        flat = [x for v in for_cache for x in (v if isinstance(v, (list, tuple)) else (v,))]
         _same_outputs(out, fec.execute(flat, device=device))
 
         assert expected_fd_str is None or expected_fd_str in repr(fd)
