@@ -570,6 +570,11 @@ static cf_status finish_outputs(lower_ctx *c)
         for (s = 0; s < cf_fusion_num_inputs(f); s++)
             if (cf_fusion_input(f, s) == v)
                 pl->out_alias[i].same_as = s;
+        /* v returned again after it was written into an input: that input */
+        for (s = 0; s < p->noutputs; s++)
+            if (s != i && cf_fusion_output(f, s) == v && cf_fusion_output_alias(f, s, NULL) >= 0 &&
+                pl->out_alias[i].input < 0)
+                pl->out_alias[i].same_as = cf_fusion_output_alias(f, s, NULL);
         int32_t slot = -1;
         cf_status st;
         /* a reduction that writes this output directly */

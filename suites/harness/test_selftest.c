@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include "cfh_test.h"
 
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -159,18 +160,19 @@ static double clock_s(clockid_t c)
  * long on the clock, and a 0.6 s deadline still holds, because the seconds
  * spent waiting for the CPU are not counted. A sleep (blocked, not waiting
  * for a CPU) still counts: the case above. */
-Test(selftest, watchdog_leaves_out_waiting_for_a_cpu)
+/* Three busy processes on this process's CPU (all of its threads pinned
+ * there); 0 when the kernel keeps no schedstat (the test is skipped). */
+static int contend(pid_t busy[3])
 {
     FILE *f = fopen("/proc/self/schedstat", "r");
     if (f == NULL)
-        cr_skip_test("this kernel keeps no schedstat");
+        return 0;
     fclose(f);
     setenv("CFUSER_HARNESS_TIME_FACTOR", "1", 1);
     cpu_set_t one;
     CPU_ZERO(&one);
     CPU_SET(sched_getcpu(), &one);
     cr_assert_eq(sched_setaffinity(0, sizeof one, &one), 0);
-    pid_t busy[3];
     for (int i = 0; i < 3; i++) {
         busy[i] = fork();
         cr_assert(busy[i] >= 0);
@@ -180,15 +182,54 @@ Test(selftest, watchdog_leaves_out_waiting_for_a_cpu)
             }
         }
     }
-    double t0 = clock_s(CLOCK_MONOTONIC), c0 = clock_s(CLOCK_THREAD_CPUTIME_ID);
-    cr_assert_eq(cfh_watchdog_start("contended", 0.6), 0, "%s", cfh_error());
-    while (clock_s(CLOCK_THREAD_CPUTIME_ID) - c0 < 0.3) {
-    }
-    double over = cfh_watchdog_stop(), wall = clock_s(CLOCK_MONOTONIC) - t0;
+    return 1;
+}
+
+static void uncontend(pid_t busy[3])
+{
     for (int i = 0; i < 3; i++) {
         kill(busy[i], SIGKILL);
         waitpid(busy[i], NULL, 0);
     }
+}
+
+static void *spin_03(void *arg)
+{
+    double c0 = clock_s(CLOCK_THREAD_CPUTIME_ID);
+    (void)arg;
+    while (clock_s(CLOCK_THREAD_CPUTIME_ID) - c0 < 0.3) {
+    }
+    return NULL;
+}
+
+Test(selftest, watchdog_leaves_out_waiting_for_a_cpu)
+{
+    pid_t busy[3];
+    if (!contend(busy))
+        cr_skip_test("this kernel keeps no schedstat");
+    double t0 = clock_s(CLOCK_MONOTONIC);
+    cr_assert_eq(cfh_watchdog_start("contended", 0.6), 0, "%s", cfh_error());
+    spin_03(NULL);
+    double over = cfh_watchdog_stop(), wall = clock_s(CLOCK_MONOTONIC) - t0;
+    uncontend(busy);
+    cr_assert(wall > 0.6, "no contention: 0.3 s of work took %.2f s on the clock", wall);
+    cr_assert_eq(over, 0.0, "%s (clock %.2f s)", cfh_watchdog_report(), wall);
+}
+
+/* The watched thread waits, blocked, for a worker that waits for a CPU (an
+ * OpenMP barrier, a join): the worker's waits are left out too. */
+Test(selftest, watchdog_leaves_out_the_waits_of_threads_it_waits_for)
+{
+    pid_t busy[3];
+    pthread_t worker;
+    if (!contend(busy))
+        cr_skip_test("this kernel keeps no schedstat");
+    double t0 = clock_s(CLOCK_MONOTONIC);
+    cr_assert_eq(cfh_watchdog_start("joined", 0.6), 0, "%s", cfh_error());
+    cr_assert_eq(pthread_create(&worker, NULL, spin_03, NULL), 0);
+    pthread_join(worker, NULL); /* the worker has ended before the stop */
+    double over = cfh_watchdog_stop(), wall = clock_s(CLOCK_MONOTONIC) - t0;
+    uncontend(busy);
     cr_assert(wall > 0.6, "no contention: 0.3 s of work took %.2f s on the clock", wall);
     cr_assert_eq(over, 0.0, "%s (clock %.2f s)", cfh_watchdog_report(), wall);
 }

@@ -41,10 +41,11 @@ def test_returning_aliased_outputs(nvfuser_direct_test):
         T4 = fd.ops.where(T2, T0, S3)
         fd.add_output(T4)
         fd.add_output(T4, T0)
+        fd.add_output(T4)
         fd.add_output(T0)
 
     nvf_out, _ = nvfuser_direct_test.exec_nvfuser(fusion_func, inputs)
-    nvfuser_direct_test.assertEqual(len(nvf_out), 2)
+    nvfuser_direct_test.assertEqual(len(nvf_out), 3)
     for out in nvf_out:
         nvfuser_direct_test.assertEqual(out.data_ptr(), inputs[0].data_ptr())
     nvfuser_direct_test.assertEqual(inputs[0], ref)

@@ -144,10 +144,10 @@ class DefinitionAPI(RuleBasedStateMachine):
         active = self.stack[-1][1] if self.stack else None
         try:
             out = getattr(cfuser.ops, op)(a, b)
-        except MISUSE:
-            assert fa is not fb or (active is not None and active is not fa)
+        except MISUSE:  # an op needs its operands' fusion active (not closed, not another)
+            assert fa is not fb or active is not fa
             return
-        assert fa is fb and (active is None or active is fa)
+        assert fa is fb and active is fa
         self.nodes.append((fa, out))
 
     @precondition(lambda self: self.nodes)
@@ -174,10 +174,13 @@ class DefinitionAPI(RuleBasedStateMachine):
         outs = cfuser.FusionExecutorCache(f).execute(ins)
         aliases = cfuser._C._ir_dump(f)[4]
         assert len(outs) == sum(visible for _, visible in aliases)
-        # an output that is an input, or is written into one, is that input
-        shown = [(v, a) for v, (a, visible) in zip(f.outputs(), aliases) if visible]
-        for o, (v, a) in zip(outs, shown):
-            pos = [i for i, x in enumerate(f.inputs()) if x is (f.vals()[a] if a >= 0 else v)]
+        # an output that is an input, or is written into one (by any of its
+        # entries), is that input
+        written = {id(v): a for v, (a, _) in zip(f.outputs(), aliases) if a >= 0}
+        shown = [v for v, (_, visible) in zip(f.outputs(), aliases) if visible]
+        for o, v in zip(outs, shown):
+            target = f.vals()[written[id(v)]] if id(v) in written else v
+            pos = [i for i, x in enumerate(f.inputs()) if x is target]
             assert (o is ins[pos[0]]) if pos else all(o is not x for x in ins)
 
     @precondition(lambda self: self.nodes)

@@ -65,7 +65,8 @@ def test_running_statistics_update_in_place():
 
 
 def test_a_visible_aliased_output_is_the_input_object():
-    # nvFuser's test_returning_aliased_outputs, less the output added twice
+    # nvFuser's test_returning_aliased_outputs: t4 returned twice, written
+    # into t0, and t0 returned: three outputs, all of them the input
     x = torch.randn(1, 2, 3, 4)
     ref = torch.where(x > 0, x, 0.0)
     with FusionDefinition() as fd:
@@ -74,11 +75,31 @@ def test_a_visible_aliased_output_is_the_input_object():
         t4 = fd.ops.where(fd.ops.gt(t0, 0.0), t0, 0.0)
         fd.add_output(t4)
         fd.add_output(t4, t0)
+        fd.add_output(t4)
         fd.add_output(t0)
     out = fd.execute([x])
-    assert len(out) == 2
+    assert len(out) == 3
     assert all(o is x for o in out)
     torch.testing.assert_close(x, ref)
+    text = repr(fd)
+    assert text.count("fd.add_output(tv2)") == 2 and "fd.add_output(tv2, tv0)" in text
+
+
+def test_an_output_added_twice_is_returned_twice():
+    x = torch.randn(6)
+    with FusionDefinition() as fd:
+        t0 = fd.from_pytorch(x)
+        t1 = fd.ops.exp(t0)
+        fd.add_output(t1)
+        fd.add_output(t1)
+    a, b = fd.execute([x])
+    torch.testing.assert_close(a, x.exp())
+    torch.testing.assert_close(b, x.exp())
+    ns = {}
+    exec(repr(fd), {"DataType": DataType}, ns)
+    with FusionDefinition() as fd2:
+        ns["nvfuser_fusion"](fd2)
+    assert fd2.fusion.structurally_equal(fd.fusion)
 
 
 def test_an_output_that_is_an_input_is_that_input():

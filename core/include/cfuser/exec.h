@@ -74,8 +74,9 @@ const cf_tensor *cf_run_output(const cf_run *r, int i);
  * after cf_run_execute, or -1 (cf_run_prepare has checked that the shapes
  * agree); *visible (when not NULL) whether output i is returned to the user;
  * *same_as (when not NULL) the input position when output i is an input of
- * the fusion itself (add_output(t0)), else -1: nvFuser returns that input
- * rather than a copy, and so does the binding. */
+ * the fusion itself (add_output(t0)) or a value another output entry writes
+ * into an input, else -1: nvFuser returns that input rather than a copy,
+ * and so does the binding. */
 int cf_run_output_alias(const cf_run *r, int i, bool *visible, int *same_as);
 /* Storage for output i (strides in elements, NULL for contiguous). It must
  * not overlap an input or another output. */

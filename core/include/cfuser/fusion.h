@@ -65,8 +65,10 @@ int cf_fusion_num_inputs(const cf_fusion *f);
 int cf_fusion_num_outputs(const cf_fusion *f);
 cf_id cf_fusion_input(const cf_fusion *f, int i);  /* CF_NO_ID if out of range */
 cf_id cf_fusion_output(const cf_fusion *f, int i);
-/* Mark a value as input/output. Errors: not a value of f, already marked,
- * an input that has a definition, a constant scalar as output. */
+/* Mark a value as input/output. An output may be added more than once (it
+ * is returned once per call, as nvFuser's). Errors: not a value of f, an
+ * input already marked, an input that has a definition, a constant scalar
+ * as output. */
 cf_status cf_fusion_add_input(cf_fusion *f, cf_id val);
 cf_status cf_fusion_add_output(cf_fusion *f, cf_id val);
 /* nvFuser's add_output(val, alias_input): at the end of every run, input

@@ -226,7 +226,7 @@ cf_status cf_fusion_add_output(cf_fusion *f, cf_id v)
         return st;
     i = output_index(f, v);
     if (i >= 0 && f->omarks[i].visible)
-        return cf_error_set(CF_ERR_VALUE, "add_output", "add_output(): the value is already an output of the fusion; an output can be added only once");
+        i = -1; /* returned once more (nvFuser allows it): a new entry */
     if (i >= 0) {
         /* aliased so far only: it becomes visible, returned after the
          * outputs added before this call */
