@@ -108,7 +108,8 @@ fi
 # installed into a venv that sees this Python's packages (torch, numpy,
 # pytest); no network here, so it is built from the tree without build
 # isolation (scikit-build-core from $CFUSER_GPU_WHEELS, a folder of wheels,
-# when this Python lacks it), or carried in as $CFUSER_WHEEL. Where neither
+# when this Python lacks it; pytest and hypothesis from there too), or
+# carried in as $CFUSER_WHEEL. Where neither
 # works, the build tree is tested instead and the run fails (exit bit 2).
 PY_RC=0
 WHEEL_RC=0
@@ -134,6 +135,14 @@ install_wheel() {
   python3 -m venv --system-site-packages "$VENV" >>"$LOG" 2>&1 || { say "wheel: python3 -m venv failed"; return 1; }
   "$VENV/bin/python" -m pip install -q --no-deps --no-index --force-reinstall "$whl" >>"$LOG" 2>&1 \
     || { say "wheel: installing $whl failed"; return 1; }
+  # test tools this Python lacks, from the same folder of wheels
+  local mod
+  for mod in pytest hypothesis; do
+    "$VENV/bin/python" -c "import $mod" 2>/dev/null && continue
+    [ -n "${CFUSER_GPU_WHEELS:-}" ] && "$VENV/bin/python" -m pip install -q --no-index \
+      --find-links "$CFUSER_GPU_WHEELS" "$mod" >>"$LOG" 2>&1 \
+      || say "wheel: $mod is neither installed nor in \$CFUSER_GPU_WHEELS"
+  done
   say "wheel: $(basename "$whl") installed: $(cd / && "$VENV/bin/python" -c 'import cfuser; print(cfuser.__version__, cfuser.__file__)')"
 }
 if ! want pytest && ! want pybench && ! want sweep && ! want conformance; then

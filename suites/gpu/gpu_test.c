@@ -382,7 +382,7 @@ static void reduce_group(cf_dtype dt, int nd, const int64_t *sh, uint32_t axes)
 static void build_softmax(tprog *t, cf_dtype dt, int64_t r, int64_t c)
 {
     int64_t sh[2] = {r, c}, rsh[2] = {r, 1};
-    cf_dtype F = CF_DTYPE_FLOAT;
+    cf_dtype F = compute_of(dt);
     int x = tp_in(t, dt, 2, sh);
     fill(t, x, -4, 4);
     int xf = tp_tmp(t, F, 2, sh), m = tp_tmp(t, F, 2, rsh);
@@ -402,7 +402,7 @@ static void build_softmax(tprog *t, cf_dtype dt, int64_t r, int64_t c)
 static void build_layernorm(tprog *t, cf_dtype dt, int64_t r, int64_t c)
 {
     int64_t sh[2] = {r, c}, rsh[2] = {r, 1}, wsh[2] = {1, c};
-    cf_dtype F = CF_DTYPE_FLOAT;
+    cf_dtype F = compute_of(dt);
     int x = tp_in(t, dt, 2, sh), w = tp_in(t, dt, 2, wsh),
         b = tp_in(t, dt, 2, wsh);
     fill(t, x, -4, 4);
@@ -436,7 +436,7 @@ static void build_layernorm(tprog *t, cf_dtype dt, int64_t r, int64_t c)
 static void build_rmsnorm(tprog *t, cf_dtype dt, int64_t r, int64_t c)
 {
     int64_t sh[2] = {r, c}, rsh[2] = {r, 1}, wsh[2] = {1, c};
-    cf_dtype F = CF_DTYPE_FLOAT;
+    cf_dtype F = compute_of(dt);
     int x = tp_in(t, dt, 2, sh), w = tp_in(t, dt, 2, wsh);
     fill(t, x, -4, 4);
     fill(t, w, 0.5, 1.5);
@@ -475,7 +475,7 @@ static void build_rowsum(tprog *t, cf_dtype dt, int64_t r, int64_t c)
 static void build_chain(tprog *t, cf_dtype dt, int64_t n)
 {
     int64_t sh[1] = {n};
-    cf_dtype F = CF_DTYPE_FLOAT;
+    cf_dtype F = compute_of(dt);
     int x = tp_in(t, dt, 1, sh), y = tp_in(t, dt, 1, sh);
     fill(t, x, -2, 2);
     fill(t, y, -2, 2);
@@ -884,7 +884,7 @@ static void reduce_layout_group(cf_dtype dt, int nd, const int64_t *sh, uint32_t
 static void build_norm(tprog *t, cf_dtype dt, int nd, const int64_t *sh, uint32_t axes,
                        const int *order, uint32_t wdims)
 {
-    cf_dtype F = CF_DTYPE_FLOAT;
+    cf_dtype F = compute_of(dt);
     int64_t rsh[CF_MAX_DIMS], wsh[CF_MAX_DIMS];
     for (int d = 0; d < nd; d++) {
         rsh[d] = (axes >> d) & 1 ? 1 : sh[d];
@@ -931,7 +931,7 @@ static void build_norm(tprog *t, cf_dtype dt, int nd, const int64_t *sh, uint32_
 static void build_softmax_dim0(tprog *t, cf_dtype dt, int64_t r, int64_t c)
 {
     int64_t sh[2] = {r, c}, csh[2] = {1, c};
-    cf_dtype F = CF_DTYPE_FLOAT;
+    cf_dtype F = compute_of(dt);
     int x = tp_in(t, dt, 2, sh);
     fill(t, x, -4, 4);
     int xf = tp_tmp(t, F, 2, sh), m = tp_tmp(t, F, 2, csh);
