@@ -213,8 +213,8 @@ IN_FUSION = [
     Case("define_scalar-overflow", lambda c: c.fd.define_scalar(2**64, dtype=D.Int), OverflowError, ("value",)),
     Case("define_scalar-dtype-str", lambda c: c.fd.define_scalar(0.5, dtype="Double"), TypeError, ("dtype",)),
     # inputs and outputs
-    Case("add_output-twice", lambda c: c.fd.add_output(c.e), E.InvalidArgumentError, ("add_output",)),
-    Case("fusion-add_output-twice", lambda c: c.fd.fusion.add_output(c.e), E.InvalidArgumentError, ("add_output",)),
+    Case("add_output-alias-not-an-input", lambda c: c.fd.add_output(c.e, c.e), E.InvalidArgumentError, ("add_output", "alias_input")),
+    Case("fusion-add_output-alias-a-constant", lambda c: c.fd.fusion.add_output(c.e, c.s), E.InvalidArgumentError, ("add_output", "alias_input")),
     Case("add_output-constant", lambda c: c.fd.add_output(c.s), E.InvalidArgumentError, ("add_output",)),
     Case("add_output-str", lambda c: c.fd.add_output("x"), TypeError, ("add_output",)),
     Case("add_output-other-fusion", lambda c: c.fd.add_output(c.other), E.InvalidArgumentError, ("different fusion",)),

@@ -7,6 +7,7 @@ The invariants: nothing crashes, every misuse raises cfuser.Error or
 TypeError, and the active fusion is always the one a model of the
 per-thread stack predicts.
 """
+# harness deadline: 600  (200 runs of 40 steps in the long budget: under ASan about 370 s of its own time on amd-epyc-2c-24g)
 
 from __future__ import annotations
 
