@@ -133,6 +133,10 @@ install_wheel() {
   fi
   rm -rf "$VENV"
   python3 -m venv --system-site-packages "$VENV" >>"$LOG" 2>&1 || { say "wheel: python3 -m venv failed"; return 1; }
+  # --system-site-packages reaches the base interpreter's packages only; where
+  # python3 is itself a venv (torch installed there), a .pth names its folders
+  python3 -c 'import site; print("\n".join(site.getsitepackages()))' \
+    >"$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_path("purelib"))')/_cfuser_parent.pth"
   "$VENV/bin/python" -m pip install -q --no-deps --no-index --force-reinstall "$whl" >>"$LOG" 2>&1 \
     || { say "wheel: installing $whl failed"; return 1; }
   # test tools this Python lacks, from the same folder of wheels
@@ -166,14 +170,14 @@ if [ -n "$PYSUITES" ]; then
     ign=()
     "$PYBIN" -c "import mypy" 2>/dev/null || { ign=(--ignore="$PYSUITES/python/test_stubs.py" --ignore="$PYSUITES/python/test_typing.py"); say "mypy is not installed here: the stub checks run on the CPU machines only"; }
     # shellcheck disable=SC2086
-    (cd "$PYSUITES" && "$PYBIN" -m pytest -q -p no:cacheprovider "${ign[@]}" ${CFUSER_GPU_PYSUITES:-gpu python} \
+    (cd "$PYSUITES" && CFUSER_REQUIRE_CUDA=1 "$PYBIN" -m pytest -q -p no:cacheprovider "${ign[@]}" ${CFUSER_GPU_PYSUITES:-gpu python} \
       --junitxml="$RES/pytest_gpu.xml") >"$RES/pytest_gpu.txt" 2>&1
     PY_RC=$?
     grep -E '^(FAILED|ERROR)' "$RES/pytest_gpu.txt" | head -40
     tail -3 "$RES/pytest_gpu.txt"
     say "nvFuser-style programs on CUDA tensors (suites/nvfuser_style)"
     rm -rf "$BUILD/nvfuser_style" && cp -r "$ROOT/suites/nvfuser_style" "$BUILD/nvfuser_style"
-    (cd "$BUILD" && "$PYBIN" -m pytest -q -p no:cacheprovider nvfuser_style) >"$RES/nvfuser_style_gpu.txt" 2>&1
+    (cd "$BUILD" && CFUSER_REQUIRE_CUDA=1 "$PYBIN" -m pytest -q -p no:cacheprovider nvfuser_style) >"$RES/nvfuser_style_gpu.txt" 2>&1
     PY_RC=$(( PY_RC | $? ))
     grep -E '^(FAILED|ERROR|nvfuser-style programs)' "$RES/nvfuser_style_gpu.txt" | head -40
   fi

@@ -34,6 +34,9 @@ import cfuser as nvfuser_direct  # noqa: E402  the one-line alias this suite is 
 from cfuser import FusionDefinition  # noqa: E402
 
 DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
+if os.environ.get("CFUSER_REQUIRE_CUDA") == "1" and DEVICE != "cuda":
+    # the GPU machine's run (ci/gpu.sh): CPU tensors there would be a broken setup
+    raise pytest.UsageError("CFUSER_REQUIRE_CUDA=1 but torch sees no CUDA device")
 
 _LRU = nvfuser_direct.LRUCache(max_fusions=64)
 
