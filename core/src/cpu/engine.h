@@ -169,7 +169,9 @@ typedef struct cf_cpu_plan {
     int nsegs;
     cf_step *steps;
     int nsteps;
-    cf_window *wins;   /* windows, as many as cf_win_count(p)       */
+    cf_window *wins;   /* windows, nwins of them                    */
+    int nwins;         /* cf_win_count(p): set by cf_cpu_plan_build,
+                          or from the program's plan cache          */
     void *temps;       /* materialised temporaries (one block)      */
     size_t temps_size;
     char *local;       /* caller's buffer for small calls (or NULL) */
@@ -180,10 +182,10 @@ typedef struct cf_cpu_plan {
 
 /* Plan a call from scratch (allocating the plan's arrays, then binding). */
 cf_status cf_cpu_plan_build(cf_cpu_plan *pl);
-/* Bytes of a plan's arrays for program p; pointing pl's arrays into mem
- * (laid out as cf_cpu_plan_build does); getting them from the caller's
- * local buffer or the heap. */
-size_t cf_cpu_plan_bytes(const cf_program *p);
+/* Bytes of a plan's arrays for its program (pl->p, pl->nwins set);
+ * pointing pl's arrays into mem (laid out as cf_cpu_plan_build does);
+ * getting them from the caller's local buffer or the heap. */
+size_t cf_cpu_plan_bytes(const cf_cpu_plan *pl);
 void cf_cpu_plan_place(cf_cpu_plan *pl, char *mem);
 cf_status cf_cpu_plan_alloc(cf_cpu_plan *pl);
 /* Allocate the temporaries and point slots and operands at this call's

@@ -57,7 +57,7 @@ void cf_win_plan(cf_cpu_plan *pl)
 {
     const cf_program *p = pl->p;
     int nw = 0;
-    if (!cf_win_count(p))
+    if (!pl->nwins)
         return;
     for (int i = 0; i < p->ninstrs; i++) {
         const cf_prog_instr *ins = &p->instrs[i];

@@ -734,13 +734,14 @@ cf_status cf_cpu_plan_bind(cf_cpu_plan *pl)
     return CF_OK;
 }
 
-size_t cf_cpu_plan_bytes(const cf_program *p)
+size_t cf_cpu_plan_bytes(const cf_cpu_plan *pl)
 {
+    const cf_program *p = pl->p;
     size_t n_si = (size_t)p->nslots * sizeof(cf_slotinfo);
     size_t n_seg = (size_t)p->ninstrs * sizeof(cf_seg);
     size_t n_step = (size_t)p->ninstrs * sizeof(cf_step);
     size_t n_of = (size_t)p->ninstrs * sizeof(int);
-    size_t n_win = (size_t)cf_win_count(p) * sizeof(cf_window);
+    size_t n_win = (size_t)pl->nwins * sizeof(cf_window);
     return ALIGN64(n_si) + ALIGN64(n_seg) + ALIGN64(n_step) + ALIGN64(n_of) + ALIGN64(n_win) + 64;
 }
 
@@ -755,12 +756,12 @@ void cf_cpu_plan_place(cf_cpu_plan *pl, char *mem)
     pl->steps = (cf_step *)(mem + n_si + n_seg);
     size_t n_of = ALIGN64((size_t)p->ninstrs * sizeof(int));
     pl->seg_of = (int *)(mem + n_si + n_seg + n_step);
-    pl->wins = cf_win_count(p) ? (cf_window *)(mem + n_si + n_seg + n_step + n_of) : NULL;
+    pl->wins = pl->nwins ? (cf_window *)(mem + n_si + n_seg + n_step + n_of) : NULL;
 }
 
 cf_status cf_cpu_plan_alloc(cf_cpu_plan *pl)
 {
-    size_t total = cf_cpu_plan_bytes(pl->p);
+    size_t total = cf_cpu_plan_bytes(pl);
     char *mem;
     if (pl->local && total <= pl->local_cap) {
         /* Small programs plan in the caller's stack buffer: no allocation
@@ -779,14 +780,16 @@ cf_status cf_cpu_plan_alloc(cf_cpu_plan *pl)
 cf_status cf_cpu_plan_build(cf_cpu_plan *pl)
 {
     cf_status rc = check_program(pl);
-    if (rc == CF_OK)
+    if (rc == CF_OK) {
+        pl->nwins = cf_win_count(pl->p);
         rc = cf_cpu_check_data(pl);
+    }
     if (rc != CF_OK)
         return rc;
     rc = cf_cpu_plan_alloc(pl);
     if (rc != CF_OK)
         return rc;
-    memset(pl->si, 0, cf_cpu_plan_bytes(pl->p));
+    memset(pl->si, 0, cf_cpu_plan_bytes(pl));
     resolve_views(pl);
     cf_win_plan(pl);
     cut_segments(pl);

@@ -3,8 +3,9 @@
  * A plan depends on the program, the shapes of its slots, the strides of
  * its inputs and outputs and the thread count; never on data pointers or
  * scalar values (cf_cpu_plan_bind supplies those). The program owns a small
- * cache of finished plans: a call whose signature matches copies the plan's
- * arrays into its own buffer under the cache's lock and rebinds them, so
+ * cache of finished plans: a call whose signature matches copies the used
+ * part of the plan's arrays into its own buffer under the cache's lock and
+ * rebinds them, so
  * concurrent calls on one program never share mutable state.
  */
 #include <pthread.h>
@@ -27,6 +28,7 @@ typedef struct plan_entry {
 
 typedef struct plan_cache {
     pthread_mutex_t mu;
+    int nwins;          /* cf_win_count(p), counted once per program */
     int n, next;
     plan_entry e[CACHE_WAYS];
 } plan_cache;
@@ -54,6 +56,7 @@ static plan_cache *cache_of(const cf_program *cp)
     c = cf_calloc(1, sizeof *c);
     if (!c)
         return NULL;
+    c->nwins = cf_win_count(p);
     if (pthread_mutex_init(&c->mu, NULL) != 0) {
         cf_free(c);
         return NULL;
@@ -95,6 +98,22 @@ static size_t signature(const cf_cpu_plan *pl, int64_t *sig)
 
 static size_t sig_bytes(size_t siglen) { return (siglen * sizeof(int64_t) + 63) & ~(size_t)63; }
 
+/* The parts of a cached plan a call uses: every slot, instruction and
+ * window, but only the segments and steps the plan made (a step is over a
+ * kilobyte; the arrays have room for one per instruction). */
+static void copy_used(cf_cpu_plan *pl, const plan_entry *e)
+{
+    const cf_program *p = pl->p;
+    cf_cpu_plan src = *pl;
+    cf_cpu_plan_place(&src, e->arrays);
+    memcpy(pl->si, src.si, (size_t)p->nslots * sizeof *pl->si);
+    memcpy(pl->segs, src.segs, (size_t)e->nsegs * sizeof *pl->segs);
+    memcpy(pl->steps, src.steps, (size_t)e->nsteps * sizeof *pl->steps);
+    memcpy(pl->seg_of, src.seg_of, (size_t)p->ninstrs * sizeof *pl->seg_of);
+    if (pl->nwins)
+        memcpy(pl->wins, src.wins, (size_t)pl->nwins * sizeof *pl->wins);
+}
+
 static int lookup(plan_cache *c, cf_cpu_plan *pl, const int64_t *sig, size_t siglen)
 {
     int hit = 0;
@@ -103,7 +122,7 @@ static int lookup(plan_cache *c, cf_cpu_plan *pl, const int64_t *sig, size_t sig
         const plan_entry *e = &c->e[i];
         if (e->siglen != siglen || memcmp(e->sig, sig, siglen * sizeof(int64_t)) != 0)
             continue;
-        memcpy(pl->si, e->arrays, cf_cpu_plan_bytes(pl->p));
+        copy_used(pl, e);
         pl->nsegs = e->nsegs;
         pl->nsteps = e->nsteps;
         pl->scratch_max = e->scratch_max;
@@ -117,7 +136,7 @@ static int lookup(plan_cache *c, cf_cpu_plan *pl, const int64_t *sig, size_t sig
 
 static void insert(plan_cache *c, const cf_cpu_plan *pl, const int64_t *sig, size_t siglen)
 {
-    size_t bytes = cf_cpu_plan_bytes(pl->p);
+    size_t bytes = cf_cpu_plan_bytes(pl);
     plan_entry e;
     e.sig = cf_malloc_aligned(sig_bytes(siglen) + bytes);
     if (!e.sig)
@@ -156,6 +175,7 @@ cf_status cf_cpu_plan_get(cf_cpu_plan *pl)
     plan_cache *c = siglen ? cache_of(pl->p) : NULL;
     cf_status rc;
     if (c) {
+        pl->nwins = c->nwins;
         rc = cf_cpu_plan_alloc(pl);
         if (rc != CF_OK)
             return rc;
