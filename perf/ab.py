@@ -12,9 +12,11 @@ next run); the working tree is built in build-ab/head. Two worker processes
 (perf/ab_worker.py), one per build, pinned to the same CPUs, answer one
 request at a time: for every benchmark each pair of samples is taken back to
 back, base then head, head then base, alternately (ABBA...), so both see
-the same host. Each benchmark is judged on its paired samples
-(perf/abstats.py: Wilcoxon signed-rank, bootstrap interval, minimum
-effect). The host's state is read before and after (perf/host.py): if other
+the same host. The pairs are taken in --rounds rounds, each by a fresh pair
+of processes (started in alternating order), because a process's memory
+layout is an offset of its own. Each benchmark is judged on its paired
+samples and on the rounds' agreement (perf/abstats.py: Wilcoxon signed-rank,
+bootstrap interval, minimum effect, judge_rounds). The host's state is read before and after (perf/host.py): if other
 work or steal time was seen, regressions are reported as "suspect" and do
 not fail the run, unless --judge-busy.
 
@@ -130,6 +132,20 @@ class Side:
             self.proc.wait(timeout=30)
 
 
+def start_sides(base_build: Path, head_build: Path, cpus, threads, head_first: bool) -> dict:
+    order = [("head", head_build), ("base", base_build)] if head_first else \
+        [("base", base_build), ("head", head_build)]
+    sides = {}
+    try:
+        for label, build in order:
+            sides[label] = Side(label, build, cpus, threads)
+    except AbError:
+        for s in sides.values():
+            s.close()
+        raise
+    return sides
+
+
 def run_pairs(a: Side, b: Side, bench: str, pairs: int, sample_s: float) -> dict:
     """Samples of one benchmark on both sides, interleaved ABBA..."""
     pa, pb = a.ask(op="prepare", bench=bench), b.ask(op="prepare", bench=bench)
@@ -157,6 +173,8 @@ def parse_args(argv):
     p.add_argument("--fusions", default=",".join(FUSIONS))
     p.add_argument("--sizes", default=",".join(bench_name("x", s).split(".")[1] for s in SIZES))
     p.add_argument("--pairs", type=int, default=30, help="sample pairs per benchmark (>= 6)")
+    p.add_argument("--rounds", type=int, default=5,
+                   help="fresh worker pairs the pairs are spread over (each gets >= 2 pairs)")
     p.add_argument("--sample-s", type=float, default=0.03, help="seconds per sample")
     p.add_argument("--min-effect", type=float, default=abstats.MIN_EFFECT)
     p.add_argument("--alpha", type=float, default=abstats.ALPHA)
@@ -171,6 +189,8 @@ def parse_args(argv):
     args = p.parse_args(argv)
     if args.pairs < abstats.MIN_PAIRS:
         p.error(f"--pairs must be >= {abstats.MIN_PAIRS}")
+    if args.rounds < 1 or args.pairs < 2 * args.rounds:
+        p.error(f"--rounds must be >= 1 and leave >= 2 pairs a round (--pairs {args.pairs})")
     return args
 
 
@@ -210,32 +230,48 @@ def run_ab(args, progress) -> dict:
     cpus = {int(c) for c in args.cpus.split(",")} if args.cpus else None
     benches = [f"{f}.{s}" for f in args.fusions.split(",") for s in args.sizes.split(",")]
     before = host.snapshot()
-    base = Side("base", base_build, cpus, args.threads)
-    try:
-        head_side = Side("head", head_build, cpus, args.threads)
-    except AbError:
-        base.close()
-        raise
-    own0 = _own_cpu(base, head_side)
-    rows = []
-    try:
-        for i, bench in enumerate(benches):
-            r = run_pairs(base, head_side, bench, args.pairs, args.sample_s)
-            row = {"bench": bench, "unit": "s/call", "better": "lower"}
-            if "error" in r:
-                row.update(status="error", error=r["error"])
-            else:
-                row.update(abstats.judge(r["samples"]["base"], r["samples"]["head"],
-                                         min_effect=args.min_effect, alpha=args.alpha),
-                           number=r["number"], bytes=r["bytes"], samples=r["samples"])
-            rows.append(row)
-            progress(f"[{i + 1}/{len(benches)}] {bench}: {_row_line(row)}")
-        own = _own_cpu(base, head_side) - own0
-    finally:
-        base.close()
-        head_side.close()
+    t_self = os.times()
+    per_round = [args.pairs // args.rounds + (k < args.pairs % args.rounds) for k in range(args.rounds)]
+    got = {b: {"base": [], "head": [], "number": None, "bytes": None, "error": None} for b in benches}
+    own = 0.0
+    for k, n in enumerate(per_round):
+        progress(f"round {k + 1}/{args.rounds}: fresh workers, {n} pairs per benchmark")
+        sides = start_sides(base_build, head_build, cpus, args.threads, head_first=k % 2 == 1)
+        base, head_side = sides["base"], sides["head"]
+        try:
+            for bench in benches:
+                g = got[bench]
+                if g["error"]:
+                    continue
+                r = run_pairs(base, head_side, bench, n, args.sample_s)
+                if "error" in r:
+                    g["error"] = r["error"]
+                    continue
+                g["base"].append(r["samples"]["base"])
+                g["head"].append(r["samples"]["head"])
+                g["number"], g["bytes"] = g["number"] or r["number"], r["bytes"]
+            own += _own_cpu(base, head_side)  # the workers' whole lives, imports included
+        finally:
+            base.close()
+            head_side.close()
     after = host.snapshot()
-    # the coordinator itself only waits on pipes: the workers' CPU time is the run's
+    t_now = os.times()
+    # the coordinator's own CPU (pipes, and the JSON) is the run's too
+    own += (t_now.user + t_now.system) - (t_self.user + t_self.system)
+    rows = []
+    for i, bench in enumerate(benches):
+        g = got[bench]
+        row = {"bench": bench, "unit": "s/call", "better": "lower"}
+        if g["error"]:
+            row.update(status="error", error=g["error"])
+        else:
+            row.update(abstats.judge_rounds(g["base"], g["head"], min_effect=args.min_effect,
+                                            alpha=args.alpha),
+                       number=g["number"], bytes=g["bytes"],
+                       samples={"base": [x for r in g["base"] for x in r],
+                                "head": [x for r in g["head"] for x in r]})
+        rows.append(row)
+        progress(f"[{i + 1}/{len(benches)}] {bench}: {_row_line(row)}")
     state = host.busy(before, after, own)
     suspect = bool(state["reasons"]) and not args.judge_busy
     if suspect:
@@ -247,9 +283,12 @@ def run_ab(args, progress) -> dict:
         "schema": 1, "date": env.now_iso(), "machine_class": env.machine_class(env.describe_machine()),
         "base": {"sha": sha, "short": sha[:10], "ref": ref, "why": why, "build": str(base_build)},
         "head": {**head, "build": str(head_build), "given_build": bool(args.head_build)},
-        "method": {"pairs": args.pairs, "sample_s": args.sample_s, "order": "ABBA",
+        "method": {"pairs": args.pairs, "rounds": args.rounds, "sample_s": args.sample_s,
+                   "order": "ABBA within a round; fresh worker processes each round",
                    "test": "one-sided Wilcoxon signed-rank on paired log-ratios",
                    "interval": "bootstrap (paired, percentile) of median(head)/median(base)-1",
+                   "effect": "median over rounds of median(head)/median(base)-1; 80% of the "
+                             "rounds must agree in sign",
                    "min_effect": args.min_effect, "alpha": args.alpha,
                    "cpus": sorted(cpus) if cpus else "all allowed",
                    "engine_threads": args.threads or "engine default"},

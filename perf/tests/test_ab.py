@@ -151,3 +151,49 @@ def test_cli_bad_base_is_a_clear_error(tmp_path):
     res = subprocess.run([sys.executable, "-m", "perf.ab", "--pairs", "3"], cwd=REPO,
                          capture_output=True, text=True)
     assert res.returncode == 2 and "--pairs must be >= 6" in res.stderr
+
+
+def _rounds(offsets, slowdown, n=6, noise=0.01, seed=3):
+    """Rounds of pairs; each round's head carries a process offset of its own."""
+    r = random.Random(seed)
+    B, H = [], []
+    for k, off in enumerate(offsets):
+        b, h = _pairs(n, slowdown * (1 + off), noise, seed + k)
+        B.append(b)
+        H.append(h)
+    return B, H
+
+
+def test_one_process_pair_with_an_offset_is_not_a_regression():
+    # the same build against itself: one round's processes happened to be 9% apart
+    B, H = _rounds([0.0, 0.09, 0.0, -0.01, 0.005], 1.0, n=10)
+    j = abstats.judge_rounds(B, H)
+    assert j["status"] == "same", j
+    assert abs(j["effect"]) < 0.02 and len(j["round_effects"]) == 5
+    # that one process pair alone, judged as before rounds, called it a regression
+    assert abstats.judge(B[1], H[1])["status"] == "regression"
+
+
+def test_a_slowdown_every_round_sees_is_a_regression_with_its_size():
+    B, H = _rounds([0.0, 0.02, -0.02, 0.01, 0.0], 1.15)
+    j = abstats.judge_rounds(B, H)
+    assert j["status"] == "regression", j
+    lo, hi = j["ci"]
+    assert 0.10 < lo <= j["effect"] <= hi < 0.22
+    assert all(e > 0 for e in j["round_effects"])
+
+
+def test_rounds_that_disagree_are_noisy_not_a_regression():
+    B, H = _rounds([0.0, 0.15, 0.15, -0.10, -0.10], 1.0)
+    assert abstats.judge_rounds(B, H)["status"] in ("noisy", "same")
+    B, H = _rounds([0.12, 0.12, 0.12, -0.10, -0.10], 1.0)
+    assert abstats.judge_rounds(B, H)["status"] == "noisy"
+
+
+def test_cli_rounds_must_leave_two_pairs_each():
+    import subprocess
+    import sys
+    from .conftest import REPO
+    res = subprocess.run([sys.executable, "-m", "perf.ab", "--pairs", "8", "--rounds", "5"],
+                         cwd=REPO, capture_output=True, text=True)
+    assert res.returncode == 2 and "--rounds" in res.stderr
