@@ -72,7 +72,8 @@
     const m = ab.method;
     box.appendChild(el("p", { id: "ab-verdict", class: ab.verdict === "regression" ? "fail" : "pass", "data-verdict": ab.verdict },
       `base ${ab.base.short} (${ab.base.why}) against head ${ab.head.short}${ab.head.dirty ? " + changes" : ""}: ` +
-      `${m.pairs} interleaved pairs per benchmark; a regression needs ≥ ${pct(m.min_effect)} slower, ` +
+      `${m.pairs} interleaved pairs per benchmark${m.rounds ? ` in ${m.rounds} rounds of fresh processes` : ""}; ` +
+      `a regression needs ≥ ${pct(m.min_effect)} slower${m.rounds ? " (median of the rounds, 80% of them agreeing)" : ""}, ` +
       `Wilcoxon p < ${m.alpha} and the ${Math.round((ab.benchmarks[0] || {}).confidence * 100 || 95)}% interval above zero.`));
     (ab.host_reasons || []).forEach(r => box.appendChild(el("p", { class: "fail" }, "host busy: " + r)));
     const rank = b => ({ regression: 0, suspect: 1, noisy: 2, improved: 3, error: 4, same: 5 }[b.status]);

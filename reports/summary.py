@@ -53,7 +53,8 @@ def summarize(run: dict | None, ab: dict | None, suites: dict | None,
         lines.append("A/B: not run")
     else:
         head = (f"A/B: base {ab['base']['short']} against head {ab['head']['short']}"
-                f"{' + changes' if ab['head'].get('dirty') else ''}, {ab['method']['pairs']} pairs")
+                f"{' + changes' if ab['head'].get('dirty') else ''}, {ab['method']['pairs']} pairs"
+                f"{' in %d rounds' % ab['method']['rounds'] if ab['method'].get('rounds') else ''}")
         reg = [b for b in ab["benchmarks"] if b["status"] == "regression"]
         sus = [b for b in ab["benchmarks"] if b["status"] == "suspect"]
         err = [b for b in ab["benchmarks"] if b["status"] == "error"]
