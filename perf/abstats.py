@@ -19,7 +19,8 @@ for all its samples that pairing within the process cannot cancel: the same
 build against itself has shown a tight +5% in one process pair. So the
 effect is the median of the rounds' effects, its interval a bootstrap of
 that median (pairs resampled within their round), at least AGREE (80%) of
-the rounds must point the same way (all of three, four of five), and the
+the rounds must see at least half the minimum effect the same way (all of
+three, four of five), and the
 pooled pairs must pass the signed-rank test.
 """
 from __future__ import annotations
@@ -102,9 +103,10 @@ def judge_rounds(base_rounds, head_rounds, *, better: str = "lower", min_effect:
     j["ci"] = list(_rounds_interval(base_rounds, head_rounds, better, confidence, seed))
     lo, hi = j["ci"]
     need = math.ceil(AGREE * len(rounds) - 1e-9)
-    if eff >= min_effect and j["p_worse"] < alpha and lo > 0 and sum(e > 0 for e in rounds) >= need:
+    half = min_effect / 2  # a round agrees when it sees at least half the minimum effect
+    if eff >= min_effect and j["p_worse"] < alpha and lo > 0 and sum(e >= half for e in rounds) >= need:
         j["status"] = "regression"
-    elif eff <= -min_effect and j["p_better"] < alpha and hi < 0 and sum(e < 0 for e in rounds) >= need:
+    elif eff <= -min_effect and j["p_better"] < alpha and hi < 0 and sum(e <= -half for e in rounds) >= need:
         j["status"] = "improved"
     elif abs(eff) >= min_effect or j["status"] in ("regression", "improved"):
         j["status"] = "noisy"

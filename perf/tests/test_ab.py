@@ -197,3 +197,58 @@ def test_cli_rounds_must_leave_two_pairs_each():
     res = subprocess.run([sys.executable, "-m", "perf.ab", "--pairs", "8", "--rounds", "5"],
                          cwd=REPO, capture_output=True, text=True)
     assert res.returncode == 2 and "--rounds" in res.stderr
+
+
+class NoisySide:
+    """A worker whose per-call time is slow * (1 + noise); ask() as a worker's."""
+
+    def __init__(self, label, slow, rng):
+        self.label, self.slow, self.rng = label, slow, rng
+
+    def ask(self, op, bench=None, number=None):
+        if op == "prepare":
+            return {"seconds": 1e-4, "bytes": 100}
+        if op == "rusage":
+            return {"cpu_seconds": 0.0}
+        return {"seconds": 1e-4 * self.slow * (1 + self.rng.gauss(0, 0.005))}
+
+    def close(self):
+        pass
+
+
+def _collect_and_judge(monkeypatch, head_slow_by_round, confirm=True):
+    """run_ab's rounds and confirmation, with workers whose head is
+    head_slow_by_round[k] slower in the k-th process pair started."""
+    rng = random.Random(7)
+    started = []
+
+    def fake_start(base_build, head_build, cpus, threads, head_first):
+        k = len(started)
+        started.append(k)
+        return {"base": NoisySide("base", 1.0, rng), "head": NoisySide("head", head_slow_by_round[k], rng)}
+
+    monkeypatch.setattr(ab, "start_sides", fake_start)
+    monkeypatch.setattr(ab, "prepare_base", lambda *a: "base-build")
+    monkeypatch.setattr(host, "busy", lambda *a: {"reasons": [], "steal": 0.0, "others": 0.0})
+    args = ab.parse_args(["--fusions", "softmax", "--sizes", "4KiB", "--pairs", "30",
+                          "--head-build", "hb"] + ([] if confirm else ["--no-confirm"]))
+    args.base = "HEAD"
+    doc = ab.run_ab(args, lambda msg: None)
+    return doc["benchmarks"][0], len(started)
+
+
+def test_an_episode_in_some_process_pairs_is_not_confirmed(monkeypatch):
+    # four of the first five process pairs ran 20% slow, then none did
+    row, started = _collect_and_judge(monkeypatch, [1.2, 1.2, 1.2, 1.2, 1.0] + [1.0] * 5)
+    assert started == 10 and row["confirmed"] is False and row["status"] != "regression", row
+    row, started = _collect_and_judge(monkeypatch, [1.2, 1.2, 1.2, 1.2, 1.0], confirm=False)
+    assert started == 5 and row["status"] == "regression"
+    # three of five: the rounds disagree, nothing to confirm
+    row, started = _collect_and_judge(monkeypatch, [1.2, 1.2, 1.2, 1.0, 1.0])
+    assert started == 5 and row["status"] == "noisy" and "confirmed" not in row
+
+
+def test_a_real_slowdown_is_confirmed_with_its_size(monkeypatch):
+    row, started = _collect_and_judge(monkeypatch, [1.12] * 10)
+    assert started == 10 and row["confirmed"] is True and row["status"] == "regression"
+    assert len(row["round_effects"]) == 10 and 0.10 < row["effect"] < 0.14
