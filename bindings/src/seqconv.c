@@ -24,6 +24,7 @@ typedef struct int64_sink {
     Py_ssize_t stack_cap;
     int64_t *heap;       /* PyMem block once stack is too small */
     Py_ssize_t limit;    /* the most items the caller accepts      */
+    Py_ssize_t room;     /* min(cap, limit): a push below it only stores */
     bool over;           /* the object has more: stopped, no error */
     const char *fname, *argname;  /* for the MemoryError's message */
 } int64_sink;
@@ -41,6 +42,7 @@ static void sink_init(int64_sink *s, int64_t *buf, Py_ssize_t cap, Py_ssize_t li
     s->stack = buf;
     s->stack_cap = s->cap;
     s->heap = NULL;
+    s->room = s->cap < limit ? s->cap : limit;
 }
 
 /* Make room for at least n items in total. */
@@ -68,10 +70,11 @@ static int sink_reserve(int64_sink *s, Py_ssize_t n)
     s->heap = p;
     s->data = p;
     s->cap = n;
+    s->room = n < s->limit ? n : s->limit;
     return 0;
 }
 
-static inline int sink_push(int64_sink *s, int64_t v)
+static int sink_push_slow(int64_sink *s, int64_t v)
 {
     if (s->len == s->limit) {
         s->over = true;
@@ -85,6 +88,17 @@ static inline int sink_push(int64_sink *s, int64_t v)
     }
     s->data[s->len++] = v;
     return 0;
+}
+
+/* One compare on the common path: below room there is space and the
+ * caller's limit is not reached. */
+static inline int sink_push(int64_sink *s, int64_t v)
+{
+    if (s->len < s->room) {
+        s->data[s->len++] = v;
+        return 0;
+    }
+    return sink_push_slow(s, v);
 }
 
 /* Hand the result over as convert.h promises: in buf when it fits. */

@@ -97,6 +97,10 @@ cf_dtype cf_ir_compute_dtype(cf_opcode op, int n, const cf_dtype *dt,
 /* cf_op_result_dtype with tiers. */
 cf_status cf_ir_result_dtype(cf_opcode op, int n, const cf_dtype *dt,
                              const cf_operand_tier *tier, cf_dtype *out);
+/* The same from the operands' common type (cf_ir_common_dtype), when the
+ * caller has it already: the op's category decides (Float for float ops,
+ * Bool for predicates, errors for operands the op does not take). */
+cf_status cf_ir_result_of_common(cf_opcode op, cf_dtype common, cf_dtype *out);
 
 /* dims (negative allowed) to a bit mask over rank r (ops_reduce.c). */
 cf_status cf_ir_dims_mask(const char *op, const char *arg, int r, int n,

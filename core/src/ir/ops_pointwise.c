@@ -124,11 +124,11 @@ cf_status cf_op_pointwise(cf_fusion *f, cf_opcode op, int n, const cf_id *in, cf
         tier[i] = !is_tensor[i] ? CF_TIER_SCALAR : cf_tensor_ndim_noreduction(f, in[i]) == 0 ? CF_TIER_ZERO_DIM : CF_TIER_TENSOR;
         use[i] = in[i];
     }
-    if ((st = cf_ir_result_dtype(op, n, dt, tier, &result)))
+    common = cf_ir_common_dtype(op, n, dt, tier);
+    if ((st = cf_ir_result_of_common(op, common, &result)))
         return st;
     /* As in torch, a scalar meets Half or BFloat16 tensors in their type:
      * x != 0.001 compares with 0.001 rounded to half, not with the double. */
-    common = cf_ir_common_dtype(op, n, dt, tier);
     if (common == CF_DTYPE_HALF || common == CF_DTYPE_BFLOAT16)
         for (i = op == CF_OP_WHERE ? 1 : 0; i < n; i++) {
             if (is_tensor[i] || dt[i] == common)

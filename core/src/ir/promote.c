@@ -57,6 +57,11 @@ static cf_dtype promote(int n, const cf_dtype *dt, const cf_operand_tier *tier)
     cf_dtype acc[3] = {CF_DTYPE_NULL, CF_DTYPE_NULL, CF_DTYPE_NULL};
     bool has[3] = {false, false, false};
     int i;
+    /* operands of one type give that type in every tier (the common call) */
+    for (i = 1; i < n && dt[i] == dt[0]; i++)
+        ;
+    if (n > 0 && i == n)
+        return dt[0];
     for (i = 0; i < n; i++) {
         acc[tier[i]] = join(acc[tier[i]], has[tier[i]], dt[i]);
         has[tier[i]] = true;
@@ -90,10 +95,12 @@ cf_status cf_op_result_dtype(cf_opcode op, int n, const cf_dtype *dt, const bool
 
 cf_status cf_ir_result_dtype(cf_opcode op, int n, const cf_dtype *dt, const cf_operand_tier *tier, cf_dtype *out)
 {
+    return cf_ir_result_of_common(op, cf_ir_common_dtype(op, n, dt, tier), out);
+}
+
+cf_status cf_ir_result_of_common(cf_opcode op, cf_dtype p, cf_dtype *out)
+{
     const char *name = cf_op_name(op);
-    cf_dtype p;
-    int skip = op == CF_OP_WHERE ? 1 : 0; /* where's predicate does not promote */
-    p = promote(n - skip, dt + skip, tier + skip);
     switch (cf_op_category_of(op)) {
     case CF_CAT_FLOAT:
         *out = cf_dtype_is_float(p) ? p : CF_DTYPE_FLOAT;
