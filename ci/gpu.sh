@@ -87,7 +87,7 @@ SAN=compute-sanitizer
 command -v $SAN >/dev/null || SAN=/usr/local/cuda/bin/compute-sanitizer
 if ! want sanitize; then :
 elif [ -x "$(command -v $SAN)" ]; then
-  for tool in memcheck racecheck; do
+  for tool in ${CFUSER_SAN_TOOLS:-memcheck racecheck}; do
     say "compute-sanitizer --tool $tool"
     $SAN --tool $tool --error-exitcode 9 "$T" --only "${CFUSER_SAN_FILTER:-}" \
       >"$RES/san_$tool.txt" 2>&1
