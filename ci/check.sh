@@ -100,7 +100,7 @@ if BUILD=build bash ci/lint.sh >"$OUT/lint.log" 2>&1; then count 1 0; else tail 
 step "embedded harness suites (normal and ASan+UBSan)"
 # a line per suite as it finishes (and each build), the rest in the log
 bash ci/harness.sh 2>&1 | tee "$OUT/harness.log" \
-  | grep --line-buffered -E '^(== |run-suites:|test_[a-z_]+: |harness:|[0-9]+ passed|.*(FAIL|finding|deadlock))'
+  | grep --line-buffered -E '^(== |run-suites:|test_[a-z_]+: |  test_[a-z_]+: pytest |harness:|[0-9]+ passed|.*(FAIL|finding|deadlock))'
 grep -qE ' [1-9][0-9]* failed' "$OUT/harness.log" && tail -40 "$OUT/harness.log"
 count_summary "$OUT/harness.log" harness
 

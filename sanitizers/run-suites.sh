@@ -97,8 +97,11 @@ passed=0; failed=0; skipped=0; rc=0
 for s in "${suites[@]}"; do
   exe="$build/suites/harness/$s"
   start=$(date +%s.%N)
-  "${wrap[@]}" "$exe" -j"${CFH_JOBS:-2}" --ascii --xml="$out/$s.xml" >"$out/$s.log" 2>&1
-  status=$?
+  # the log keeps everything; the console gets a line per failed test and
+  # per pytest file as it ends (a long suite is not silent for half an hour)
+  "${wrap[@]}" "$exe" -j"${CFH_JOBS:-2}" --ascii --xml="$out/$s.xml" 2>&1 | tee "$out/$s.log" \
+    | grep --line-buffered -aE '^(pytest [^ ]+: exit |\[FAIL\])' | sed -u "s/^/  $s: /"
+  status=${PIPESTATUS[0]}
   end=$(date +%s.%N)
   line=$(grep -a 'Synthesis' "$out/$s.log" | tail -1)
   t=$(sed -n 's/.*Tested: \([0-9]*\).*/\1/p' <<<"$line"); t=${t:-0}

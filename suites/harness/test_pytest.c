@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 TestSuite(pytest, .timeout = CFH_SUITE_TIMEOUT);
@@ -36,13 +37,24 @@ static double file_deadline(const char *path)
     return s;
 }
 
+static double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
 static void run_pytest_file(const char *path)
 {
     int code = -1;
+    const char *base = strrchr(path, '/');
     cfh_test_init();
     cr_assert_eq(cfh_watchdog_start(path, file_deadline(path)), 0, "%s", cfh_error());
+    double t0 = mono_s();
     int rc = cfh_pytest(path, "-p no:randomly", &code);
     cfh_test_deadline_met();
+    /* the progress line sanitizers/run-suites.sh shows as each file ends */
+    fprintf(stderr, "pytest %s: exit %d (%.1f s)\n", base ? base + 1 : path, code, mono_s() - t0);
     cr_assert_eq(rc, 0, "%s", cfh_error());
     cr_assert_eq(code, 0, "pytest %s exited with %d (output above)", path, code);
     cfh_test_fini();
